@@ -1,0 +1,138 @@
+"""Built-in vectorised solvers and noises, registered through the same hooks as plugins.
+
+Each solver has a ``solve_batch`` that handles a whole ``(n, d)`` stack in numpy, so
+the engine solves all ``M x B`` perturbed problems in a few array operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._hookspecs import hookimpl
+from ._noise import Gaussian, Gumbel
+
+__all__ = ["Argmax", "TopK", "Ranking", "Sign"]
+
+
+class _VectorSolver:
+    """Shared plumbing: ``solve`` is ``solve_batch`` on a stack of one."""
+
+    sense = "max"
+    ndim = 1
+    name = "builtin"
+
+    def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
+        return self.solve_batch(np.asarray(theta)[None])[0]
+
+    def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Argmax(_VectorSolver):
+    """One-hot argmax over the simplex: ``y*(theta) = e_{argmax_i theta_i}``.
+
+    With Gumbel noise the perturbed solution is ``softmax(theta / eps)`` and the
+    perturbed optimum ``eps * logsumexp(theta / eps) + eps * 0.5772...``.
+    Ties go to the first index. Returns ``int8``.
+    """
+
+    name = "argmax"
+
+    def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
+        thetas = np.asarray(thetas)
+        out = np.zeros(thetas.shape, dtype=np.int8)
+        winners = np.argmax(thetas, axis=-1)
+        np.put_along_axis(out, winners[..., None], 1, axis=-1)
+        return out
+
+
+class TopK(_VectorSolver):
+    """Indicator of the ``k`` largest entries: ``argmax <y, theta>`` over
+    ``{y in {0,1}^d : sum y = k}``. Ties go to the lower index. Returns ``int8``.
+
+    Args:
+        k: how many entries to select (``1 <= k``; at most ``d`` at solve time).
+    """
+
+    name = "topk"
+
+    def __init__(self, k: int = 1) -> None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"topk needs an integer k >= 1, got k={k!r}")
+        self.k = int(k)
+
+    def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
+        thetas = np.asarray(thetas)
+        d = thetas.shape[-1]
+        if self.k > d:
+            raise ValueError(f"topk with k={self.k} cannot select from d={d} entries; "
+                             f"use k <= {d}")
+        out = np.zeros(thetas.shape, dtype=np.int8)
+        if self.k == d:
+            out[...] = 1
+            return out
+        # A stable sort of -theta keeps ties in index order, so the result does not
+        # depend on how the rows are stacked.
+        chosen = np.argsort(-thetas, axis=-1, kind="stable")[..., : self.k]
+        np.put_along_axis(out, chosen, 1, axis=-1)
+        return out
+
+    def __repr__(self) -> str:
+        return f"TopK(k={self.k})"
+
+
+class Ranking(_VectorSolver):
+    """Ranks, the vertices of the permutahedron: ``argmax <y, theta>`` over the
+    permutations of ``(1, ..., d)``.
+
+    ``y_i`` is the rank of ``theta_i`` in increasing order: ``d`` for the largest
+    entry, ``1`` for the smallest (Berthet et al., appendix on ranking). Ties keep
+    index order. Returns the smallest integer type that holds ``d``.
+    """
+
+    name = "ranking"
+
+    def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
+        thetas = np.asarray(thetas)
+        d = thetas.shape[-1]
+        dtype = np.int8 if d <= np.iinfo(np.int8).max else np.int32
+        order = np.argsort(thetas, axis=-1, kind="stable")
+        ranks = np.empty(thetas.shape, dtype=dtype)
+        values = np.broadcast_to(np.arange(1, d + 1, dtype=dtype), thetas.shape)
+        np.put_along_axis(ranks, order, values, axis=-1)
+        return ranks
+
+
+class Sign(_VectorSolver):
+    """Signs, the vertices of the hypercube: ``argmax <y, theta>`` over ``{-1, 1}^d``.
+
+    ``y_i = 1`` where ``theta_i >= 0`` and ``-1`` elsewhere. With Gaussian noise the
+    perturbed solution is ``2 Phi(theta / eps) - 1``. Returns ``int8``.
+    """
+
+    name = "sign"
+
+    def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
+        thetas = np.asarray(thetas)
+        out = np.full(thetas.shape, -1, dtype=np.int8)
+        out[thetas >= 0] = 1
+        return out
+
+
+@hookimpl
+def register_solvers(register: Any) -> None:
+    register("argmax", Argmax, description="one-hot argmax over the simplex (vectorised)")
+    register("topk", TopK, description="indicator of the k largest entries, option k (vectorised)")
+    register("ranking", Ranking, description="ranks 1..d, the permutahedron (vectorised)")
+    register("sign", Sign, description="signs in {-1, 1}^d, the hypercube (vectorised)")
+
+
+@hookimpl
+def register_noises(register: Any) -> None:
+    register("gaussian", Gaussian, description="standard normal, score z")
+    register("gumbel", Gumbel, description="standard Gumbel, score 1 - exp(-z)")

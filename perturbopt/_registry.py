@@ -1,0 +1,321 @@
+"""The plugin registry: a pluggy manager fed by the entry-point group ``perturbopt``.
+
+Plugins load lazily, once, on the first lookup. The built-in solvers and noises
+register through the same hooks as third-party plugins.
+
+Environment variables:
+    PERTURBOPT_STRICT_PLUGINS=1: a plugin that fails to import or register raises
+        :class:`PluginError` instead of a warning.
+    PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD=1: installed plugins are not loaded; only the
+        built-ins and plugins registered with :meth:`Registry.register_plugin` are.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pluggy
+
+from ._errors import DuplicateNameError, PluginError, UnknownNameError
+from ._hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME, PerturbOptHookSpecs
+
+__all__ = [
+    "Registry",
+    "RegisteredEntry",
+    "default_registry",
+    "get_solver",
+    "list_solvers",
+    "get_noise",
+    "list_noises",
+    "STRICT_ENV",
+    "DISABLE_AUTOLOAD_ENV",
+]
+
+STRICT_ENV = "PERTURBOPT_STRICT_PLUGINS"
+DISABLE_AUTOLOAD_ENV = "PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD"
+
+_BUILTIN_DISTRIBUTION = "perturbopt"
+_RUNTIME_DISTRIBUTION = "(registered at runtime)"
+
+
+@dataclass(frozen=True)
+class RegisteredEntry:
+    """One registered solver or noise.
+
+    Attributes:
+        name: the name users pass to :func:`get_solver` or ``noise=``.
+        factory: called with the options to build an instance.
+        description: one line for ``perturbopt solvers``.
+        plugin: the plugin (entry-point name) that registered it.
+        distribution: the installed distribution that provides that plugin.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    plugin: str
+    distribution: str
+
+
+@dataclass
+class _PluginSource:
+    plugin: str
+    distribution: str
+
+
+@dataclass
+class _Catalogue:
+    solvers: dict[str, RegisteredEntry] = field(default_factory=dict)
+    noises: dict[str, RegisteredEntry] = field(default_factory=dict)
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+class Registry:
+    """A set of solver and noise plugins.
+
+    Args:
+        autoload: load the plugins installed under the entry-point group
+            ``perturbopt`` (default: unless ``PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD`` is set).
+        strict: raise on a plugin that fails (default: ``PERTURBOPT_STRICT_PLUGINS``).
+        builtins: register perturbopt's built-in solvers and noises.
+
+    Example:
+        >>> import perturbopt
+        >>> class MyPlugin:
+        ...     @perturbopt.hookimpl
+        ...     def register_solvers(self, register):
+        ...         register("my.sign", lambda: perturbopt.as_solver(lambda t: (t > 0) * 2.0 - 1))
+        >>> registry = perturbopt.Registry(autoload=False)
+        >>> registry.register_plugin(MyPlugin(), name="mine")
+        >>> registry.get_solver("my.sign").solve(__import__("numpy").array([-1.0, 2.0]))
+        array([-1.,  1.])
+    """
+
+    def __init__(
+        self,
+        *,
+        autoload: bool | None = None,
+        strict: bool | None = None,
+        builtins: bool = True,
+    ) -> None:
+        self._autoload = (not _env_flag(DISABLE_AUTOLOAD_ENV)) if autoload is None else autoload
+        self._strict = _env_flag(STRICT_ENV) if strict is None else strict
+        self._builtins = builtins
+        self._manager = pluggy.PluginManager(PROJECT_NAME)
+        self._manager.add_hookspecs(PerturbOptHookSpecs)
+        self._sources: dict[str, _PluginSource] = {}
+        self._lock = threading.RLock()
+        self._plugins_loaded = False
+        self._catalogue: _Catalogue | None = None
+        self.failed_plugins: dict[str, BaseException] = {}
+        """Plugins that failed to import or register, by name, with their error."""
+
+    # -- plugins -----------------------------------------------------------------
+
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager:
+        """The underlying pluggy manager (plugins load on first access)."""
+        self._ensure_plugins()
+        return self._manager
+
+    def register_plugin(self, plugin: object, name: str | None = None,
+                        distribution: str = _RUNTIME_DISTRIBUTION) -> None:
+        """Register a plugin object or module on this registry.
+
+        Args:
+            plugin: an object or module with ``@perturbopt.hookimpl`` functions.
+            name: the plugin's name (defaults to pluggy's canonical name).
+            distribution: shown by :meth:`list_solvers` as its provider.
+        """
+        with self._lock:
+            self._ensure_plugins()
+            registered = self._manager.register(plugin, name=name)
+            if registered is None:  # pragma: no cover - pluggy returns None when blocked
+                raise PluginError(f"plugin {name!r} is blocked on this registry")
+            self._sources[registered] = _PluginSource(registered, distribution)
+            self._catalogue = None
+
+    def _ensure_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        with self._lock:
+            if self._plugins_loaded:
+                return
+            if self._builtins:
+                from . import _builtins
+
+                self._manager.register(_builtins, name="builtins")
+                self._sources["builtins"] = _PluginSource("builtins", _BUILTIN_DISTRIBUTION)
+            if self._autoload:
+                self._load_entry_points()
+            self._plugins_loaded = True
+
+    def _load_entry_points(self) -> None:
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            distribution = _distribution_of(entry_point)
+            if self._manager.has_plugin(entry_point.name):
+                continue
+            try:
+                plugin = entry_point.load()
+                self._manager.register(plugin, name=entry_point.name)
+            except Exception as error:  # noqa: BLE001 - one bad plugin must not hide the rest
+                self._plugin_failed(entry_point.name, distribution, "failed to import", error)
+                continue
+            self._sources[entry_point.name] = _PluginSource(entry_point.name, distribution)
+
+    def _plugin_failed(self, plugin: str, distribution: str, what: str,
+                       error: BaseException) -> None:
+        self.failed_plugins[plugin] = error
+        message = (
+            f"perturbopt plugin {plugin!r} (distribution {distribution!r}) {what}: "
+            f"{type(error).__name__}: {error}. Its solvers are unavailable; the other plugins "
+            f"still load. Reinstall or uninstall {distribution!r}; set "
+            f"{DISABLE_AUTOLOAD_ENV}=1 to load no installed plugin."
+        )
+        if self._strict:
+            raise PluginError(message) from error
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    # -- catalogue ----------------------------------------------------------------
+
+    def _ensure_catalogue(self) -> _Catalogue:
+        catalogue = self._catalogue
+        if catalogue is not None:
+            return catalogue
+        with self._lock:
+            self._ensure_plugins()
+            if self._catalogue is None:
+                self._catalogue = self._collect()
+            return self._catalogue
+
+    def _collect(self) -> _Catalogue:
+        catalogue = _Catalogue()
+        hooks = {"register_solvers": catalogue.solvers, "register_noises": catalogue.noises}
+        for hook_name, table in hooks.items():
+            kind = "solver" if hook_name == "register_solvers" else "noise"
+            for impl in getattr(self._manager.hook, hook_name).get_hookimpls():
+                source = self._sources.get(
+                    impl.plugin_name, _PluginSource(impl.plugin_name, _RUNTIME_DISTRIBUTION)
+                )
+                register = self._make_register(table, kind, source)
+                try:
+                    impl.function(**({"register": register} if impl.argnames else {}))
+                except DuplicateNameError:
+                    raise
+                except Exception as error:  # noqa: BLE001
+                    self._plugin_failed(source.plugin, source.distribution,
+                                        f"failed in {hook_name}", error)
+        return catalogue
+
+    @staticmethod
+    def _make_register(table: dict[str, RegisteredEntry], kind: str,
+                       source: _PluginSource) -> Callable[..., None]:
+        def register(name: str, factory: Callable[..., Any], description: str = "") -> None:
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"a {kind} name must be a non-empty string, got {name!r}")
+            if not callable(factory):
+                raise TypeError(f"the factory of {kind} {name!r} must be callable, "
+                                f"got {type(factory).__name__}")
+            previous = table.get(name)
+            if previous is not None:
+                raise DuplicateNameError(
+                    f"{kind} name {name!r} is registered twice: by plugin {previous.plugin!r} "
+                    f"(distribution {previous.distribution!r}) and by plugin {source.plugin!r} "
+                    f"(distribution {source.distribution!r}); uninstall one of them"
+                )
+            table[name] = RegisteredEntry(name, factory, description, source.plugin,
+                                          source.distribution)
+
+        return register
+
+    # -- lookups ------------------------------------------------------------------
+
+    def solver_entry(self, name: str) -> RegisteredEntry:
+        """The registration of solver ``name``."""
+        return _lookup(self._ensure_catalogue().solvers, name, "solver", self.failed_plugins)
+
+    def get_solver(self, name: str, **options: Any) -> Any:
+        """Build solver ``name`` with ``options``."""
+        return self.solver_entry(name).factory(**options)
+
+    def list_solvers(self) -> list[RegisteredEntry]:
+        """Every registered solver, sorted by name."""
+        return sorted(self._ensure_catalogue().solvers.values(), key=lambda e: e.name)
+
+    def get_noise(self, name: str) -> Any:
+        """Build noise ``name``."""
+        return _lookup(self._ensure_catalogue().noises, name, "noise", self.failed_plugins).factory()
+
+    def list_noises(self) -> list[RegisteredEntry]:
+        """Every registered noise, sorted by name."""
+        return sorted(self._ensure_catalogue().noises.values(), key=lambda e: e.name)
+
+
+def _lookup(table: dict[str, RegisteredEntry], name: str, kind: str,
+            failed: dict[str, BaseException]) -> RegisteredEntry:
+    if not isinstance(name, str):
+        raise TypeError(f"a {kind} name must be a string, got {type(name).__name__}")
+    entry = table.get(name)
+    if entry is not None:
+        return entry
+    close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "."
+    broken = f" (plugins that failed to load: {', '.join(sorted(failed))})" if failed else ""
+    raise UnknownNameError(
+        f"unknown {kind} {name!r}{hint} Known {kind}s: {', '.join(sorted(table)) or 'none'}"
+        f"{broken}. `perturbopt solvers` lists them with their plugins."
+    )
+
+
+def _distribution_of(entry_point: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(entry_point, "dist", None)
+    return dist.name if dist is not None else "(unknown distribution)"
+
+
+_default: Registry | None = None
+_default_lock = threading.Lock()
+
+
+def default_registry() -> Registry:
+    """The process-wide registry that :func:`get_solver` and friends use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Registry()
+    return _default
+
+
+def get_solver(name: str, **options: Any) -> Any:
+    """Build the registered solver ``name`` with ``options``.
+
+    Example:
+        >>> import perturbopt
+        >>> perturbopt.get_solver("topk", k=2).solve(__import__("numpy").array([3.0, 1.0, 2.0]))
+        array([1, 0, 1], dtype=int8)
+    """
+    return default_registry().get_solver(name, **options)
+
+
+def list_solvers() -> list[RegisteredEntry]:
+    """Every registered solver with its description, plugin and distribution."""
+    return default_registry().list_solvers()
+
+
+def get_noise(name: str) -> Any:
+    """Build the registered noise ``name`` (``"gaussian"``, ``"gumbel"``, ...)."""
+    return default_registry().get_noise(name)
+
+
+def list_noises() -> list[RegisteredEntry]:
+    """Every registered noise with its plugin and distribution."""
+    return default_registry().list_noises()
