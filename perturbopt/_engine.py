@@ -138,19 +138,32 @@ class SolverHandle:
         return solver_name(self.solver)
 
     def payload(self) -> tuple[str, bytes]:
-        """``(digest, pickled spec)``, computed once."""
+        """``(digest, pickled spec)``, computed once.
+
+        The spec is the ``(factory, options)`` recipe when it pickles, else the
+        instance itself (a solver holding unpicklable state, such as a compiled
+        model, can define ``__reduce__`` to rebuild itself).
+        """
         if self._payload is None:
-            spec = ("factory", self.recipe) if self.recipe is not None else ("instance", self.solver)
-            try:
-                payload = cloudpickle.dumps(spec)
-            except Exception as error:  # noqa: BLE001
+            specs = [("instance", self.solver)]
+            if self.recipe is not None:
+                specs.insert(0, ("factory", self.recipe))
+            errors = []
+            for spec in specs:
+                try:
+                    self._payload = cloudpickle.dumps(spec)
+                    break
+                except Exception as error:  # noqa: BLE001 - try the next spec
+                    errors.append(error)
+            else:
+                error = errors[-1]
                 raise TypeError(
-                    f"solver {self.name!r} cannot be sent to parallel workers: it does not pickle "
-                    f"({type(error).__name__}: {error}). Give it __reduce__ (rebuild it from "
-                    "its options), register a factory for it, or use n_jobs=1"
+                    f"solver {self.name!r} cannot be sent to parallel workers: it does not "
+                    f"pickle ({type(error).__name__}: {error}). Give it __reduce__ (rebuild "
+                    "it from its options), or use n_jobs=1"
                 ) from error
-            self._payload = payload
-            self._key = hashlib.blake2b(payload, digest_size=16).hexdigest()
+            assert self._payload is not None
+            self._key = hashlib.blake2b(self._payload, digest_size=16).hexdigest()
         assert self._key is not None
         return self._key, self._payload
 
