@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="perturbopt",
         description="Differentiable perturbed optimizers (Berthet et al., 2020).",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", title="commands")
     commands.required = True
     solvers = commands.add_parser("solvers", help="list every registered solver and its plugin")
     solvers.add_argument("--noises", action="store_true", help="list the noises too")

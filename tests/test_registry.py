@@ -1,0 +1,206 @@
+"""Plugin discovery: registration on a fresh manager, entry points of an installed
+distribution, broken plugins, strict mode, duplicates, unknown names, laziness."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import perturbopt
+from perturbopt import Registry
+
+
+class ConstantSolver:
+    sense = "max"
+
+    def __init__(self, value: float = 1.0) -> None:
+        self.value = value
+
+    def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
+        return np.full(theta.shape, self.value)
+
+
+class GoodPlugin:
+    @perturbopt.hookimpl
+    def register_solvers(self, register):  # type: ignore[no-untyped-def]
+        register("test.constant", ConstantSolver, description="always the same")
+
+
+def _fake_distribution(root: Path, dist: str, module: str, source: str,
+                       entry_name: str | None = None) -> None:
+    """Write an installed distribution (module + dist-info with an entry point) under root."""
+    (root / f"{module}.py").write_text(textwrap.dedent(source))
+    info = root / f"{dist.replace('-', '_')}-1.0.dist-info"  # as pip names it
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        f"[perturbopt]\n{entry_name or module} = {module}\n")
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("PERTURBOPT_STRICT_PLUGINS", raising=False)
+    monkeypatch.delenv("PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    yield tmp_path
+    for name in [m for m in sys.modules if m.startswith("fakeplug")]:
+        del sys.modules[name]
+
+
+GOOD_SOURCE = """
+    import numpy as np
+    import perturbopt
+
+    class Half:
+        sense = "max"
+        def solve(self, theta, *, hint=None):
+            return np.full(theta.shape, 0.5)
+
+    @perturbopt.hookimpl
+    def register_solvers(register):
+        register("fake.half", Half, description="one half everywhere")
+"""
+
+
+def test_plugin_object_on_a_fresh_registry() -> None:
+    registry = Registry(autoload=False)
+    registry.register_plugin(GoodPlugin(), name="good")
+    solver = registry.get_solver("test.constant", value=3.0)
+    np.testing.assert_array_equal(solver.solve(np.zeros(2)), [3.0, 3.0])
+    entry = {e.name: e for e in registry.list_solvers()}["test.constant"]
+    assert (entry.plugin, entry.description) == ("good", "always the same")
+    assert {"argmax", "topk", "ranking", "sign"} <= {e.name for e in registry.list_solvers()}
+    po = perturbopt.perturbed("test.constant", registry=registry, num_samples=3, seed=0)
+    np.testing.assert_array_equal(po(np.zeros(2)), [1.0, 1.0])
+
+
+def test_builtins_register_through_the_hook() -> None:
+    entries = {e.name: e for e in Registry(autoload=False).list_solvers()}
+    assert entries["argmax"].plugin == "builtins"
+    assert entries["argmax"].distribution == "perturbopt"
+
+
+def test_installed_distribution_is_discovered_through_its_entry_point(site: Path) -> None:
+    _fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD_SOURCE)
+    registry = Registry()
+    entry = {e.name: e for e in registry.list_solvers()}["fake.half"]
+    assert (entry.plugin, entry.distribution) == ("fakeplug_good", "fakeplug-good")
+    np.testing.assert_array_equal(registry.get_solver("fake.half").solve(np.zeros(3)), 0.5)
+
+
+def test_broken_plugin_warns_and_the_others_load(site: Path) -> None:
+    _fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD_SOURCE)
+    _fake_distribution(site, "fakeplug-broken", "fakeplug_broken",
+                       "raise ImportError('libsolver.so not found')\n")
+    registry = Registry()
+    with pytest.warns(RuntimeWarning, match=r"'fakeplug_broken' \(distribution "
+                                            r"'fakeplug-broken'\) failed to import.*libsolver"):
+        names = {e.name for e in registry.list_solvers()}
+    assert "fake.half" in names and "argmax" in names
+    assert "fakeplug_broken" in registry.failed_plugins
+    with pytest.raises(perturbopt.UnknownNameError, match="failed to load: fakeplug_broken"):
+        registry.get_solver("fake.missing")
+
+
+def test_plugin_failing_inside_its_hook_warns(site: Path) -> None:
+    _fake_distribution(site, "fakeplug-hook", "fakeplug_hook", """
+        import perturbopt
+
+        @perturbopt.hookimpl
+        def register_solvers(register):
+            raise RuntimeError("no licence")
+    """)
+    with pytest.warns(RuntimeWarning, match="'fakeplug_hook'.*failed in register_solvers"):
+        assert "argmax" in {e.name for e in Registry().list_solvers()}
+
+
+def test_strict_mode_raises(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_distribution(site, "fakeplug-broken", "fakeplug_broken", "import no_such_module\n")
+    monkeypatch.setenv("PERTURBOPT_STRICT_PLUGINS", "1")
+    with pytest.raises(perturbopt.PluginError, match="fakeplug_broken") as caught:
+        Registry().list_solvers()
+    assert isinstance(caught.value.__cause__, ModuleNotFoundError)
+
+
+def test_autoload_can_be_disabled(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD_SOURCE)
+    monkeypatch.setenv("PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    names = {e.name for e in Registry().list_solvers()}
+    assert "fake.half" not in names and "argmax" in names
+
+
+def test_duplicate_names_raise_naming_both(site: Path) -> None:
+    _fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD_SOURCE)
+    _fake_distribution(site, "fakeplug-copy", "fakeplug_copy", GOOD_SOURCE)
+    with pytest.raises(perturbopt.DuplicateNameError) as caught:
+        Registry().list_solvers()
+    message = str(caught.value)
+    assert "'fake.half'" in message
+    assert "fakeplug-good" in message and "fakeplug-copy" in message
+
+
+def test_duplicate_of_a_builtin_raises() -> None:
+    class Clash:
+        @perturbopt.hookimpl
+        def register_solvers(self, register):  # type: ignore[no-untyped-def]
+            register("argmax", ConstantSolver)
+
+    registry = Registry(autoload=False)
+    registry.register_plugin(Clash(), name="clash")
+    with pytest.raises(perturbopt.DuplicateNameError, match="'builtins'.*'clash'"):
+        registry.get_solver("argmax")
+
+
+def test_unknown_name_suggests_close_matches() -> None:
+    registry = Registry(autoload=False)
+    with pytest.raises(perturbopt.UnknownNameError, match="did you mean 'topk'"):
+        registry.get_solver("topkk")
+    with pytest.raises(perturbopt.UnknownNameError, match="unknown noise 'gausian'.*'gaussian'"):
+        registry.get_noise("gausian")
+
+
+def test_plugins_register_noises_too() -> None:
+    class Laplace:
+        name, symmetric = "laplace", True
+
+        def sample(self, rng, shape):  # type: ignore[no-untyped-def]
+            return rng.laplace(size=shape)
+
+        def score(self, z):  # type: ignore[no-untyped-def]
+            return np.sign(z)
+
+        def log_mgf(self, epsilon):  # type: ignore[no-untyped-def]
+            return -np.log1p(-epsilon**2)
+
+    class NoisePlugin:
+        @perturbopt.hookimpl
+        def register_noises(self, register):  # type: ignore[no-untyped-def]
+            register("laplace", Laplace)
+
+    registry = Registry(autoload=False)
+    registry.register_plugin(NoisePlugin(), name="noises")
+    po = perturbopt.perturbed("sign", noise="laplace", num_samples=20000, seed=0,
+                              registry=registry)
+    # P(Z > -theta) for a standard Laplace: 1 - exp(-theta) / 2 at theta = 0.5.
+    p = 1 - np.exp(-0.5) / 2
+    assert abs(po(np.array([0.5]))[0] - (2 * p - 1)) < 5 * 2 * np.sqrt(p * (1 - p) / 20000)
+
+
+def test_plugins_load_lazily_not_at_import() -> None:
+    code = ("import perturbopt, sys; "
+            "print(perturbopt.default_registry()._plugins_loaded, "
+            "any(m.startswith('perturbopt_') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_default_registry_loads_once() -> None:
+    registry = perturbopt.default_registry()
+    first = registry.list_solvers()
+    assert registry.list_solvers() == first
+    assert registry.plugin_manager is perturbopt.default_registry().plugin_manager
