@@ -370,19 +370,30 @@ def _hints_for(hints: np.ndarray | None, plan: PerturbationPlan, start: int, sto
     return hints[np.arange(start, stop) % plan.batch_size]
 
 
+def row_values(rows: np.ndarray, solutions: np.ndarray) -> np.ndarray:
+    """``<y_r, theta_r>`` for each row of a stack, computed row by row (so a row's value
+    does not depend on the rows around it)."""
+    flat_rows = rows.reshape(rows.shape[0], -1)
+    flat_solutions = solutions.reshape(rows.shape[0], -1).astype(np.float64, copy=False)
+    return np.einsum("ij,ij->i", flat_rows, flat_solutions)
+
+
 def _solve_in_process(handle: SolverHandle, plan: PerturbationPlan, hints: np.ndarray | None,
-                      start: int, stop: int, batched: bool) -> list[np.ndarray]:
-    pieces = []
+                      start: int, stop: int, batched: bool
+                      ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Solve rows ``start:stop`` here, block by block; return solutions and values."""
+    pieces, values = [], []
     step = plan.block_rows()
     for block_start in range(start, stop, step):
         block_stop = min(stop, block_start + step)
-        result = _solve_rows(handle.solver, plan.rows(block_start, block_stop),
-                             _hints_for(hints, plan, block_start, block_stop))
+        rows = plan.rows(block_start, block_stop)
+        result = _solve_rows(handle.solver, rows, _hints_for(hints, plan, block_start, block_stop))
         if isinstance(result, _Failure):
             _raise_failure(handle, plan, batched, result, block_start)
         assert isinstance(result, np.ndarray)
         pieces.append(result)
-    return pieces
+        values.append(row_values(rows, result))
+    return pieces, values
 
 
 def _chunk_rows(seconds_per_row: float, rows: int, workers: int) -> int:
@@ -392,9 +403,12 @@ def _chunk_rows(seconds_per_row: float, rows: int, workers: int) -> int:
 
 
 def solve_plan(handle: SolverHandle, plan: PerturbationPlan, *, n_jobs: int | None,
-               hints: np.ndarray | None, batched: bool) -> np.ndarray:
-    """Solve every perturbed problem of ``plan``; return the stacked solutions
-    ``(M, B, *s)`` in their compact type.
+               hints: np.ndarray | None, batched: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Solve every perturbed problem of ``plan``.
+
+    Returns:
+        The solutions ``(M, B, *s)`` in their compact type, and the values
+        ``<y_l, theta_l>`` ``(M, B)``.
 
     Raises:
         SolverError: a solver raised; names the sample and batch item.
@@ -403,30 +417,37 @@ def solve_plan(handle: SolverHandle, plan: PerturbationPlan, *, n_jobs: int | No
     total = plan.num_rows
     workers = joblib.effective_n_jobs(n_jobs)
     pieces: list[np.ndarray] = []
+    values: list[np.ndarray] = []
     done = 0
     if workers > 1 and handle.seconds_per_row is None:
         # Probe: time a first solve here (it also checks the solver's output early).
         probe = 1 if getattr(handle.solver, "solve_batch", None) is None else min(total, 64)
         started = time.perf_counter()
-        pieces += _solve_in_process(handle, plan, hints, 0, probe, batched)
+        pieces, values = _solve_in_process(handle, plan, hints, 0, probe, batched)
         handle.record(time.perf_counter() - started, probe)
         done = probe
     remaining = total - done
     if remaining and (workers <= 1 or
                       (handle.seconds_per_row or 0.0) * remaining < IN_PROCESS_SECONDS):
         started = time.perf_counter()
-        pieces += _solve_in_process(handle, plan, hints, done, total, batched)
+        more_pieces, more_values = _solve_in_process(handle, plan, hints, done, total, batched)
         if workers > 1:
             handle.record(time.perf_counter() - started, remaining)
     elif remaining:
-        pieces += _solve_on_workers(handle, plan, hints, done, total, workers, n_jobs, batched)
+        more_pieces, more_values = _solve_on_workers(handle, plan, hints, done, total, workers,
+                                                     n_jobs, batched)
+    else:
+        more_pieces, more_values = [], []
+    pieces += more_pieces
+    values += more_values
     solutions = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-    return solutions.reshape((plan.num_samples, plan.batch_size) + plan.instance_shape)
+    shape = (plan.num_samples, plan.batch_size)
+    return solutions.reshape(shape + plan.instance_shape), np.concatenate(values).reshape(shape)
 
 
 def _solve_on_workers(handle: SolverHandle, plan: PerturbationPlan, hints: np.ndarray | None,
                       start: int, stop: int, workers: int, n_jobs: int | None,
-                      batched: bool) -> list[np.ndarray]:
+                      batched: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
     key, payload = handle.payload()
     assert handle.seconds_per_row is not None
     size = _chunk_rows(handle.seconds_per_row, stop - start, workers)
@@ -437,14 +458,15 @@ def _solve_on_workers(handle: SolverHandle, plan: PerturbationPlan, hints: np.nd
     )
     outputs = joblib.Parallel(n_jobs=n_jobs)(tasks)
     busy = 0.0
-    pieces = []
-    for (i, _), (result, seconds) in zip(bounds, outputs):
+    pieces, values = [], []
+    for (i, j), (result, seconds) in zip(bounds, outputs):
         if isinstance(result, _Failure):
             _raise_failure(handle, plan, batched, result, i)
         pieces.append(result)
+        values.append(row_values(plan.rows(i, j), result))
         busy += seconds
     handle.record(busy, stop - start)
-    return pieces
+    return pieces, values
 
 
 def solve_unperturbed(handle: SolverHandle, theta: np.ndarray, batched: bool) -> np.ndarray:

@@ -103,12 +103,12 @@ class Perturbed:
         hard: np.ndarray | None = None
         if self.warm_start:
             hard = solve_unperturbed(self._handle, batch, batched)
-        samples = solve_plan(self._handle, plan, n_jobs=self.n_jobs, hints=hard,
-                             batched=batched)
+        samples, values = solve_plan(self._handle, plan, n_jobs=self.n_jobs, hints=hard,
+                                     batched=batched)
         result = PerturbedResult(
             plan=plan,
             samples=samples,
-            sample_values=_sample_values(plan, samples),
+            sample_values=values,
             sense=self.sense,
             score=self.noise.score,
             antithetic=self.antithetic,
@@ -136,19 +136,6 @@ class Perturbed:
         half = np.asarray(self.noise.sample(rng, (self.num_samples // 2,) + batch_shape),
                           dtype=np.float64)
         return np.concatenate([half, -half])
-
-
-def _sample_values(plan: PerturbationPlan, samples: np.ndarray) -> np.ndarray:
-    """``<y_l, theta_l>`` for every row, computed block by block, ``(M, B)``."""
-    flat = samples.reshape(plan.num_rows, -1)
-    values = np.empty(plan.num_rows)
-    step = plan.block_rows()
-    for start in range(0, plan.num_rows, step):
-        stop = min(plan.num_rows, start + step)
-        rows = plan.rows(start, stop).reshape(stop - start, -1)
-        rows *= flat[start:stop]
-        values[start:stop] = rows.sum(axis=1)
-    return values.reshape(plan.num_samples, plan.batch_size)
 
 
 def _resolve_noise(noise: Any, registry: Registry) -> Noise:
