@@ -215,7 +215,10 @@ def perturbed(
             otherwise, ``-1`` all cores. Pick the backend (loky, threading, dask, ray)
             with ``joblib.parallel_config``; results are bit-identical whatever it is.
         warm_start: solve ``y*(theta)`` first and pass it as ``hint`` to every solve.
-        antithetic: draw pairs ``Z, -Z`` (symmetric noise, even ``num_samples``).
+        antithetic: draw pairs ``Z, -Z`` (symmetric noise, even ``num_samples``). Pairs
+            cancel the part of ``<y(Z), g>`` that is even in ``Z`` (a large common part)
+            and then shrink the VJP's variance a lot; for an integrand odd in ``Z`` both
+            members of a pair give the same term, and a pair is worth one sample.
         solver_options: options for a registered solver, e.g. ``{"k": 3}`` for topk.
         sense: for a plain function, ``"max"`` (default) or ``"min"``.
         ndim: number of axes of one instance, for solvers that do not say (default 1).

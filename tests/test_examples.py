@@ -1,0 +1,18 @@
+"""The quick examples run as documented."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_quickstart_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    runpy.run_path(str(EXAMPLES / "quickstart.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "softmax(theta/eps)" in out
+    final = out.strip().splitlines()[-1]
+    assert float(final.split("[")[1].split()[2]) > 0.9  # item 2 became the likely solution
