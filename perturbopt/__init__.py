@@ -13,48 +13,61 @@ The torch bridge lives in :mod:`perturbopt.torch`.
 """
 
 from ._builtins import Argmax, Ranking, Sign, TopK
-from ._errors import (DuplicateNameError, PerturbOptError, PluginError, SolverContractError,
-                      SolverError, UnknownNameError)
+from ._errors import (
+                      DuplicateNameError,
+                      PerturbOptError,
+                      PluginError,
+                      SolverContractError,
+                      SolverError,
+                      UnknownNameError,
+)
 from ._estimators import PerturbedResult
 from ._hookspecs import ENTRY_POINT_GROUP, hookimpl, hookspec
 from ._noise import EULER_GAMMA, Gaussian, Gumbel, Noise
 from ._perturbed import Perturbed, perturbed
-from ._registry import (RegisteredEntry, Registry, default_registry, get_noise, get_solver,
-                        list_noises, list_solvers)
+from ._registry import (
+                      RegisteredEntry,
+                      Registry,
+                      default_registry,
+                      get_noise,
+                      get_solver,
+                      list_noises,
+                      list_solvers,
+)
 from ._solver import FunctionSolver, Solver, as_solver
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Argmax",
-    "DuplicateNameError",
-    "ENTRY_POINT_GROUP",
-    "EULER_GAMMA",
-    "FunctionSolver",
-    "Gaussian",
-    "Gumbel",
-    "Noise",
-    "PerturbOptError",
-    "Perturbed",
-    "PerturbedResult",
-    "PluginError",
-    "Ranking",
-    "RegisteredEntry",
-    "Registry",
-    "Sign",
-    "Solver",
-    "SolverContractError",
-    "SolverError",
-    "TopK",
-    "UnknownNameError",
-    "__version__",
-    "as_solver",
-    "default_registry",
-    "get_noise",
-    "get_solver",
-    "hookimpl",
-    "hookspec",
-    "list_noises",
-    "list_solvers",
-    "perturbed",
+                      "ENTRY_POINT_GROUP",
+                      "EULER_GAMMA",
+                      "Argmax",
+                      "DuplicateNameError",
+                      "FunctionSolver",
+                      "Gaussian",
+                      "Gumbel",
+                      "Noise",
+                      "PerturbOptError",
+                      "Perturbed",
+                      "PerturbedResult",
+                      "PluginError",
+                      "Ranking",
+                      "RegisteredEntry",
+                      "Registry",
+                      "Sign",
+                      "Solver",
+                      "SolverContractError",
+                      "SolverError",
+                      "TopK",
+                      "UnknownNameError",
+                      "__version__",
+                      "as_solver",
+                      "default_registry",
+                      "get_noise",
+                      "get_solver",
+                      "hookimpl",
+                      "hookspec",
+                      "list_noises",
+                      "list_solvers",
+                      "perturbed",
 ]

@@ -13,7 +13,7 @@ import numpy as np
 from ._hookspecs import hookimpl
 from ._noise import Gaussian, Gumbel
 
-__all__ = ["Argmax", "TopK", "Ranking", "Sign"]
+__all__ = ["Argmax", "Ranking", "Sign", "TopK"]
 
 
 class _VectorSolver:

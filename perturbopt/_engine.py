@@ -156,12 +156,12 @@ class SolverHandle:
                 except Exception as error:  # noqa: BLE001 - try the next spec
                     errors.append(error)
             else:
-                error = errors[-1]
+                last = errors[-1]
                 raise TypeError(
                     f"solver {self.name!r} cannot be sent to parallel workers: it does not "
-                    f"pickle ({type(error).__name__}: {error}). Give it __reduce__ (rebuild "
+                    f"pickle ({type(last).__name__}: {last}). Give it __reduce__ (rebuild "
                     "it from its options), or use n_jobs=1"
-                ) from error
+                ) from last
             assert self._payload is not None
             self._key = hashlib.blake2b(self._payload, digest_size=16).hexdigest()
         assert self._key is not None
@@ -265,8 +265,8 @@ def _solve_one_by_one(solver: Any, thetas: np.ndarray, hints: np.ndarray | None
         except Exception as error:  # noqa: BLE001
             return _Failure(row, f"{type(error).__name__}: {error}", _portable(error), False)
         checked, problem, _ = _check_output(y, thetas.shape[1:])
-        if problem is not None:
-            return _Failure(row, problem, None, True)
+        if checked is None:
+            return _Failure(row, problem or "", None, True)
         solutions.append(checked)
     return compact(np.stack(solutions))
 

@@ -6,12 +6,12 @@ Every error says what was wrong, with which input, and what to do about it.
 from __future__ import annotations
 
 __all__ = [
+    "DuplicateNameError",
     "PerturbOptError",
     "PluginError",
-    "UnknownNameError",
-    "DuplicateNameError",
-    "SolverError",
     "SolverContractError",
+    "SolverError",
+    "UnknownNameError",
 ]
 
 

@@ -17,15 +17,16 @@ noise on ``log |theta|``, so the Jacobian is divided element-wise by ``theta``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from ._engine import PerturbationPlan
 from ._validation import as_float_array
 
-__all__ = ["PerturbedResult", "Baseline"]
+__all__ = ["Baseline", "PerturbedResult"]
 
 Baseline = Literal["none", "loo", "control"]
 _BASELINES = ("none", "loo", "control")
@@ -216,7 +217,7 @@ class PerturbedResult:
         flat_samples = self.samples.reshape(self.samples.shape[:2] + (-1,))
         flat_g = g.reshape(g.shape[0], -1)
         inner = np.einsum("mbk,bk->mb", flat_samples, flat_g, dtype=np.float64)
-        hard = lambda: np.einsum("bk,bk->b", self._hard_flat(), flat_g)  # noqa: E731
+        hard = lambda: np.einsum("bk,bk->b", self._hard_flat(), flat_g)
         weights = inner - self._baseline_values(inner, baseline, hard)
         return self._out(self._weighted_score_sum(weights))
 
@@ -233,7 +234,7 @@ class PerturbedResult:
         flat_score = score.reshape(score.shape[:2] + (-1,))
         inner = np.einsum("mbk,bk->mb", flat_score, v.reshape(v.shape[0], -1))
         samples = self.samples.reshape(self.samples.shape[:2] + (-1,)).astype(np.float64)
-        hard = lambda: self._hard_flat()  # noqa: E731
+        hard = lambda: self._hard_flat()
         centred = samples - self._baseline_values(samples, baseline, hard)
         out = np.einsum("mb,mbk->bk", inner, centred) / (self.num_samples * self.epsilon)
         return self._out(out.reshape(self.theta.shape))
@@ -245,7 +246,7 @@ class PerturbedResult:
         = (1 / (M eps)) sum_l (y_l - b_l)_i grad nu(Z_l)_j``.
         """
         samples = self.samples.reshape(self.samples.shape[:2] + (-1,)).astype(np.float64)
-        hard = lambda: self._hard_flat()  # noqa: E731
+        hard = lambda: self._hard_flat()
         centred = samples - self._baseline_values(samples, baseline, hard)
         score = self._cached("score", lambda: self.score(self.noise))
         flat_score = score.reshape(score.shape[:2] + (-1,))

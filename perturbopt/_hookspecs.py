@@ -13,7 +13,7 @@ Installed plugins are found through the entry-point group ``perturbopt``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
 

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from scipy.special import gammaln
 
-__all__ = ["Noise", "Gaussian", "Gumbel", "EULER_GAMMA"]
+__all__ = ["EULER_GAMMA", "Gaussian", "Gumbel", "Noise"]
 
 EULER_GAMMA = 0.5772156649015329
 """Mean of the standard Gumbel distribution."""

@@ -11,8 +11,13 @@ from ._estimators import PerturbedResult
 from ._noise import Noise
 from ._registry import Registry, default_registry
 from ._solver import FunctionSolver, check_solver, solver_name, solver_ndim
-from ._validation import (as_float_array, check_epsilon, check_nonzero, check_num_samples,
-                          split_batch)
+from ._validation import (
+    as_float_array,
+    check_epsilon,
+    check_nonzero,
+    check_num_samples,
+    split_batch,
+)
 
 __all__ = ["Perturbed", "perturbed"]
 
@@ -148,7 +153,8 @@ def _resolve_noise(noise: Any, registry: Registry) -> Noise:
 
 
 def _resolve_solver(solver: Any, options: dict[str, Any] | None,
-                    sense: str | None, ndim: int | None, registry: Registry) -> SolverHandle:
+                    sense: Literal["max", "min"] | None, ndim: int | None,
+                    registry: Registry) -> SolverHandle:
     if isinstance(solver, str):
         entry = registry.solver_entry(solver)
         opts = dict(options or {})

@@ -17,8 +17,9 @@ import importlib.metadata
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 
@@ -26,15 +27,15 @@ from ._errors import DuplicateNameError, PluginError, UnknownNameError
 from ._hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME, PerturbOptHookSpecs
 
 __all__ = [
-    "Registry",
-    "RegisteredEntry",
-    "default_registry",
-    "get_solver",
-    "list_solvers",
-    "get_noise",
-    "list_noises",
-    "STRICT_ENV",
     "DISABLE_AUTOLOAD_ENV",
+    "STRICT_ENV",
+    "RegisteredEntry",
+    "Registry",
+    "default_registry",
+    "get_noise",
+    "get_solver",
+    "list_noises",
+    "list_solvers",
 ]
 
 STRICT_ENV = "PERTURBOPT_STRICT_PLUGINS"

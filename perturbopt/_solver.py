@@ -9,11 +9,12 @@ the same shape::
 
 from __future__ import annotations
 
-from typing import Any, Callable, Literal, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Solver", "FunctionSolver", "as_solver", "check_solver", "solver_name", "solver_ndim"]
+__all__ = ["FunctionSolver", "Solver", "as_solver", "check_solver", "solver_name", "solver_ndim"]
 
 Sense = Literal["max", "min"]
 

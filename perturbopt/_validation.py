@@ -8,8 +8,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_float_array", "split_batch", "check_epsilon", "check_num_samples",
-           "check_nonzero", "format_index"]
+__all__ = [
+    "as_float_array",
+    "check_epsilon",
+    "check_nonzero",
+    "check_num_samples",
+    "format_index",
+    "split_batch",
+]
 
 
 def format_index(index: tuple[int, ...] | np.ndarray) -> str:
@@ -21,7 +27,7 @@ def as_float_array(value: Any, name: str = "theta") -> np.ndarray:
     """``value`` as a finite float64 array, or a clear error naming the bad entry."""
     try:
         array = np.asarray(value)
-    except Exception as error:  # noqa: BLE001 - ragged lists and the like
+    except Exception as error:
         raise TypeError(f"{name} must be a numeric array; could not convert it: {error}") from error
     if array.dtype.kind not in "biuf":
         raise TypeError(
