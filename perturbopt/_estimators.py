@@ -26,10 +26,19 @@ import numpy as np
 from ._engine import PerturbationPlan
 from ._validation import as_float_array
 
-__all__ = ["Baseline", "PerturbedResult"]
+__all__ = ["BASELINES", "Baseline", "PerturbedResult", "check_baseline"]
 
 Baseline = Literal["none", "loo", "control"]
-_BASELINES = ("none", "loo", "control")
+BASELINES: tuple[str, ...] = ("none", "loo", "control")
+
+
+def check_baseline(baseline: object) -> Baseline:
+    """``baseline`` if it is one of :data:`BASELINES`, else a ``ValueError`` saying which are."""
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {', '.join(map(repr, BASELINES))}, got "
+                         f"{baseline!r} ('loo', leave-one-out, is the default and needs no "
+                         "extra solve)")
+    return baseline  # type: ignore[return-value]
 
 
 @dataclass(eq=False)
@@ -172,9 +181,7 @@ class PerturbedResult:
     def _baseline_values(self, per_sample: np.ndarray, baseline: str,
                          hard_value: Callable[[], np.ndarray]) -> np.ndarray | float:
         """``b_l`` for each sample, broadcastable against ``per_sample`` ``(M, B, ...)``."""
-        if baseline not in _BASELINES:
-            raise ValueError(f"baseline must be one of {', '.join(map(repr, _BASELINES))}, "
-                             f"got {baseline!r}")
+        check_baseline(baseline)
         if baseline == "none":
             return 0.0
         if baseline == "control":

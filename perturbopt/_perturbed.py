@@ -19,7 +19,7 @@ from ._validation import (
     split_batch,
 )
 
-__all__ = ["Perturbed", "perturbed"]
+__all__ = ["Perturbation", "Perturbed", "perturbed"]
 
 Perturbation = Literal["additive", "multiplicative"]
 
@@ -171,6 +171,9 @@ def _resolve_solver(solver: Any, options: dict[str, Any] | None,
         check_solver(instance)
         _check_sense(instance, sense)
         return SolverHandle(instance, recipe=(entry.factory, opts))
+    if isinstance(solver, Perturbed):
+        raise TypeError("perturbed() takes a solver, not a Perturbed object: pass the solver "
+                        "it wraps (its .solver attribute) with the options you want")
     if options:
         raise TypeError("solver_options apply to registered solver names only; "
                         "configure a solver object or function yourself")

@@ -43,6 +43,10 @@ def as_float_array(value: Any, name: str = "theta") -> np.ndarray:
     return array
 
 
+def _axes(count: int) -> str:
+    return f"{count} axis" if count == 1 else f"{count} axes"
+
+
 def split_batch(theta: np.ndarray, ndim: int, shape: tuple[int, ...] | None,
                 solver: str) -> tuple[np.ndarray, bool]:
     """View ``theta`` as a batch ``(B, *s)`` and say whether the input was batched.
@@ -57,8 +61,8 @@ def split_batch(theta: np.ndarray, ndim: int, shape: tuple[int, ...] | None,
     else:
         raise ValueError(
             f"theta has shape {theta.shape}, but solver {solver!r} takes instances with "
-            f"{ndim} axis{'es' if ndim != 1 else ''}: pass one instance of {ndim} axes or a "
-            f"batch of {ndim + 1} axes (batch first)"
+            f"{_axes(ndim)}: pass one instance of {_axes(ndim)} or a batch of "
+            f"{_axes(ndim + 1)} (batch first)"
         )
     if batch.shape[0] == 0:
         raise ValueError(f"theta has shape {theta.shape}: the batch is empty")
