@@ -1,0 +1,44 @@
+"""PyTorch layers and losses built on perturbed optimizers (Berthet et al., 2020).
+
+``perturbopt`` itself never imports torch; this subpackage needs it
+(``pip install perturbopt[torch]``). Solvers run on the CPU in float64 numpy; inputs
+and outputs keep the caller's dtype and device.
+
+* :class:`PerturbedOptimizer` / :func:`perturbed_optimizer`: the perturbed solution
+  ``y_eps(theta) = E[y*(theta + eps Z)]``, differentiated with the Monte-Carlo
+  vector-Jacobian product of the forward's own samples.
+* :class:`PerturbedMax` / :func:`perturbed_max`: the perturbed optimum
+  ``F_eps(theta) = E[<y*(theta + eps Z), theta + eps Z>]``, gradient ``y_eps(theta)``.
+* :class:`FenchelYoungLoss` / :func:`fenchel_young_loss`: the Fenchel-Young loss,
+  whose gradient ``y_eps(theta) - y`` needs no Jacobian.
+
+Example:
+    >>> import torch
+    >>> from perturbopt.torch import PerturbedOptimizer
+    >>> layer = PerturbedOptimizer("argmax", epsilon=0.5, num_samples=200, seed=0)
+    >>> theta = torch.tensor([0.1, 0.9, 0.3], requires_grad=True)
+    >>> y = layer(theta)            # ~ a smoothed one-hot vector
+    >>> (y * torch.tensor([0.0, 1.0, 0.0])).sum().backward()
+    >>> theta.grad.shape
+    torch.Size([3])
+"""
+
+try:
+    import torch as _torch  # noqa: F401
+except ImportError as error:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "perturbopt.torch needs PyTorch, which is not installed: "
+        "pip install perturbopt[torch] (or install torch yourself)"
+    ) from error
+
+from ._functional import fenchel_young_loss, perturbed_max, perturbed_optimizer
+from ._modules import FenchelYoungLoss, PerturbedMax, PerturbedOptimizer
+
+__all__ = [
+    "FenchelYoungLoss",
+    "PerturbedMax",
+    "PerturbedOptimizer",
+    "fenchel_young_loss",
+    "perturbed_max",
+    "perturbed_optimizer",
+]

@@ -1,0 +1,93 @@
+"""Autograd Functions around one perturbed solve each.
+
+The solver runs once, in ``forward``, on a float64 CPU copy of ``theta``; ``backward``
+reuses that solve's samples and never calls the solver again. None of these
+Functions is twice differentiable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch.autograd.function import FunctionCtx, once_differentiable
+
+from .._perturbed import Perturbed
+from ._validation import target_to_numpy, to_numpy, to_tensor
+
+__all__ = ["FenchelYoungFunction", "PerturbedMaxFunction", "PerturbedOptimizerFunction"]
+
+
+def _per_item(grad_output: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
+    """``grad_output`` ``(B,)`` or ``()`` reshaped to broadcast against ``(B, *s)``."""
+    extra = instance.dim() - grad_output.dim()
+    return grad_output.reshape(grad_output.shape + (1,) * extra)
+
+
+class PerturbedOptimizerFunction(torch.autograd.Function):
+    """``theta -> y_eps(theta)``; backward is the Monte-Carlo VJP of the same samples.
+
+    ``J^T g = (1 / (M eps)) sum_l (<y_l, g> - b_l) grad nu(Z_l)`` (divided by
+    ``theta`` for multiplicative noise), see :meth:`perturbopt.PerturbedResult.vjp`.
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed,
+                baseline: str) -> torch.Tensor:
+        result = perturbed.solve(to_numpy(theta))
+        ctx.result = result  # type: ignore[attr-defined]
+        ctx.baseline = baseline  # type: ignore[attr-defined]
+        return to_tensor(result.mean, theta)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
+        if not ctx.needs_input_grad[0]:
+            return None, None, None
+        grad = ctx.result.vjp(to_numpy(grad_output), baseline=ctx.baseline)
+        return to_tensor(grad, grad_output), None, None
+
+
+class PerturbedMaxFunction(torch.autograd.Function):
+    """``theta -> F_eps(theta)``, one value per instance; gradient ``result.value_grad``
+    (``y_eps(theta)`` for additive noise)."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed) -> torch.Tensor:
+        result = perturbed.solve(to_numpy(theta))
+        ctx.value_grad = to_tensor(result.value_grad, theta)  # type: ignore[attr-defined]
+        return to_tensor(result.value, theta)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return _per_item(grad_output, ctx.value_grad) * ctx.value_grad, None
+
+
+class FenchelYoungFunction(torch.autograd.Function):
+    """Per-instance Fenchel-Young loss, without the constant ``eps * Omega(y)``.
+
+    ``sense="max"``: ``F_eps(theta) - <theta, y>``, gradient ``y_eps(theta) - y``;
+    ``sense="min"``: ``<theta, y> - F_eps(theta)``, gradient ``y - y_eps(theta)``
+    (``result.value_grad`` in place of ``y_eps`` for multiplicative noise). The label
+    ``y`` gets no gradient.
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, theta: torch.Tensor, y: torch.Tensor,
+                perturbed: Perturbed) -> torch.Tensor:
+        target = target_to_numpy(y)
+        result = perturbed.solve(to_numpy(theta))
+        value = np.asarray(result.value, dtype=np.float64)  # (B,) or ()
+        rows = result.theta.shape[0]
+        inner = (result.theta.reshape(rows, -1) * target.reshape(rows, -1)).sum(axis=1)
+        sign = 1.0 if perturbed.sense == "max" else -1.0
+        grad = sign * (result.value_grad - target)
+        ctx.grad = to_tensor(grad, theta)  # type: ignore[attr-defined]
+        return to_tensor(sign * (value - inner.reshape(value.shape)), theta)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        return _per_item(grad_output, ctx.grad) * ctx.grad, None, None
