@@ -1,0 +1,65 @@
+"""``networkx.matching``: maximum weight matching by Edmonds' blossom algorithm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from ._graph import EdgeIndexedGraph
+
+__all__ = ["MatchingSolver"]
+
+
+class MatchingSolver:
+    """A maximum weight matching of a fixed undirected graph.
+
+    ``y*(theta) = argmax_{y in Y} <y, theta>``  (``sense="max"``), where ``Y`` are the
+    edge indicators of the matchings of ``G`` (edge sets in which no two edges share a
+    node), or only its maximum-cardinality matchings with ``maxcardinality=True``. Every
+    node is covered at most once, so the perturbed mean has, at every node, incident
+    entries summing to at most 1 (the matching polytope's degree constraints).
+
+    Layout: ``theta`` has one weight per edge, shape ``(len(G.edges),)``, in the order of
+    ``list(G.edges)`` (the ``edges`` attribute); ``y`` is the ``int8`` 0/1 indicator of the
+    matched edges in the same order. Weights of any sign are fine (additive noise
+    works): without ``maxcardinality`` negative edges are simply left out.
+
+    Solved by :func:`networkx.max_weight_matching` on a private copy of ``G`` whose
+    ``weight`` attributes are set from ``theta`` on every solve.
+
+    Args:
+        graph: an undirected ``networkx.Graph``.
+        maxcardinality: only consider matchings of maximum cardinality.
+
+    Example:
+        >>> import networkx as nx, numpy as np, perturbopt
+        >>> solver = perturbopt.get_solver("networkx.matching", graph=nx.path_graph(4))
+        >>> solver.solve(np.array([2.0, 3.0, 2.0]))  # both ends beat the middle
+        array([1, 0, 1], dtype=int8)
+    """
+
+    name = "networkx.matching"
+    sense = "max"
+    ndim = 1
+
+    def __init__(self, *, graph: Any, maxcardinality: bool = False) -> None:
+        if not isinstance(maxcardinality, (bool, np.bool_)):
+            raise ValueError(f"{self.name}: maxcardinality must be True or False, "
+                             f"got {maxcardinality!r}")
+        self._graph = EdgeIndexedGraph(self.name, graph, directed=False)
+        self.maxcardinality = bool(maxcardinality)
+        self.edges = self._graph.edges
+        self.shape = (self._graph.num_edges,)
+
+    def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
+        """Return the 0/1 edge indicator of a maximum weight matching (``hint`` is ignored)."""
+        weights = self._graph.check_theta(theta)
+        self._graph.set_attribute("weight", weights)
+        matching = nx.max_weight_matching(self._graph.graph, maxcardinality=self.maxcardinality,
+                                          weight="weight")
+        return self._graph.indicator(matching)
+
+    def __repr__(self) -> str:
+        return f"MatchingSolver(edges={len(self.edges)}, maxcardinality={self.maxcardinality})"

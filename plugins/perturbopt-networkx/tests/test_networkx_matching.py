@@ -1,0 +1,94 @@
+"""networkx.matching: brute force over all matchings, the degree constraints of the
+matching polytope, torch gradients and error messages."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+from perturbopt_networkx import MatchingSolver
+
+import perturbopt
+
+NAME = "networkx.matching"
+
+
+def small_graph() -> nx.Graph:
+    return nx.gnm_random_graph(7, 11, seed=5)
+
+
+def all_matchings(graph: nx.Graph) -> np.ndarray:
+    edges = list(graph.edges)
+    matchings = []
+    for mask in itertools.product((0, 1), repeat=len(edges)):
+        nodes = [x for k, e in enumerate(edges) if mask[k] for x in e]
+        if len(nodes) == len(set(nodes)):
+            matchings.append(mask)
+    return np.array(matchings, dtype=np.int8)
+
+
+@pytest.mark.parametrize("maxcardinality", [False, True])
+def test_matches_brute_force(maxcardinality: bool) -> None:
+    rng = np.random.default_rng(0)
+    graph = small_graph()
+    matchings = all_matchings(graph)
+    if maxcardinality:
+        sizes = matchings.sum(axis=1)
+        matchings = matchings[sizes == sizes.max()]
+    solver = perturbopt.get_solver(NAME, graph=graph, maxcardinality=maxcardinality)
+    for _ in range(5):
+        theta = rng.normal(size=len(solver.edges))
+        np.testing.assert_array_equal(solver.solve(theta), matchings[np.argmax(matchings @ theta)])
+
+
+def test_perturbed_mean_satisfies_the_degree_constraints() -> None:
+    rng = np.random.default_rng(1)
+    graph = small_graph()
+    options = {"graph": graph}
+    theta = rng.normal(size=graph.number_of_edges())
+    hard = MatchingSolver(**options).solve(theta)
+    mean = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=100,
+                                seed=0)(theta)
+    degree = nx.incidence_matrix(graph).toarray() @ mean
+    assert np.all(degree <= 1 + 1e-12) and np.all(mean >= 0)
+    assert np.abs(mean - hard).max() > 0.1
+    narrow = perturbopt.perturbed(NAME, solver_options=options, epsilon=1e-5, num_samples=10,
+                                  seed=0)(theta)
+    np.testing.assert_array_equal(narrow, hard)
+
+
+def test_torch_gradient_is_the_vjp() -> None:
+    torch = pytest.importorskip("torch")
+    tp = pytest.importorskip("perturbopt.torch")
+    rng = np.random.default_rng(2)
+    graph = small_graph()
+    theta, g = rng.normal(size=11), rng.normal(size=11)
+    kwargs = dict(epsilon=0.5, num_samples=40, seed=0, solver_options={"graph": graph})
+    theta_t = torch.tensor(theta, requires_grad=True)
+    y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
+    (y * torch.tensor(g)).sum().backward()
+    expected = perturbopt.perturbed(NAME, **kwargs).solve(theta)
+    assert theta_t.grad is not None and theta_t.grad.shape == theta_t.shape
+    assert torch.isfinite(theta_t.grad).all()
+    np.testing.assert_allclose(theta_t.grad.numpy(), expected.vjp(g))
+
+
+def test_wrong_theta_shape() -> None:
+    po = perturbopt.perturbed(NAME, solver_options={"graph": small_graph()}, num_samples=2,
+                              seed=0)
+    with pytest.raises(ValueError, match=r"'networkx\.matching' takes instances of shape \(11,\)"):
+        po.solve(np.ones((2, 10)))
+    with pytest.raises(ValueError, match=r"networkx\.matching: theta has shape \(10,\), but the "
+                                         r"graph has 11 edges"):
+        MatchingSolver(graph=small_graph()).solve(np.ones(10))
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"graph": nx.DiGraph([(0, 1)])}, r"needs an undirected graph"),
+    ({"graph": nx.path_graph(3), "maxcardinality": 1}, r"maxcardinality must be True or False"),
+])
+def test_bad_options(options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=r"networkx\.matching: " + message):
+        MatchingSolver(**options)

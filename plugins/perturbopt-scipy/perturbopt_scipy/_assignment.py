@@ -1,0 +1,82 @@
+"""``scipy.assignment``: linear assignment by :func:`scipy.optimize.linear_sum_assignment`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ._checks import Sense, check_grid, check_instance, check_sense, check_stack
+
+__all__ = ["AssignmentSolver"]
+
+
+class AssignmentSolver:
+    """An optimal assignment of rows to columns (the vertices of the Birkhoff polytope).
+
+    ``y*(theta) = argmin_{y in Y} <y, theta>`` (``sense="min"``, the default, ``theta``
+    are costs) or ``argmax`` (``sense="max"``, ``theta`` are scores) over
+
+    ``Y = {y in {0, 1}^{n x m} : sum_j y_ij <= 1, sum_i y_ij <= 1, sum_ij y_ij = min(n, m)}``,
+
+    the matchings that assign every row (``n <= m``) or every column (``n >= m``).
+
+    Layout: ``theta`` is an ``n x m`` matrix, ``theta[i, j]`` the cost (or score) of giving
+    column ``j`` to row ``i``; rectangular matrices are allowed. ``y`` is the ``int8``
+    0/1 matrix of the same shape with ``y[i, j] = 1`` where row ``i`` takes column ``j``.
+    For square matrices the perturbed mean is doubly stochastic.
+
+    Args:
+        shape: the instance shape ``(n, m)``; when given, the engine checks it before any
+            solve. By default any 2-D ``theta`` is accepted.
+        sense: ``"min"`` or ``"max"``.
+        maximize: the same choice in :func:`scipy.optimize.linear_sum_assignment`'s words:
+            ``True`` means ``sense="max"``. Give ``sense`` or ``maximize``, not two that
+            disagree.
+
+    Example:
+        >>> import numpy as np, perturbopt
+        >>> solver = perturbopt.get_solver("scipy.assignment", sense="max")
+        >>> solver.solve(np.array([[1.0, 3.0], [2.0, 1.0]]))
+        array([[0, 1],
+               [1, 0]], dtype=int8)
+    """
+
+    name = "scipy.assignment"
+    ndim = 2
+
+    def __init__(self, *, shape: Any = None, sense: Sense | None = None,
+                 maximize: bool | None = None) -> None:
+        if maximize is not None and not isinstance(maximize, (bool, np.bool_)):
+            raise ValueError(f"{self.name}: maximize must be True or False, got {maximize!r}")
+        if sense is not None:
+            check_sense(self.name, sense)
+        implied = None if maximize is None else ("max" if maximize else "min")
+        if sense is not None and implied is not None and sense != implied:
+            raise ValueError(f"{self.name}: sense={sense!r} contradicts maximize={maximize!r}; "
+                             "give only one of them")
+        self.sense: Sense = sense or implied or "min"  # type: ignore[assignment]
+        self.shape: tuple[int, int] | None = (
+            None if shape is None else check_grid(self.name, "shape", shape))
+
+    def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
+        """Return the 0/1 assignment matrix for ``theta`` (``hint`` is ignored)."""
+        return self._solve(check_instance(self.name, theta, self.shape, self.ndim))
+
+    def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
+        """Solve a stack ``(k, n, m)`` of instances, one after the other."""
+        stack = check_stack(self.name, thetas, self.shape, self.ndim)
+        out = np.empty(stack.shape, dtype=np.int8)
+        for k in range(stack.shape[0]):
+            out[k] = self._solve(stack[k])
+        return out
+
+    def _solve(self, theta: np.ndarray) -> np.ndarray:
+        rows, cols = linear_sum_assignment(theta, maximize=self.sense == "max")
+        y = np.zeros(theta.shape, dtype=np.int8)
+        y[rows, cols] = 1
+        return y
+
+    def __repr__(self) -> str:
+        return f"AssignmentSolver(shape={self.shape}, sense={self.sense!r})"

@@ -1,0 +1,30 @@
+"""The pluggy hook that registers the SciPy solvers with perturbopt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import perturbopt
+
+from ._assignment import AssignmentSolver
+from ._grid_arcs import GridArcShortestPathSolver
+from ._grid_vertices import GridShortestPathSolver
+from ._linprog import LinprogSolver
+from ._milp import MilpSolver
+
+__all__ = ["register_solvers"]
+
+
+@perturbopt.hookimpl
+def register_solvers(register: Any) -> None:
+    """Register the factories of the ``scipy.*`` solvers."""
+    register("scipy.linprog", LinprogSolver,
+             description="LP vertex by HiGHS; options A_ub, b_ub, A_eq, b_eq, bounds, sense")
+    register("scipy.milp", MilpSolver,
+             description="MILP by HiGHS; options as scipy.linprog plus integrality")
+    register("scipy.assignment", AssignmentSolver,
+             description="linear assignment (n x m, 0/1), linear_sum_assignment; sense/maximize")
+    register("scipy.grid_shortest_path", GridShortestPathSolver,
+             description="8-neighbour vertex-weighted H x W grid path, Dijkstra; option shape")
+    register("scipy.grid_shortest_path_edges", GridArcShortestPathSolver,
+             description="PyEPO right/down arc-weighted grid path, vectorised DP; option grid")
