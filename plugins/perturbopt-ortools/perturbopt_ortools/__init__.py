@@ -1,0 +1,45 @@
+"""OR-Tools solvers for perturbopt.
+
+Installing this distribution registers, under the entry-point group ``perturbopt``:
+
+* ``ortools.assignment``: ``n x n`` costs -> permutation matrix.
+* ``ortools.shortest_path``: one cost per edge -> 0/1 indicator of a shortest path.
+* ``ortools.min_cost_flow``: one unit cost per edge -> flow per edge.
+* ``ortools.cp_sat``: your own CP-SAT model; ``theta`` are the objective coefficients
+  of the variables you pick.
+* ``ortools.mathopt``: the same for a MathOpt (LP or MIP) model.
+
+Smooth your own model in a few lines::
+
+    import perturbopt
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{i}") for i in range(5)]
+    model.add(sum(w * xi for w, xi in zip([3, 4, 2, 5, 1], x)) <= 8)
+    layer = perturbopt.perturbed("ortools.cp_sat", solver_options={"model": model, "variables": x},
+                                 epsilon=0.5, num_samples=50, seed=0)
+    y_eps = layer(theta)  # E[argmax_x <theta + eps Z, x>], differentiable in theta
+"""
+
+from ._assignment import AssignmentSolver
+from ._cp_sat import CpSatSolver
+from ._errors import StatusError
+from ._flow import MinCostFlowSolver, ShortestPathSolver
+from ._mathopt import MathOptSolver
+from ._plugin import register_solvers
+from ._scaling import DEFAULT_RESOLUTION
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_RESOLUTION",
+    "AssignmentSolver",
+    "CpSatSolver",
+    "MathOptSolver",
+    "MinCostFlowSolver",
+    "ShortestPathSolver",
+    "StatusError",
+    "__version__",
+    "register_solvers",
+]

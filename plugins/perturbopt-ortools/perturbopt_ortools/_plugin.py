@@ -1,0 +1,33 @@
+"""The hook through which perturbopt finds these solvers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import perturbopt
+
+from ._assignment import AssignmentSolver
+from ._cp_sat import CpSatSolver
+from ._flow import MinCostFlowSolver, ShortestPathSolver
+from ._mathopt import MathOptSolver
+
+__all__ = ["register_solvers"]
+
+
+@perturbopt.hookimpl
+def register_solvers(register: Callable[..., None]) -> None:
+    """Register the OR-Tools solvers (factories: each worker builds its own)."""
+    register("ortools.assignment", AssignmentSolver,
+             description="n x n assignment (permutation matrix), SimpleLinearSumAssignment; "
+                         "sense min, option resolution")
+    register("ortools.shortest_path", ShortestPathSolver,
+             description="source-target path as 0/1 per edge, SimpleMinCostFlow; options edges, "
+                         "source, target")
+    register("ortools.min_cost_flow", MinCostFlowSolver,
+             description="flow per edge, SimpleMinCostFlow; options edges, capacities, supplies")
+    register("ortools.cp_sat", CpSatSolver,
+             description="your own CP-SAT model; theta = objective coefficients of options "
+                         "model, variables")
+    register("ortools.mathopt", MathOptSolver,
+             description="your own MathOpt LP/MIP model; theta = objective coefficients of "
+                         "options model, variables, solver_type")
