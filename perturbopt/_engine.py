@@ -341,10 +341,9 @@ def _worker_task(key: str, payload: bytes, thetas: np.ndarray, hints: np.ndarray
     except Exception as error:  # noqa: BLE001
         return _Failure(0, f"the worker could not build the solver: {type(error).__name__}: "
                            f"{error}", _portable(error), False), 0.0
-    try:
-        result = _solve_rows(solver, thetas, hints)
-    finally:
-        _release(key, solver)
+    result = _solve_rows(solver, thetas, hints)
+    if not (isinstance(result, _Failure) and not result.contract):
+        _release(key, solver)  # an instance that raised may be broken: the next task builds anew
     return result, time.perf_counter() - start
 
 

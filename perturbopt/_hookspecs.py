@@ -38,6 +38,9 @@ class PerturbOptHookSpecs:
                 ``factory(**options)`` must return an object following the
                 :class:`perturbopt.Solver` protocol. Register factories (classes or
                 functions), not instances, so that each worker builds its own copy.
+                ``factory`` may also be an import path ``"package.module:Class"``: it is
+                imported when the solver is first built, so that a plugin whose solver
+                library is slow to import costs nothing until it is used.
         """
 
     @hookspec

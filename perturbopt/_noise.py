@@ -7,10 +7,10 @@ perturbation needs ``log E[exp(eps Z)]`` so that the perturbation factor has mea
 
 from __future__ import annotations
 
+import math
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from scipy.special import gammaln
 
 __all__ = ["EULER_GAMMA", "Gaussian", "Gumbel", "Noise"]
 
@@ -84,7 +84,7 @@ class Gumbel:
                 f"multiplicative Gumbel noise needs epsilon < 1 (E[exp(eps Z)] is infinite "
                 f"otherwise), got epsilon={epsilon}; use noise='gaussian'"
             )
-        return float(gammaln(1.0 - epsilon))
+        return math.lgamma(1.0 - epsilon)
 
     def __repr__(self) -> str:
         return "Gumbel()"

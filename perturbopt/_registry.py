@@ -13,6 +13,8 @@ Environment variables:
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib
 import importlib.metadata
 import os
 import threading
@@ -51,17 +53,43 @@ class RegisteredEntry:
 
     Attributes:
         name: the name users pass to :func:`get_solver` or ``noise=``.
-        factory: called with the options to build an instance.
+        target: the factory, or its import path ``"package.module:Class"``, imported on
+            first use (so that listing solvers imports no solver library).
         description: one line for ``perturbopt solvers``.
         plugin: the plugin (entry-point name) that registered it.
         distribution: the installed distribution that provides that plugin.
     """
 
     name: str
-    factory: Callable[..., Any]
+    target: Callable[..., Any] | str
     description: str
     plugin: str
     distribution: str
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        """The factory, imported now if it was registered by import path."""
+        if not isinstance(self.target, str):
+            return self.target
+        try:
+            return _import_target(self.target)
+        except Exception as error:  # noqa: BLE001
+            raise PluginError(
+                f"{self.name!r} is registered by plugin {self.plugin!r} (distribution "
+                f"{self.distribution!r}) as {self.target!r}, which failed to load: "
+                f"{type(error).__name__}: {error}. Reinstall {self.distribution!r}."
+            ) from error
+
+
+@functools.lru_cache(maxsize=None)
+def _import_target(path: str) -> Callable[..., Any]:
+    module_name, _, attribute = path.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    if not callable(target):
+        raise TypeError(f"{path} is a {type(target).__name__}, not a callable")
+    return target
 
 
 @dataclass
@@ -220,12 +248,14 @@ class Registry:
     @staticmethod
     def _make_register(table: dict[str, RegisteredEntry], kind: str,
                        source: _PluginSource) -> Callable[..., None]:
-        def register(name: str, factory: Callable[..., Any], description: str = "") -> None:
+        def register(name: str, factory: Callable[..., Any] | str,
+                     description: str = "") -> None:
             if not isinstance(name, str) or not name:
                 raise TypeError(f"a {kind} name must be a non-empty string, got {name!r}")
-            if not callable(factory):
-                raise TypeError(f"the factory of {kind} {name!r} must be callable, "
-                                f"got {type(factory).__name__}")
+            lazy = isinstance(factory, str) and ":" in factory
+            if not (lazy or callable(factory)):
+                raise TypeError(f"the factory of {kind} {name!r} must be callable or an import "
+                                f"path 'package.module:Class', got {factory!r}")
             previous = table.get(name)
             if previous is not None:
                 raise DuplicateNameError(

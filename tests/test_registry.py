@@ -204,3 +204,37 @@ def test_default_registry_loads_once() -> None:
     first = registry.list_solvers()
     assert registry.list_solvers() == first
     assert registry.plugin_manager is perturbopt.default_registry().plugin_manager
+
+
+def test_factories_registered_by_import_path_load_on_first_use(site: Path) -> None:
+    (site / "fakeplug_heavy.py").write_text(textwrap.dedent(GOOD_SOURCE))
+    _fake_distribution(site, "fakeplug-lazy", "fakeplug_lazy", """
+        import perturbopt
+
+        @perturbopt.hookimpl
+        def register_solvers(register):
+            register("fake.lazy", "fakeplug_heavy:Half", description="imported when used")
+            register("fake.gone", "fakeplug_missing:Half")
+    """)
+    registry = Registry()
+    names = {e.name for e in registry.list_solvers()}
+    assert {"fake.lazy", "fake.gone"} <= names
+    assert "fakeplug_heavy" not in sys.modules
+    np.testing.assert_array_equal(registry.get_solver("fake.lazy").solve(np.zeros(2)), 0.5)
+    assert "fakeplug_heavy" in sys.modules
+    with pytest.raises(perturbopt.PluginError,
+                       match="'fake.gone' is registered by plugin 'fakeplug_lazy'.*"
+                             "No module named 'fakeplug_missing'"):
+        registry.get_solver("fake.gone")
+
+
+def test_register_refuses_what_is_neither_callable_nor_a_path() -> None:
+    class Bad:
+        @perturbopt.hookimpl
+        def register_solvers(self, register):  # type: ignore[no-untyped-def]
+            register("bad", 42)
+
+    registry = Registry(autoload=False, strict=True)
+    registry.register_plugin(Bad(), name="bad")
+    with pytest.raises(perturbopt.PluginError, match="must be callable or an import path"):
+        registry.list_solvers()

@@ -19,11 +19,33 @@ Example:
     3.0
 """
 
-from ._matching import MatchingSolver
-from ._min_cut import MinCutSolver
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._plugin import register_solvers
-from ._shortest_path import ShortestPathSolver
-from ._spanning_tree import SpanningTreeSolver
+
+if TYPE_CHECKING:
+    from ._matching import MatchingSolver
+    from ._min_cut import MinCutSolver
+    from ._shortest_path import ShortestPathSolver
+    from ._spanning_tree import SpanningTreeSolver
+
+# Solver classes import their solver library: load them on first access only, so
+# that perturbopt's registry can list this plugin's solvers without importing it.
+_LAZY = {
+    "MatchingSolver": "._matching",
+    "MinCutSolver": "._min_cut",
+    "ShortestPathSolver": "._shortest_path",
+    "SpanningTreeSolver": "._spanning_tree",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

@@ -6,22 +6,17 @@ from typing import Any
 
 import perturbopt
 
-from ._matching import MatchingSolver
-from ._min_cut import MinCutSolver
-from ._shortest_path import ShortestPathSolver
-from ._spanning_tree import SpanningTreeSolver
-
 __all__ = ["register_solvers"]
 
 
 @perturbopt.hookimpl
 def register_solvers(register: Any) -> None:
     """Register the factories of the ``networkx.*`` solvers."""
-    register("networkx.spanning_tree", SpanningTreeSolver,
+    register("networkx.spanning_tree", "perturbopt_networkx._spanning_tree:SpanningTreeSolver",
              description="min/max spanning tree edge indicator, Kruskal; options graph, minimum")
-    register("networkx.min_cut", MinCutSolver,
+    register("networkx.min_cut", "perturbopt_networkx._min_cut:MinCutSolver",
              description="minimum s-t cut edge indicator via max flow; options graph, s, t")
-    register("networkx.shortest_path", ShortestPathSolver,
+    register("networkx.shortest_path", "perturbopt_networkx._shortest_path:ShortestPathSolver",
              description="shortest path edge indicator, Dijkstra; options graph, source, target")
-    register("networkx.matching", MatchingSolver,
+    register("networkx.matching", "perturbopt_networkx._matching:MatchingSolver",
              description="maximum weight matching edge indicator; options graph, maxcardinality")

@@ -22,13 +22,38 @@ Smooth your own model in a few lines::
     y_eps = layer(theta)  # E[argmax_x <theta + eps Z, x>], differentiable in theta
 """
 
-from ._assignment import AssignmentSolver
-from ._cp_sat import CpSatSolver
-from ._errors import StatusError
-from ._flow import MinCostFlowSolver, ShortestPathSolver
-from ._mathopt import MathOptSolver
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._plugin import register_solvers
-from ._scaling import DEFAULT_RESOLUTION
+
+if TYPE_CHECKING:
+    from ._assignment import AssignmentSolver
+    from ._cp_sat import CpSatSolver
+    from ._errors import StatusError
+    from ._flow import MinCostFlowSolver, ShortestPathSolver
+    from ._mathopt import MathOptSolver
+    from ._scaling import DEFAULT_RESOLUTION
+
+# Solver classes import their solver library: load them on first access only, so
+# that perturbopt's registry can list this plugin's solvers without importing it.
+_LAZY = {
+    "AssignmentSolver": "._assignment",
+    "CpSatSolver": "._cp_sat",
+    "DEFAULT_RESOLUTION": "._scaling",
+    "MathOptSolver": "._mathopt",
+    "MinCostFlowSolver": "._flow",
+    "ShortestPathSolver": "._flow",
+    "StatusError": "._errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

@@ -6,28 +6,23 @@ from collections.abc import Callable
 
 import perturbopt
 
-from ._assignment import AssignmentSolver
-from ._cp_sat import CpSatSolver
-from ._flow import MinCostFlowSolver, ShortestPathSolver
-from ._mathopt import MathOptSolver
-
 __all__ = ["register_solvers"]
 
 
 @perturbopt.hookimpl
 def register_solvers(register: Callable[..., None]) -> None:
     """Register the OR-Tools solvers (factories: each worker builds its own)."""
-    register("ortools.assignment", AssignmentSolver,
+    register("ortools.assignment", "perturbopt_ortools._assignment:AssignmentSolver",
              description="n x n assignment (permutation matrix), SimpleLinearSumAssignment; "
                          "sense min, option resolution")
-    register("ortools.shortest_path", ShortestPathSolver,
+    register("ortools.shortest_path", "perturbopt_ortools._flow:ShortestPathSolver",
              description="source-target path as 0/1 per edge, SimpleMinCostFlow; options edges, "
                          "source, target")
-    register("ortools.min_cost_flow", MinCostFlowSolver,
+    register("ortools.min_cost_flow", "perturbopt_ortools._flow:MinCostFlowSolver",
              description="flow per edge, SimpleMinCostFlow; options edges, capacities, supplies")
-    register("ortools.cp_sat", CpSatSolver,
+    register("ortools.cp_sat", "perturbopt_ortools._cp_sat:CpSatSolver",
              description="your own CP-SAT model; theta = objective coefficients of options "
                          "model, variables")
-    register("ortools.mathopt", MathOptSolver,
+    register("ortools.mathopt", "perturbopt_ortools._mathopt:MathOptSolver",
              description="your own MathOpt LP/MIP model; theta = objective coefficients of "
                          "options model, variables, solver_type")

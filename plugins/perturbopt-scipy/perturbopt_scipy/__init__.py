@@ -18,12 +18,36 @@ Example:
     array([1., 1., 1.])
 """
 
-from ._assignment import AssignmentSolver
-from ._grid_arcs import GridArcShortestPathSolver, grid_arcs
-from ._grid_vertices import GridShortestPathSolver
-from ._linprog import LinprogSolver
-from ._milp import MilpSolver
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._plugin import register_solvers
+
+if TYPE_CHECKING:
+    from ._assignment import AssignmentSolver
+    from ._grid_arcs import GridArcShortestPathSolver, grid_arcs
+    from ._grid_vertices import GridShortestPathSolver
+    from ._linprog import LinprogSolver
+    from ._milp import MilpSolver
+
+# Solver classes import their solver library: load them on first access only, so
+# that perturbopt's registry can list this plugin's solvers without importing it.
+_LAZY = {
+    "AssignmentSolver": "._assignment",
+    "GridArcShortestPathSolver": "._grid_arcs",
+    "GridShortestPathSolver": "._grid_vertices",
+    "LinprogSolver": "._linprog",
+    "MilpSolver": "._milp",
+    "grid_arcs": "._grid_arcs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

@@ -6,25 +6,19 @@ from typing import Any
 
 import perturbopt
 
-from ._assignment import AssignmentSolver
-from ._grid_arcs import GridArcShortestPathSolver
-from ._grid_vertices import GridShortestPathSolver
-from ._linprog import LinprogSolver
-from ._milp import MilpSolver
-
 __all__ = ["register_solvers"]
 
 
 @perturbopt.hookimpl
 def register_solvers(register: Any) -> None:
     """Register the factories of the ``scipy.*`` solvers."""
-    register("scipy.linprog", LinprogSolver,
+    register("scipy.linprog", "perturbopt_scipy._linprog:LinprogSolver",
              description="LP vertex by HiGHS; options A_ub, b_ub, A_eq, b_eq, bounds, sense")
-    register("scipy.milp", MilpSolver,
+    register("scipy.milp", "perturbopt_scipy._milp:MilpSolver",
              description="MILP by HiGHS; options as scipy.linprog plus integrality")
-    register("scipy.assignment", AssignmentSolver,
+    register("scipy.assignment", "perturbopt_scipy._assignment:AssignmentSolver",
              description="linear assignment (n x m, 0/1), linear_sum_assignment; sense/maximize")
-    register("scipy.grid_shortest_path", GridShortestPathSolver,
+    register("scipy.grid_shortest_path", "perturbopt_scipy._grid_vertices:GridShortestPathSolver",
              description="8-neighbour vertex-weighted H x W grid path, Dijkstra; option shape")
-    register("scipy.grid_shortest_path_edges", GridArcShortestPathSolver,
+    register("scipy.grid_shortest_path_edges", "perturbopt_scipy._grid_arcs:GridArcShortestPathSolver",
              description="PyEPO right/down arc-weighted grid path, vectorised DP; option grid")
