@@ -67,7 +67,8 @@ class MilpSolver:
     ) -> None:
         self.sense: Sense = check_sense(self.name, sense)
         codes = np.asarray(integrality)
-        if codes.ndim > 1 or codes.dtype.kind not in "biu" or not np.isin(codes, (0, 1, 2, 3)).all():
+        if (codes.ndim > 1 or codes.dtype.kind not in "biuf"
+                or not np.isin(codes, (0, 1, 2, 3)).all()):
             raise ValueError(f"{self.name}: integrality must be one code or a vector of codes "
                              f"in {{0, 1, 2, 3}} (0 continuous, 1 integer), got {integrality!r}")
         self.constraints = parse_linear_constraints(

@@ -38,6 +38,9 @@ def test_mixed_integrality_rounds_only_the_integer_variables() -> None:
     x = solver.solve(np.array([2.0, 1.0]))  # the LP relaxation would take x0 = 1.6
     np.testing.assert_allclose(x, [1.0, 1.5], atol=1e-9)
     assert x[0] == 1.0  # rounded exactly
+    as_floats = MilpSolver(A_ub=[[1.0, 1.0], [1.0, 0.0]], b_ub=[2.5, 1.6], bounds=(0, 2),
+                           integrality=np.array([1.0, 0.0]), sense="max")
+    np.testing.assert_array_equal(as_floats.solve(np.array([2.0, 1.0])), x)  # as numpy makes them
 
 
 def test_perturbed_mean_is_in_the_integer_hull_and_converges() -> None:
