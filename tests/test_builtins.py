@@ -85,3 +85,21 @@ def test_function_solvers() -> None:
     grid = perturbopt.perturbed(lambda t: (t == t.max()).astype(float), ndim=2, num_samples=4,
                                 seed=0)
     assert grid(np.zeros((2, 3, 3))).shape == (2, 3, 3)
+
+
+@pytest.mark.parametrize("name", ["topk", "ranking"])
+def test_fast_paths_break_ties_by_index_in_mixed_batches(name: str) -> None:
+    """Rows with ties take the stable path, the others the fast one; both agree with a
+    stable sort, row by row."""
+    rng = np.random.default_rng(3)
+    tied_rows = rng.integers(0, 4, size=(100, 9)).astype(float)
+    distinct_rows = rng.normal(size=(100, 9))
+    thetas = np.concatenate([tied_rows, distinct_rows])[rng.permutation(200)]
+    solver = perturbopt.get_solver(name, **({"k": 4} if name == "topk" else {}))
+    for theta, y in zip(thetas, solver.solve_batch(thetas)):
+        if name == "topk":
+            expected = np.isin(np.arange(9), np.argsort(-theta, kind="stable")[:4])
+        else:
+            expected = np.empty(9)
+            expected[np.argsort(theta, kind="stable")] = np.arange(1, 10)
+        np.testing.assert_array_equal(y, expected)
