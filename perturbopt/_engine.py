@@ -334,13 +334,17 @@ def _release(key: str, solver: Any) -> None:
 
 def _worker_task(key: str, payload: bytes, thetas: np.ndarray, hints: np.ndarray | None
                  ) -> tuple[np.ndarray | _Failure, float]:
-    """Run in a worker: solve a chunk with this worker's cached solver instance."""
-    start = time.perf_counter()
+    """Run in a worker: solve a chunk with this worker's cached solver instance.
+
+    Returns the solutions (or the failure) and the seconds spent solving, not counting
+    the first build of the solver in this worker, so the time estimate is per solve.
+    """
     try:
         solver = _acquire(key, payload)
     except Exception as error:  # noqa: BLE001
         return _Failure(0, f"the worker could not build the solver: {type(error).__name__}: "
                            f"{error}", _portable(error), False), 0.0
+    start = time.perf_counter()
     result = _solve_rows(solver, thetas, hints)
     if not (isinstance(result, _Failure) and not result.contract):
         _release(key, solver)  # an instance that raised may be broken: the next task builds anew
