@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover
     from joblib.externals import cloudpickle  # type: ignore[no-redef]
 
 from ._errors import SolverContractError, SolverError
+from ._pools import WorkerDiedError, run_tasks
 from ._solver import solver_name
 
 __all__ = ["PerturbationPlan", "SolverHandle", "solve_plan", "solve_unperturbed"]
@@ -333,11 +334,12 @@ def _release(key: str, solver: Any) -> None:
 
 
 def _worker_task(key: str, payload: bytes, thetas: np.ndarray, hints: np.ndarray | None
-                 ) -> tuple[np.ndarray | _Failure, float]:
+                 ) -> tuple[tuple[np.ndarray, np.ndarray] | _Failure, float]:
     """Run in a worker: solve a chunk with this worker's cached solver instance.
 
-    Returns the solutions (or the failure) and the seconds spent solving, not counting
-    the first build of the solver in this worker, so the time estimate is per solve.
+    Returns the solutions with their values ``<y_r, theta_r>`` (or the failure), and the
+    seconds spent solving, not counting the first build of the solver in this worker,
+    so that the time estimate is per solve.
     """
     try:
         solver = _acquire(key, payload)
@@ -348,7 +350,10 @@ def _worker_task(key: str, payload: bytes, thetas: np.ndarray, hints: np.ndarray
     result = _solve_rows(solver, thetas, hints)
     if not (isinstance(result, _Failure) and not result.contract):
         _release(key, solver)  # an instance that raised may be broken: the next task builds anew
-    return result, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if isinstance(result, _Failure):
+        return result, seconds
+    return (result, row_values(thetas, result)), seconds
 
 
 # -- dispatch ---------------------------------------------------------------------
@@ -455,18 +460,24 @@ def _solve_on_workers(handle: SolverHandle, plan: PerturbationPlan, hints: np.nd
     assert handle.seconds_per_row is not None
     size = _chunk_rows(handle.seconds_per_row, stop - start, workers)
     bounds = [(i, min(stop, i + size)) for i in range(start, stop, size)]
-    tasks = (
-        joblib.delayed(_worker_task)(key, payload, plan.rows(i, j), _hints_for(hints, plan, i, j))
-        for i, j in bounds
-    )
-    outputs = joblib.Parallel(n_jobs=n_jobs)(tasks)
+    tasks = [(key, payload, plan.rows(i, j), _hints_for(hints, plan, i, j)) for i, j in bounds]
+    try:
+        outputs = run_tasks(_worker_task, tasks, n_jobs)
+    except WorkerDiedError as error:
+        raise SolverError(
+            f"a worker process died while solver {handle.name!r} solved samples "
+            f"{plan.locate(start)[0]} to {plan.locate(stop - 1)[0]} (a crash in the solver's "
+            f"native code?): {error}. The pool was restarted; with n_jobs=1 the crash would "
+            "take this process down, so look for it in a small case first"
+        ) from error
     busy = 0.0
     pieces, values = [], []
-    for (i, j), (result, seconds) in zip(bounds, outputs):
+    for (i, _), (result, seconds) in zip(bounds, outputs):
         if isinstance(result, _Failure):
             _raise_failure(handle, plan, batched, result, i)
-        pieces.append(result)
-        values.append(row_values(plan.rows(i, j), result))
+        solutions, row_value = result
+        pieces.append(solutions)
+        values.append(row_value)
         busy += seconds
     handle.record(busy, stop - start)
     return pieces, values

@@ -196,3 +196,36 @@ def test_bad_cotangent_shape() -> None:
     result = perturbopt.perturbed("argmax", num_samples=4, seed=0).solve(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"g has shape \(3,\); .* \(2, 3\)"):
         result.vjp(np.zeros(3))
+
+
+class CrashesInWorkers:
+    """argmax that kills its worker process on a negative first entry (never in the
+    process that built it), like a segfault in a solver's native code."""
+
+    sense = "max"
+    name = "crashy"
+
+    def __init__(self) -> None:
+        import os
+
+        self.home = os.getpid()
+
+    def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
+        import os
+
+        if theta[0] < 0 and os.getpid() != self.home:
+            os._exit(3)
+        return np.eye(theta.shape[-1])[np.argmax(theta)]
+
+
+def test_a_dead_worker_is_reported_and_the_pool_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_engine, "IN_PROCESS_SECONDS", 0.0)
+    monkeypatch.setattr(_engine, "TARGET_TASK_SECONDS", 1e-4)
+    po = perturbopt.perturbed(CrashesInWorkers(), num_samples=40, seed=0, n_jobs=2)
+    po.solve(np.array([[5.0, 0.0]]))  # measures the solver, so later calls dispatch at once
+    with pytest.raises(perturbopt.SolverError, match="a worker process died while solver "
+                                                     "'crashy' solved samples"):
+        po.solve(np.array([[0.0, 0.0]]))
+    fine = np.array([[5.0, 0.0], [6.0, 1.0]])
+    expected = perturbopt.perturbed(CrashesInWorkers(), num_samples=40, seed=9).solve(fine)
+    np.testing.assert_array_equal(po.solve(fine, seed=9).samples, expected.samples)
