@@ -7,12 +7,19 @@ import os
 import platform
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def interleaved(candidates: dict[str, Callable[[], object]], rounds: int = 5,
                 warmup: int = 1) -> dict[str, float]:
     """Median wall time in seconds of each candidate, measured in alternating rounds."""
+    times = interleaved_samples(candidates, rounds, warmup)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def interleaved_samples(candidates: dict[str, Callable[[], object]], rounds: int = 5,
+                        warmup: int = 1) -> dict[str, list[float]]:
+    """Every wall time in seconds of each candidate, measured in alternating rounds."""
     for _ in range(warmup):
         for run in candidates.values():
             run()
@@ -22,10 +29,26 @@ def interleaved(candidates: dict[str, Callable[[], object]], rounds: int = 5,
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def machine() -> str:
     """One line describing this machine."""
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+    return (f"{_cpu_model()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, {platform.system()}")
+
+
+def load() -> str:
+    """The 1-minute load average: other processes competing for the cores."""
+    return f"load average {os.getloadavg()[0]:.1f}"
