@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from ortools.math_opt import model_pb2
+from ortools.math_opt import model_pb2, parameters_pb2, result_pb2
+from ortools.math_opt.core.python import solver as core_solver
 from ortools.math_opt.elemental.python import enums
-from ortools.math_opt.python import mathopt
+from ortools.math_opt.python import callback, mathopt
+from ortools.math_opt.python import result as mathopt_result
 
 from ._common import Sense, check_sense, check_theta
 from ._errors import StatusError
@@ -122,14 +124,36 @@ class MathOptSolver:
             time_limit=(None if options.time_limit is None
                         else datetime.timedelta(seconds=options.time_limit)),
             threads=options.threads)
-        self._incremental = self._new_incremental()
+        self._params_proto = self._params.to_proto()
+        self._no_callbacks = callback.CallbackRegistration().to_proto()
+        self._no_model_params = mathopt.ModelSolveParameters().to_proto()
+        self._start_solver()
 
-    def _new_incremental(self) -> mathopt.IncrementalSolver:
+    def _start_solver(self) -> None:
+        """Start the incremental solver: later solves send only the objective's changes.
+
+        It drives MathOpt's core solver directly, as ``mathopt.IncrementalSolver`` does,
+        but reads the answer from the result's protocol buffer: parsing the whole result
+        in Python took most of the time of a small LP.
+        """
+        self._tracker = self._model.add_update_tracker()
         try:
-            return mathopt.IncrementalSolver(self._model, self._options.solver_type)
+            self._core = core_solver.new(self._options.solver_type.value,
+                                         self._model.export_model(),
+                                         parameters_pb2.SolverInitializerProto())
         except Exception as error:
             raise ValueError(f"solver {NAME!r}: could not start solver_type "
                              f"{self._options.solver_type.name}: {_message(error)}") from error
+
+    def _solve_proto(self, model_params: Any) -> result_pb2.SolveResultProto:
+        update = self._tracker.export_update()
+        if update is not None:
+            if not self._core.update(update):  # a change the solver cannot apply in place
+                self._start_solver()
+            else:
+                self._tracker.advance_checkpoint()
+        return self._core.solve(self._params_proto, model_params, None, self._no_callbacks,
+                                None, None)
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """The value of ``variables`` at an optimum of ``<theta, y>``, as float64."""
@@ -137,24 +161,27 @@ class MathOptSolver:
         self._model.objective.elemental.set_attrs(
             enums.DoubleAttr1.OBJECTIVE_LINEAR_COEFFICIENT, self._keys,
             self._map.objective(theta.ravel()))
-        model_params = None
+        model_params = self._no_model_params
         if hint is not None and self._options.solver_type in HINTED_SOLVERS:
             positions, values = self._map.hint(np.asarray(hint, dtype=np.float64).ravel())
             variables = self._variables
             model_params = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(
                 variable_values={variables[p]: v for p, v in zip(positions.tolist(),
-                                                                   values.tolist())})])
+                                                                   values.tolist())})]).to_proto()
         try:
-            result = self._incremental.solve(params=self._params, model_params=model_params)
+            proto = self._solve_proto(model_params)
         except Exception as error:
-            self._incremental = self._new_incremental()
+            self._start_solver()
             raise StatusError(NAME, "ERROR", f"{self._options.solver_type.name} failed: "
                               f"{_message(error)}") from error
-        reason = result.termination.reason
-        if not (reason == mathopt.TerminationReason.OPTIMAL or
-                (self._options.allow_feasible and result.has_primal_feasible_solution())):
-            raise StatusError(NAME, reason.name, self._explain(result))
-        x = np.array(result.variable_values(self._variables), dtype=np.float64)
+        optimal = proto.termination.reason == result_pb2.TERMINATION_REASON_OPTIMAL
+        if not optimal:
+            result = mathopt_result.parse_solve_result(proto, self._model, validate=False)
+            if not (self._options.allow_feasible and result.has_primal_feasible_solution()):
+                raise StatusError(NAME, result.termination.reason.name, self._explain(result))
+        values = proto.solutions[0].primal_solution.variable_values
+        lookup = dict(zip(values.ids, values.values))
+        x = np.array([lookup.get(v.id, 0.0) for v in self._variables], dtype=np.float64)
         return self._map.evaluate(x)
 
     def _explain(self, result: mathopt.SolveResult) -> str:
