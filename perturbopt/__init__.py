@@ -25,6 +25,7 @@ from ._estimators import PerturbedResult
 from ._hookspecs import ENTRY_POINT_GROUP, hookimpl, hookspec
 from ._noise import EULER_GAMMA, Gaussian, Gumbel, Noise
 from ._perturbed import Perturbed, perturbed
+from ._pools import shutdown_pools
 from ._registry import (
                       RegisteredEntry,
                       Registry,
@@ -70,4 +71,5 @@ __all__ = [
                       "list_noises",
                       "list_solvers",
                       "perturbed",
+    "shutdown_pools",
 ]

@@ -121,3 +121,11 @@ def test_seed_sequence_is_reproducible_and_calls_differ() -> None:
     np.testing.assert_array_equal(a.noise, second.solve(theta).noise)
     np.testing.assert_array_equal(first.solve(theta, seed=9).noise,
                                   second.solve(theta, seed=9).noise)
+
+
+def test_pools_restart_after_shutdown(force_dispatch: list[int]) -> None:
+    theta = np.random.default_rng(4).normal(size=(3, 6))
+    before = _run("sign", theta, 2)
+    perturbopt.shutdown_pools()
+    assert _run("sign", theta, 2) == before
+    assert len(force_dispatch) >= 4
