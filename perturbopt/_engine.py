@@ -7,8 +7,8 @@ Design:
   turns noise rows into perturbed inputs on demand, block by block, with the same
   element-wise arithmetic whoever asks, so every row's input is bit-identical.
 * Work goes to workers in chunks of consecutive rows, sized from the measured time
-  per solve; when the whole job would take less than a dispatch costs, it stays in
-  the calling process.
+  per solve, when the workers would save more than a parallel call costs; otherwise
+  it stays in the calling process.
 * Each worker process (or thread) builds its solver once from a pickled spec and
   keeps it in a pool keyed by the spec's digest, across calls.
 * Solutions travel in the smallest integer type that holds them exactly (0/1 and
@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover
     from joblib.externals import cloudpickle  # type: ignore[no-redef]
 
 from ._errors import SolverContractError, SolverError
-from ._pools import WorkerDiedError, run_tasks
+from ._pools import WorkerDiedError, call_overhead_seconds, run_tasks
 from ._solver import solver_name
 
 __all__ = ["PerturbationPlan", "SolverHandle", "solve_plan", "solve_unperturbed"]
@@ -48,8 +48,9 @@ BLOCK_ELEMENTS = 1 << 17
 TARGET_TASK_SECONDS = 0.05
 """Aim for worker tasks of about this duration: long enough to hide dispatch costs."""
 
-IN_PROCESS_SECONDS = 0.05
-"""Below this much estimated work, solving in the calling process beats dispatching."""
+DISPATCH_MARGIN = 2.0
+"""Dispatch to workers only when that is expected to save this many times what one
+parallel call costs (see :func:`perturbopt._pools.call_overhead_seconds`)."""
 
 TASKS_PER_WORKER = 4
 """Split work into at least this many tasks per worker, for load balance."""
@@ -404,6 +405,13 @@ def _solve_in_process(handle: SolverHandle, plan: PerturbationPlan, hints: np.nd
     return pieces, values
 
 
+def _worth_dispatching(seconds_per_row: float, rows: int, workers: int) -> bool:
+    """Whether ``workers`` would save more than ``DISPATCH_MARGIN`` parallel calls' cost
+    on ``rows`` solves of ``seconds_per_row`` each."""
+    saved = seconds_per_row * rows * (1.0 - 1.0 / workers)
+    return saved > DISPATCH_MARGIN * call_overhead_seconds()
+
+
 def _chunk_rows(seconds_per_row: float, rows: int, workers: int) -> int:
     by_time = math.ceil(TARGET_TASK_SECONDS / max(seconds_per_row, 1e-9))
     by_balance = math.ceil(rows / (workers * TASKS_PER_WORKER))
@@ -436,7 +444,7 @@ def solve_plan(handle: SolverHandle, plan: PerturbationPlan, *, n_jobs: int | No
         done = probe
     remaining = total - done
     if remaining and (workers <= 1 or
-                      (handle.seconds_per_row or 0.0) * remaining < IN_PROCESS_SECONDS):
+                      not _worth_dispatching(handle.seconds_per_row or 0.0, remaining, workers)):
         started = time.perf_counter()
         more_pieces, more_values = _solve_in_process(handle, plan, hints, done, total, batched)
         if workers > 1:

@@ -21,7 +21,13 @@ import joblib
 from joblib.externals import loky
 from joblib.parallel import get_active_backend
 
-__all__ = ["WorkerDiedError", "run_tasks", "shutdown_pools"]
+__all__ = ["WorkerDiedError", "call_overhead_seconds", "run_tasks", "shutdown_pools"]
+
+POOL_CALL_SECONDS = 0.005
+"""About what one call on the engine's own pools costs (submits, pickling, wake-ups)."""
+
+JOBLIB_CALL_SECONDS = 0.025
+"""About what one ``joblib.Parallel`` call costs on a local machine."""
 
 _pools: dict[tuple[str, int], Executor] = {}
 _pools_lock = threading.Lock()
@@ -66,6 +72,11 @@ atexit.register(shutdown_pools)
 def _local_kind() -> str | None:
     backend, _ = get_active_backend()
     return {"LokyBackend": "loky", "ThreadingBackend": "threading"}.get(type(backend).__name__)
+
+
+def call_overhead_seconds() -> float:
+    """The fixed cost of one parallel call on the active joblib backend."""
+    return POOL_CALL_SECONDS if _local_kind() is not None else JOBLIB_CALL_SECONDS
 
 
 def run_tasks(function: Callable[..., Any], arguments: Sequence[tuple[Any, ...]],
