@@ -145,8 +145,9 @@ def candidates(optmodel: object, quick: bool) -> list[Candidate]:
     for n_jobs in (1, 2):
         found.append(candidate(f"(a) perturbopt ortools.mathopt GLOP n_jobs={n_jobs}",
                                ours("ortools.mathopt", n_jobs, **mathopt_lp(GRID))))
-    found.append(candidate("(a') perturbopt pywraplp GLOP n_jobs=1",
-                           ours(PywraplpGlopShortestPath(GRID), 1)))
+    for n_jobs in (1, 2):
+        found.append(candidate(f"(a') perturbopt pywraplp GLOP n_jobs={n_jobs}",
+                               ours(PywraplpGlopShortestPath(GRID), n_jobs)))
     found.append(candidate("(b) perturbopt scipy.grid_shortest_path_edges n_jobs=1",
                            ours("scipy.grid_shortest_path_edges", 1, grid=GRID)))
     if quick:

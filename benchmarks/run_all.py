@@ -24,7 +24,6 @@ import bench_efficiency
 import bench_parallel
 import bench_scaling
 import bench_warm_start
-import engine_experiments
 from _timing import load, machine
 
 HERE = Path(__file__).resolve().parent
@@ -68,8 +67,6 @@ SECTIONS = {
                           "python benchmarks/bench_warm_start.py", bench_warm_start.run),
     "scaling": Section("Scaling in M and B, and memory held for backward",
                        "python benchmarks/bench_scaling.py", bench_scaling.run),
-    "experiments": Section("Experiments on patched copies of the engine (proposals)",
-                           "python benchmarks/engine_experiments.py", engine_experiments.run),
 }
 
 
