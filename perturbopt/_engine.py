@@ -48,6 +48,11 @@ BLOCK_ELEMENTS = 1 << 17
 TARGET_TASK_SECONDS = 0.05
 """Aim for worker tasks of about this duration: long enough to hide dispatch costs."""
 
+TRANSFER_SECONDS_PER_BYTE = 4e-9
+"""What shipping one byte of perturbed input to a worker costs the calling process
+(building it, pickling, copying through the pipe), which on two cores competes with the
+workers; measured on the benchmark machine (benchmarks/RESULTS.md, efficiency)."""
+
 DISPATCH_MARGIN = 2.0
 """Dispatch to workers only when that is expected to save this many times what one
 parallel call costs (see :func:`perturbopt._pools.call_overhead_seconds`)."""
@@ -405,11 +410,12 @@ def _solve_in_process(handle: SolverHandle, plan: PerturbationPlan, hints: np.nd
     return pieces, values
 
 
-def _worth_dispatching(seconds_per_row: float, rows: int, workers: int) -> bool:
-    """Whether ``workers`` would save more than ``DISPATCH_MARGIN`` parallel calls' cost
-    on ``rows`` solves of ``seconds_per_row`` each."""
+def _worth_dispatching(seconds_per_row: float, rows: int, row_bytes: int, workers: int) -> bool:
+    """Whether ``workers`` would save, on ``rows`` solves of ``seconds_per_row`` each,
+    more than shipping their inputs costs plus ``DISPATCH_MARGIN`` parallel calls."""
     saved = seconds_per_row * rows * (1.0 - 1.0 / workers)
-    return saved > DISPATCH_MARGIN * call_overhead_seconds()
+    shipping = rows * row_bytes * TRANSFER_SECONDS_PER_BYTE
+    return saved > shipping + DISPATCH_MARGIN * call_overhead_seconds()
 
 
 def _chunk_rows(seconds_per_row: float, rows: int, workers: int) -> int:
@@ -444,7 +450,8 @@ def solve_plan(handle: SolverHandle, plan: PerturbationPlan, *, n_jobs: int | No
         done = probe
     remaining = total - done
     if remaining and (workers <= 1 or
-                      not _worth_dispatching(handle.seconds_per_row or 0.0, remaining, workers)):
+                      not _worth_dispatching(handle.seconds_per_row or 0.0, remaining,
+                                             8 * math.prod(plan.instance_shape), workers)):
         started = time.perf_counter()
         more_pieces, more_values = _solve_in_process(handle, plan, hints, done, total, batched)
         if workers > 1:

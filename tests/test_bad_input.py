@@ -158,6 +158,7 @@ def result_noise(po: perturbopt.Perturbed, theta: np.ndarray, sample: int) -> fl
 def test_failure_in_workers_then_the_same_object_still_works(
         monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
     monkeypatch.setattr(_engine, "DISPATCH_MARGIN", 0.0)
+    monkeypatch.setattr(_engine, "TRANSFER_SECONDS_PER_BYTE", 0.0)
     monkeypatch.setattr(_engine, "TARGET_TASK_SECONDS", 1e-4)
     serial = perturbopt.perturbed(FailsOnNegativeFirst(), num_samples=40, seed=3)
     with joblib.parallel_config(backend=backend):
@@ -187,6 +188,8 @@ def test_unpicklable_solver_on_workers_is_a_clear_error(monkeypatch: pytest.Monk
             self.lock = threading.Lock()
 
     monkeypatch.setattr(_engine, "DISPATCH_MARGIN", 0.0)
+
+    monkeypatch.setattr(_engine, "TRANSFER_SECONDS_PER_BYTE", 0.0)
     po = perturbopt.perturbed(Locked(), num_samples=8, n_jobs=2)
     with pytest.raises(TypeError, match="cannot be sent to parallel workers.*n_jobs=1"):
         po.solve(np.zeros((2, 3)))
@@ -220,6 +223,7 @@ class CrashesInWorkers:
 
 def test_a_dead_worker_is_reported_and_the_pool_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_engine, "DISPATCH_MARGIN", 0.0)
+    monkeypatch.setattr(_engine, "TRANSFER_SECONDS_PER_BYTE", 0.0)
     monkeypatch.setattr(_engine, "TARGET_TASK_SECONDS", 1e-4)
     po = perturbopt.perturbed(CrashesInWorkers(), num_samples=40, seed=0, n_jobs=2)
     po.solve(np.array([[5.0, 0.0]]))  # measures the solver, so later calls dispatch at once

@@ -22,6 +22,7 @@ def dask_client():  # type: ignore[no-untyped-def]
 
 def test_local_cluster_of_two_processes_is_bit_identical(dask_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(_engine, "DISPATCH_MARGIN", 0.0)  # dispatch even this small job
+    monkeypatch.setattr(_engine, "TRANSFER_SECONDS_PER_BYTE", 0.0)
     monkeypatch.setattr(_engine, "TARGET_TASK_SECONDS", 1e-4)
     theta = np.random.default_rng(0).normal(size=(3, 8))
     options = dict(epsilon=0.5, num_samples=40, noise="gumbel", seed=1)  # > one probe

@@ -65,6 +65,7 @@ def dispatches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def force_dispatch(monkeypatch: pytest.MonkeyPatch, dispatches: list[int]) -> list[int]:
     """Make the engine dispatch even tiny jobs, in many small chunks."""
     monkeypatch.setattr(_engine, "DISPATCH_MARGIN", 0.0)
+    monkeypatch.setattr(_engine, "TRANSFER_SECONDS_PER_BYTE", 0.0)
     monkeypatch.setattr(_engine, "TARGET_TASK_SECONDS", 1e-4)
     return dispatches
 
