@@ -199,9 +199,7 @@ class PerturbedResult:
 
     def _weighted_score_sum(self, weights: np.ndarray) -> np.ndarray:
         """``(1 / (M eps)) sum_l weights[l] * grad nu(Z_l)``, shape ``(B, *s)``."""
-        score = self._cached("score", lambda: self.score(self.noise))
-        flat = score.reshape(score.shape[:2] + (-1,))
-        out = np.einsum("mb,mbk->bk", weights, flat).reshape(self.theta.shape)
+        out = np.einsum("mb,mbk->bk", weights, self._flat_score()).reshape(self.theta.shape)
         out /= self.num_samples * self.epsilon
         if self.multiplicative:
             out /= self.theta
@@ -224,8 +222,11 @@ class PerturbedResult:
         flat_samples = self.samples.reshape(self.samples.shape[:2] + (-1,))
         flat_g = g.reshape(g.shape[0], -1)
         inner = np.einsum("mbk,bk->mb", flat_samples, flat_g, dtype=np.float64)
-        hard = lambda: np.einsum("bk,bk->b", self._hard_flat(), flat_g)
-        weights = inner - self._baseline_values(inner, baseline, hard)
+
+        def hard_inner() -> np.ndarray:
+            return np.einsum("bk,bk->b", self._hard_flat(), flat_g)
+
+        weights = inner - self._baseline_values(inner, baseline, hard_inner)
         return self._out(self._weighted_score_sum(weights))
 
     def jvp(self, v: Any, baseline: Baseline = "loo") -> np.ndarray:
@@ -237,12 +238,8 @@ class PerturbedResult:
         v = self._as_tangent(v, "v")
         if self.multiplicative:
             v = v / self.theta
-        score = self._cached("score", lambda: self.score(self.noise))
-        flat_score = score.reshape(score.shape[:2] + (-1,))
-        inner = np.einsum("mbk,bk->mb", flat_score, v.reshape(v.shape[0], -1))
-        samples = self.samples.reshape(self.samples.shape[:2] + (-1,)).astype(np.float64)
-        hard = lambda: self._hard_flat()
-        centred = samples - self._baseline_values(samples, baseline, hard)
+        inner = np.einsum("mbk,bk->mb", self._flat_score(), v.reshape(v.shape[0], -1))
+        centred = self._centred_samples(baseline)
         out = np.einsum("mb,mbk->bk", inner, centred) / (self.num_samples * self.epsilon)
         return self._out(out.reshape(self.theta.shape))
 
@@ -252,16 +249,23 @@ class PerturbedResult:
         ``J[b, i, j] = d y_eps(theta_b)_i / d theta_b,j
         = (1 / (M eps)) sum_l (y_l - b_l)_i grad nu(Z_l)_j``.
         """
-        samples = self.samples.reshape(self.samples.shape[:2] + (-1,)).astype(np.float64)
-        hard = lambda: self._hard_flat()
-        centred = samples - self._baseline_values(samples, baseline, hard)
-        score = self._cached("score", lambda: self.score(self.noise))
-        flat_score = score.reshape(score.shape[:2] + (-1,))
-        jac = np.einsum("mbi,mbj->bij", centred, flat_score) / (self.num_samples * self.epsilon)
+        centred = self._centred_samples(baseline)
+        jac = np.einsum("mbi,mbj->bij", centred, self._flat_score()) / (
+            self.num_samples * self.epsilon)
         if self.multiplicative:
             jac /= self.theta.reshape(self.theta.shape[0], 1, -1)
         shape = self.theta.shape[1:]
         return self._out(jac.reshape((self.theta.shape[0],) + shape + shape))
+
+    def _flat_score(self) -> np.ndarray:
+        """``grad nu(Z_l)`` for every sample, ``(M, B, |s|)``, computed once."""
+        score = self._cached("score", lambda: self.score(self.noise))
+        return score.reshape(score.shape[:2] + (-1,))
+
+    def _centred_samples(self, baseline: str) -> np.ndarray:
+        """``y_l - b_l`` as float64 ``(M, B, |s|)``, for the Jacobian and its products."""
+        samples = self.samples.reshape(self.samples.shape[:2] + (-1,)).astype(np.float64)
+        return samples - self._baseline_values(samples, baseline, self._hard_flat)
 
     def _hard_flat(self) -> np.ndarray:
         hard = self._cached("hard", self.hard_solver)
