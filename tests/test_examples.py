@@ -16,3 +16,13 @@ def test_quickstart_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "softmax(theta/eps)" in out
     final = out.strip().splitlines()[-1]
     assert float(final.split("[")[1].split()[2]) > 0.9  # item 2 became the likely solution
+
+
+def test_smooth_ortools_model_learns(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("perturbopt_ortools")
+    runpy.run_path(str(EXAMPLES / "smooth_ortools_model.py"), run_name="__main__")
+    lines = capsys.readouterr().out.strip().splitlines()
+    first, last = (float(line.rsplit(" ", 1)[1]) for line in (lines[0], lines[-1]))
+    assert lines[0].startswith("epoch 0: test regret")
+    assert last < 0.25 * first  # the regret of acting on the predicted values falls
