@@ -38,16 +38,22 @@ class WorkerDiedError(RuntimeError):
 
 
 def _pool(kind: str, workers: int) -> Executor:
+    """The pool of ``kind`` with ``workers`` workers; at most one process pool lives at a
+    time, so a new ``n_jobs`` replaces the old processes instead of adding to them."""
+    retired = []
     with _pools_lock:
         pool = _pools.get((kind, workers))
         if pool is None:
             if kind == "loky":
+                retired = [_pools.pop(key) for key in list(_pools) if key[0] == "loky"]
                 pool = loky.ProcessPoolExecutor(max_workers=workers)
             else:
                 pool = ThreadPoolExecutor(max_workers=workers,
                                           thread_name_prefix="perturbopt-worker")
             _pools[(kind, workers)] = pool
-        return pool
+    for old in retired:
+        old.shutdown(wait=False)
+    return pool
 
 
 def _discard(kind: str, workers: int) -> None:

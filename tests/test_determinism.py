@@ -130,3 +130,13 @@ def test_pools_restart_after_shutdown(force_dispatch: list[int]) -> None:
     perturbopt.shutdown_pools()
     assert _run("sign", theta, 2) == before
     assert len(force_dispatch) >= 4
+
+
+def test_one_process_pool_at_a_time(force_dispatch: list[int]) -> None:
+    from perturbopt import _pools
+
+    theta = np.random.default_rng(5).normal(size=(3, 6))
+    assert _run("sign", theta, 2) == _run("sign", theta, 3)
+    assert [key for key in _pools._pools if key[0] == "loky"] == [("loky", 3)]
+    assert _run("sign", theta, 2) == _run("sign", theta, 1)
+    assert [key for key in _pools._pools if key[0] == "loky"] == [("loky", 2)]
