@@ -25,6 +25,7 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,24 +71,40 @@ class PerturbationPlan:
     Row ``r = m * B + b`` of the flattened problem is sample ``m`` of batch item ``b``:
     ``theta[b] + eps * z[m, b]`` (additive) or ``theta[b] * exp(eps * z[m, b] - shift)``
     (multiplicative, ``shift = log E[exp(eps Z)]``).
+
+    After :meth:`release_noise`, the noise is no longer held: :meth:`draws` redraws it,
+    bit for bit, from the generator state saved before the first draw.
     """
 
     theta: np.ndarray  # (B, *s) float64
-    noise: np.ndarray  # (M, B, *s) float64
+    noise: np.ndarray | None  # (M, B, *s) float64, or None once released
     epsilon: float
     multiplicative_shift: float | None = None  # None for additive noise
+    redraw: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+    num_samples: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        assert self.noise is not None
+        self.num_samples = self.noise.shape[0]
+
+    def draws(self) -> np.ndarray:
+        """The noise ``(M, B, *s)``: held, or redrawn if it was released."""
+        if self.noise is not None:
+            return self.noise
+        assert self.redraw is not None
+        return self.redraw()
+
+    def release_noise(self, redraw: Callable[[], np.ndarray]) -> None:
+        """Stop holding the noise; ``redraw()`` must return the same array again."""
+        self.noise, self.redraw = None, redraw
 
     @property
     def batch_size(self) -> int:
         return self.theta.shape[0]
 
     @property
-    def num_samples(self) -> int:
-        return self.noise.shape[0]
-
-    @property
     def num_rows(self) -> int:
-        return self.noise.shape[0] * self.noise.shape[1]
+        return self.num_samples * self.batch_size
 
     @property
     def instance_shape(self) -> tuple[int, ...]:
@@ -96,7 +113,7 @@ class PerturbationPlan:
     def rows(self, start: int, stop: int) -> np.ndarray:
         """Perturbed inputs of rows ``start:stop``, shape ``(stop - start, *s)``."""
         batch = self.batch_size
-        z = self.noise.reshape((-1,) + self.instance_shape)[start:stop]
+        z = self.draws().reshape((-1,) + self.instance_shape)[start:stop]
         if start % batch == 0 and (stop - start) % batch == 0:
             theta = np.broadcast_to(self.theta, ((stop - start) // batch,) + self.theta.shape)
             theta = theta.reshape(z.shape)

@@ -77,8 +77,9 @@ class PerturbedResult:
 
     @property
     def noise(self) -> np.ndarray:
-        """The draws ``Z_l``, ``(M, B, *s)``."""
-        return self.plan.noise
+        """The draws ``Z_l``, ``(M, B, *s)`` (redrawn on each access if the perturbed
+        object was built with ``keep_noise=False``)."""
+        return self.plan.draws()
 
     @property
     def epsilon(self) -> float:

@@ -155,3 +155,22 @@ def test_multiplicative_vjp_matches_finite_differences() -> None:
         centre.noise[:, 0] @ (v / theta)) / eps
     tolerance = Z_SCORE * np.hypot(fd_stderr, terms.std(ddof=1) / np.sqrt(m))
     assert abs(centre.vjp(g) @ v - per_sample_fd.mean()) < tolerance
+
+
+@pytest.mark.parametrize("options", [{}, {"antithetic": True},
+                                     {"perturbation": "multiplicative"}, {"noise": "gumbel"}])
+def test_released_noise_is_redrawn_bit_for_bit(options: dict) -> None:
+    theta = np.random.default_rng(17).uniform(0.5, 2.0, size=(3, 5))
+    g = np.random.default_rng(18).normal(size=(3, 5))
+    kept = perturbopt.perturbed("topk", solver_options={"k": 2}, num_samples=20, seed=19,
+                                **options)
+    released = perturbopt.perturbed("topk", solver_options={"k": 2}, num_samples=20, seed=19,
+                                    keep_noise=False, **options)
+    for _ in range(2):  # the object's generator advances identically across calls
+        a, b = kept.solve(theta), released.solve(theta)
+        assert b.plan.noise is None and a.plan.noise is not None
+        np.testing.assert_array_equal(a.samples, b.samples)
+        np.testing.assert_array_equal(a.noise, b.noise)
+        assert a.vjp(g).tobytes() == b.vjp(g).tobytes()
+        assert a.jacobian().tobytes() == b.jacobian().tobytes()
+        assert a.value_grad.tobytes() == b.value_grad.tobytes()

@@ -58,6 +58,22 @@ def test_forward_and_gradient_equal_the_numpy_estimators(baseline):
     assert np.abs(theta.grad.numpy()).max() > 0
 
 
+def test_released_noise_gives_the_same_gradient_holding_only_the_solutions():
+    rng = np.random.default_rng(2)
+    theta_np, g_np = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+    grads = []
+    for keep_noise in (True, False):
+        layer = PerturbedOptimizer("argmax", epsilon=0.5, num_samples=40, seed=0,
+                                   keep_noise=keep_noise)
+        theta = torch.tensor(theta_np, requires_grad=True)
+        out = layer(theta)
+        held = out.grad_fn.result.plan.noise  # what the graph keeps for backward
+        assert (held is None) == (not keep_noise)
+        out.backward(torch.tensor(g_np))
+        grads.append(theta.grad.numpy().tobytes())
+    assert grads[0] == grads[1]
+
+
 def test_backward_calls_no_solver():
     calls = []
 
