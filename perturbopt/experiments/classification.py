@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._util import Progress, progress_bar, torch_single_thread
+from ._util import Progress, progress_bar, pyplot_for, torch_single_thread
 
 if TYPE_CHECKING:
     import torch
@@ -407,13 +407,7 @@ def plot_classification_results(result: ClassificationResult, path: str | Path) 
     Returns:
         The path written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    plt, path = pyplot_for(path)
     cfg = result.config
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     epochs = np.arange(1, cfg.epochs + 1)

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from .._builtins import Ranking
-from ._util import Progress, progress_bar, torch_single_thread
+from ._util import Progress, progress_bar, pyplot_for, torch_single_thread
 
 __all__ = [
     "RankingConfig",
@@ -384,13 +384,7 @@ def plot_ranking_results(result: RankingResult, path: str | Path) -> Path:
     Returns:
         The path written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    plt, path = pyplot_for(path)
     sigmas = [row.sigma for row in result.rows]
     positive = [s for s in sigmas if s > 0]
     cfg = result.config
