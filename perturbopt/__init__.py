@@ -9,67 +9,97 @@ Implements Berthet et al., "Learning with Differentiable Perturbed Optimizers"
     result = po.solve(np.array([0.1, 0.5, 0.2]))
     result.mean, result.value, result.stderr, result.vjp(np.ones(3))
 
-The torch bridge lives in :mod:`perturbopt.torch`.
+The torch bridge lives in :mod:`perturbopt.torch`, the plugin author's toolkit in
+:mod:`perturbopt.plugin`, the paper's experiments in :mod:`perturbopt.experiments`.
 """
 
-from ._builtins import Argmax, Ranking, Sign, TopK
+from __future__ import annotations
+
+import importlib.metadata
+import warnings
+from typing import Any
+
+from ._backends import shutdown_pools
 from ._errors import (
-                      DuplicateNameError,
-                      PerturbOptError,
-                      PluginError,
-                      SolverContractError,
-                      SolverError,
-                      UnknownNameError,
+    DuplicateNameError,
+    MemoryLimitError,
+    PerturbOptError,
+    PluginError,
+    SolverContractError,
+    SolverCrashError,
+    SolverError,
+    SolverTimeoutError,
+    UnknownNameError,
 )
 from ._estimators import PerturbedResult
-from ._hookspecs import ENTRY_POINT_GROUP, hookimpl, hookspec
-from ._noise import EULER_GAMMA, Gaussian, Gumbel, Noise
+from ._hookspecs import hookimpl
+from ._noise import Noise
+from ._options import PerturbedOptions
 from ._perturbed import Perturbed, perturbed
-from ._pools import shutdown_pools
-from ._registry import (
-                      RegisteredEntry,
-                      Registry,
-                      default_registry,
-                      get_noise,
-                      get_solver,
-                      list_noises,
-                      list_solvers,
-)
-from ._solver import FunctionSolver, Solver, as_solver
+from ._registry import Registry, get_solver, list_noises, list_solvers
+from ._solver import Solver, as_solver
+from ._types import Baseline, NoiseDType, Perturbation, Sense
 
-__version__ = "0.1.0"
+try:
+    __version__ = importlib.metadata.version("perturbopt")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a bare source tree
+    __version__ = "0+unknown"
 
 __all__ = [
-                      "ENTRY_POINT_GROUP",
-                      "EULER_GAMMA",
-                      "Argmax",
-                      "DuplicateNameError",
-                      "FunctionSolver",
-                      "Gaussian",
-                      "Gumbel",
-                      "Noise",
-                      "PerturbOptError",
-                      "Perturbed",
-                      "PerturbedResult",
-                      "PluginError",
-                      "Ranking",
-                      "RegisteredEntry",
-                      "Registry",
-                      "Sign",
-                      "Solver",
-                      "SolverContractError",
-                      "SolverError",
-                      "TopK",
-                      "UnknownNameError",
-                      "__version__",
-                      "as_solver",
-                      "default_registry",
-                      "get_noise",
-                      "get_solver",
-                      "hookimpl",
-                      "hookspec",
-                      "list_noises",
-                      "list_solvers",
-                      "perturbed",
+    "Baseline",
+    "DuplicateNameError",
+    "MemoryLimitError",
+    "Noise",
+    "NoiseDType",
+    "PerturbOptError",
+    "Perturbation",
+    "Perturbed",
+    "PerturbedOptions",
+    "PerturbedResult",
+    "PluginError",
+    "Registry",
+    "Sense",
+    "Solver",
+    "SolverContractError",
+    "SolverCrashError",
+    "SolverError",
+    "SolverTimeoutError",
+    "UnknownNameError",
+    "__version__",
+    "as_solver",
+    "get_solver",
+    "hookimpl",
+    "list_noises",
+    "list_solvers",
+    "perturbed",
     "shutdown_pools",
 ]
+
+# Names that were public before 0.2: still importable, with a warning saying where they
+# went. Each maps to (module, attribute, advice).
+_MOVED = {
+    "Argmax": ("._builtins", "Argmax", "use perturbopt.get_solver('argmax')"),
+    "TopK": ("._builtins", "TopK", "use perturbopt.get_solver('topk', k=...)"),
+    "Ranking": ("._builtins", "Ranking", "use perturbopt.get_solver('ranking')"),
+    "Sign": ("._builtins", "Sign", "use perturbopt.get_solver('sign')"),
+    "FunctionSolver": ("._solver", "FunctionSolver", "use perturbopt.as_solver(function)"),
+    "Gaussian": ("._noise", "Gaussian", "use noise='gaussian'"),
+    "Gumbel": ("._noise", "Gumbel", "use noise='gumbel'"),
+    "EULER_GAMMA": ("._noise", "EULER_GAMMA", "use numpy.euler_gamma"),
+    "ENTRY_POINT_GROUP": ("._hookspecs", "ENTRY_POINT_GROUP",
+                          "use perturbopt.plugin.ENTRY_POINT_GROUP"),
+    "hookspec": ("._hookspecs", "hookspec", "plugins only need perturbopt.hookimpl"),
+    "RegisteredEntry": ("._registry", "RegisteredEntry",
+                        "use perturbopt.plugin.RegisteredEntry"),
+    "default_registry": ("._registry", "default_registry", "use perturbopt.Registry.default()"),
+    "get_noise": ("._registry", "get_noise", "use perturbopt.Registry.default().get_noise"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        module, attribute, advice = _MOVED[name]
+        warnings.warn(f"perturbopt.{name} is deprecated and will be removed: {advice}",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(module, __name__), attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

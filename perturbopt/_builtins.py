@@ -33,6 +33,7 @@ class _VectorSolver:
     sense = "max"
     ndim = 1
     name = "builtin"
+    releases_gil = True  # numpy's sorts, reductions and ufuncs release it
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         return self.solve_batch(np.asarray(theta)[None])[0]

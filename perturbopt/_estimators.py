@@ -13,23 +13,32 @@ With ``theta_l = theta + eps Z_l`` (additive) and ``y_l = y*(theta_l)``, ``l = 1
 
 Multiplicative noise ``theta_l = theta * exp(eps Z_l - log E[e^{eps Z}])`` is additive
 noise on ``log |theta|``, so the Jacobian is divided element-wise by ``theta``.
+
+Everything that needs the noise walks it block by block (:mod:`perturbopt._plan`): a
+result that does not keep its noise redraws one block at a time and never holds more,
+and partial sums are added in block order, so every estimate is bit-identical whatever
+the number of threads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from ._engine import PerturbationPlan
-from ._validation import as_float_array
+from ._plan import NoisePlan, segments
+from ._threads import thread_workers
+from ._types import Baseline
+from ._validation import as_float_array, check_memory
 
-__all__ = ["BASELINES", "Baseline", "PerturbedResult", "check_baseline"]
+__all__ = ["BASELINES", "PerturbedResult", "check_baseline"]
 
-Baseline = Literal["none", "loo", "control"]
 BASELINES: tuple[str, ...] = ("none", "loo", "control")
+
+PARALLEL_BLOCKS = 4
+"""Walk the noise on several threads only when it has at least this many blocks."""
 
 
 def check_baseline(baseline: object) -> Baseline:
@@ -41,45 +50,90 @@ def check_baseline(baseline: object) -> Baseline:
     return baseline  # type: ignore[return-value]
 
 
+def add_rows(out: np.ndarray, rows: np.ndarray, start: int) -> None:
+    """``out[r % B] += rows[r - start]`` for rows ``r = start, start + 1, ...``, where
+    ``out`` is ``(B, ...)``; whole samples are summed first, in a fixed order."""
+    batch = out.shape[0]
+    for piece, items in segments(start, rows.shape[0], batch):
+        if items is None:
+            out += rows[piece].reshape((-1,) + out.shape).sum(axis=0)
+        else:
+            out[items] += rows[piece]
+
+
+def add_outer(out: np.ndarray, start: int, left: np.ndarray, right: np.ndarray) -> None:
+    """``out[r % B] += outer(left[r - start], right[r - start])`` for rows
+    ``r = start, ...``, where ``out`` is ``(B, d, d)``; whole samples summed first."""
+    batch = out.shape[0]
+    for piece, items in segments(start, left.shape[0], batch):
+        shape = (-1, batch, left.shape[1])
+        if items is None:
+            out += np.einsum("kbi,kbj->bij", left[piece].reshape(shape),
+                             right[piece].reshape(shape))
+        else:
+            out[items] += np.einsum("ri,rj->rij", left[piece], right[piece])
+
+
 @dataclass(eq=False)
 class PerturbedResult:
     """Samples of one perturbed solve and the estimators built on them.
 
-    Shapes below write ``s`` for one instance's shape; a batched ``theta`` of shape
-    ``(B, *s)`` gives batched results, an unbatched one drops the ``B`` axis.
+    Shapes below write ``s`` for one instance's shape and ``b`` for the batch axes of
+    ``theta`` (none for one instance, ``(B,)`` for a batch, ``(B1, B2)`` and so on).
+    Internally the batch is flattened to ``B`` items and rows are ``r = m B + i``.
 
     Attributes:
-        plan: the noise and the perturbed inputs it defines.
-        samples: the ``M`` solutions ``y_l``, ``(M, B, *s)``, in the smallest integer type
+        theta: the input as a batch, ``(B, *s)`` float64 (read-only; a copy of the
+            caller's array, so changing that array later changes nothing here).
+        batch_shape: the batch axes of the caller's ``theta`` (``()`` unbatched).
+        plan: how the noise was drawn (its key, scale, type and blocks).
+        solutions: the ``M B`` solutions, ``(M B, *s)``, in the smallest integer type
             that holds them exactly (``int8`` for 0/1 solutions), else float64.
-        sample_values: ``<y_l, theta_l>``, ``(M, B)``.
+        values: ``<y_r, theta_r>`` for every row, ``(M B,)`` float64.
         sense: the solver's sense, ``"max"`` or ``"min"``.
-        score: ``grad nu``, the noise's score function.
-        antithetic: whether ``Z_{l + M/2} = -Z_l``.
-        batched: whether ``theta`` came with a batch axis.
-        hard_solver: computes ``y*(theta)`` ``(B, *s)`` when first needed.
+        keep_noise: whether noise drawn for an estimator is kept for the next one.
+        noise_cache: the noise of the drawn rows, when held.
+        unperturbed: solves ``y*(theta)`` ``(B, *s)`` on first need (the control variate
+            and :attr:`hard`): the engine's solve with this call's data bound to it.
+        known_hard: ``y*(theta)`` when the call already solved it (warm starts).
+        n_jobs: threads for the block walks (joblib's meaning).
+        memory_limit: the most bytes :meth:`jacobian` may allocate.
     """
 
-    plan: PerturbationPlan
-    samples: np.ndarray
-    sample_values: np.ndarray
+    theta: np.ndarray
+    batch_shape: tuple[int, ...]
+    plan: NoisePlan
+    solutions: np.ndarray
+    values: np.ndarray
     sense: str
-    score: Callable[[np.ndarray], np.ndarray] = field(repr=False)
-    antithetic: bool
-    batched: bool
-    hard_solver: Callable[[], np.ndarray] = field(repr=False)
+    keep_noise: bool
+    noise_cache: np.ndarray | None = field(default=None, repr=False)
+    unperturbed: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+    known_hard: np.ndarray | None = field(default=None, repr=False)
+    n_jobs: int | None = None
+    memory_limit: int | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @property
-    def theta(self) -> np.ndarray:
-        """The input, always batched: ``(B, *s)`` float64."""
-        return self.plan.theta
+    # -- shapes ---------------------------------------------------------------------
 
     @property
-    def noise(self) -> np.ndarray:
-        """The draws ``Z_l``, ``(M, B, *s)`` (redrawn on each access if the perturbed
-        object was built with ``keep_noise=False``)."""
-        return self.plan.draws()
+    def batched(self) -> bool:
+        """Whether ``theta`` came with batch axes."""
+        return bool(self.batch_shape)
+
+    @property
+    def num_samples(self) -> int:
+        """``M``, the number of perturbations."""
+        return self.plan.num_samples
+
+    @property
+    def batch_size(self) -> int:
+        """``B``, the number of instances (1 for an unbatched ``theta``)."""
+        return int(self.theta.shape[0])
+
+    @property
+    def instance_shape(self) -> tuple[int, ...]:
+        return tuple(self.theta.shape[1:])
 
     @property
     def epsilon(self) -> float:
@@ -89,73 +143,135 @@ class PerturbedResult:
     @property
     def multiplicative(self) -> bool:
         """Whether the noise was multiplicative."""
-        return self.plan.multiplicative_shift is not None
-
-    # -- helpers ----------------------------------------------------------------
-
-    @property
-    def num_samples(self) -> int:
-        """``M``, the number of perturbations."""
-        return self.samples.shape[0]
-
-    @property
-    def _instance_axes(self) -> tuple[int, ...]:
-        return tuple(range(2, self.samples.ndim))
+        return self.plan.multiplicative
 
     def _out(self, value: np.ndarray) -> np.ndarray:
-        return value if self.batched else value[0]
+        """A ``(B, ...)`` array with the caller's batch axes."""
+        return value.reshape(self.batch_shape + value.shape[1:])
+
+    def _flat(self) -> np.ndarray:
+        """The solutions as ``(M B, |s|)``."""
+        return self.solutions.reshape(self.solutions.shape[0], -1)
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The ``M`` solutions ``y_l``, ``(M, *b, *s)``, compact type (read-only view)."""
+        view = self.solutions.reshape((self.num_samples,) + self.batch_shape
+                                      + self.instance_shape)
+        view.flags.writeable = False
+        return view
+
+    @property
+    def sample_values(self) -> np.ndarray:
+        """``<y_l, theta_l>``, ``(M, *b)``."""
+        return self.values.reshape((self.num_samples,) + self.batch_shape)
+
+    @property
+    def noise(self) -> np.ndarray:
+        """The draws ``Z_l``, ``(M, *b, *s)`` (drawn now unless they are held)."""
+        drawn = self._drawn_noise()
+        if self.plan.antithetic:
+            drawn = np.concatenate([drawn, -drawn])
+        return drawn.reshape((self.num_samples,) + self.batch_shape + self.instance_shape)
+
+    def _drawn_noise(self) -> np.ndarray:
+        if self.noise_cache is not None:
+            return self.noise_cache
+        drawn = np.empty((self.plan.drawn_rows,) + self.instance_shape, self.plan.np_dtype)
+
+        def draw(block: int) -> None:
+            start, stop = self.plan.block_bounds(block)
+            drawn[start:stop] = self.plan.draw_block(block)
+
+        self._walk(self.plan.blocks_per_half, draw, lambda _: None)
+        if self.keep_noise:
+            self.noise_cache = drawn
+        return drawn
+
+    def _noise_block(self, block: int) -> np.ndarray:
+        """The noise of one block, from the held noise or drawn anew."""
+        if self.noise_cache is None and self.keep_noise:
+            self._drawn_noise()
+        if self.noise_cache is None:
+            return self.plan.draw_block(block)
+        start, stop = self.plan.block_bounds(block)
+        drawn = self.plan.drawn_rows
+        if start >= drawn:
+            return -self.noise_cache[start - drawn: stop - drawn]
+        return self.noise_cache[start:stop]
+
+    def _walk(self, count: int, task: Callable[[int], Any],
+              consume: Callable[[Any], None]) -> None:
+        """``consume(task(k))`` for ``k = 0 .. count - 1``, in order, on threads when
+        there is enough work."""
+        import joblib
+
+        workers = joblib.effective_n_jobs(self.n_jobs) if count >= PARALLEL_BLOCKS else 1
+        if workers <= 1:
+            for index in range(count):
+                consume(task(index))
+            return
+        thread_workers().run_ordered(count, task, lambda _, result: consume(result),
+                                     helpers=workers - 1)
 
     def _cached(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
 
-    def _groups(self) -> np.ndarray:
-        """Independent groups of samples: antithetic pairs, else single samples.
-
-        Returns the index array ``(G, P)``: ``G`` groups of ``P`` samples each.
-        """
-        m = self.num_samples
-        if self.antithetic:
-            half = m // 2
-            return np.stack([np.arange(half), np.arange(half, m)], axis=1)
-        return np.arange(m)[:, None]
-
-    def _group_means(self, per_sample: np.ndarray) -> np.ndarray:
-        groups = self._groups()
-        return per_sample[groups].mean(axis=1) if groups.shape[1] > 1 else per_sample
-
-    def _stderr_of(self, per_sample: np.ndarray) -> np.ndarray:
-        grouped = self._group_means(np.asarray(per_sample, dtype=np.float64))
-        count = grouped.shape[0]
-        if count < 2:
-            return np.full(grouped.shape[1:], np.nan)
-        return grouped.std(axis=0, ddof=1) / np.sqrt(count)
-
-    # -- perturbed solution and optimum ------------------------------------------
+    # -- perturbed solution and optimum ------------------------------------------------
 
     @property
     def mean(self) -> np.ndarray:
-        """``y_eps(theta)``, the mean of the ``M`` solutions, float64 ``(B, *s)``."""
-        return self._out(self._cached("mean", lambda: self.samples.mean(axis=0, dtype=np.float64)))
+        """``y_eps(theta)``, the mean of the ``M`` solutions, float64 ``(*b, *s)``."""
+        mean = self._cached("mean", lambda: self.solutions.reshape(
+            (self.num_samples, self.batch_size, -1)).mean(axis=0, dtype=np.float64))
+        return self._out(mean.reshape(self.theta.shape))
+
+    def _group_sums(self, per_sample: np.ndarray) -> np.ndarray:
+        """Sums over independent groups: antithetic pairs, else single samples.
+        ``per_sample`` is ``(M, ...)``; returns ``(G, ...)``."""
+        if not self.plan.antithetic:
+            return per_sample
+        half = self.num_samples // 2
+        return per_sample[:half] + per_sample[half:]
+
+    def _stderr_of(self, per_sample: np.ndarray) -> np.ndarray:
+        """Monte-Carlo standard error of the mean over samples (``(M, ...)`` in)."""
+        groups = self._group_sums(per_sample.astype(np.float64))
+        count = groups.shape[0]
+        if count < 2:
+            return np.full(groups.shape[1:], np.nan)
+        size = self.num_samples // count
+        return groups.std(axis=0, ddof=1) / (size * np.sqrt(count))
 
     @property
     def stderr(self) -> np.ndarray:
         """Monte-Carlo standard error of :attr:`mean` (NaN when it cannot be estimated,
         ``M = 1``); computed over antithetic pair means when pairs are used."""
-        return self._out(self._cached("stderr", lambda: self._stderr_of(self.samples)))
+        def compute() -> np.ndarray:
+            flat = self.solutions.reshape(self.num_samples, -1)
+            out = np.empty(flat.shape[1])
+            step = max(1, (1 << 20) // max(1, self.num_samples))
+            for low in range(0, flat.shape[1], step):
+                out[low:low + step] = self._stderr_of(flat[:, low:low + step])
+            return out.reshape(self.theta.shape)
+
+        return self._out(self._cached("stderr", compute))
 
     @property
     def value(self) -> np.ndarray | float:
         """``F_eps(theta) = E[<y*(theta_l), theta_l>]``, one per batch item."""
-        value = self._cached("value", lambda: self.sample_values.mean(axis=0))
-        return value if self.batched else float(value[0])
+        value = self._cached("value", lambda: self.values.reshape(
+            self.num_samples, self.batch_size).mean(axis=0))
+        return self._out(value) if self.batched else float(value[0])
 
     @property
     def value_stderr(self) -> np.ndarray | float:
         """Monte-Carlo standard error of :attr:`value`."""
-        err = self._cached("value_stderr", lambda: self._stderr_of(self.sample_values))
-        return err if self.batched else float(err[0])
+        err = self._cached("value_stderr", lambda: self._stderr_of(
+            self.values.reshape(self.num_samples, self.batch_size)))
+        return self._out(err) if self.batched else float(err[0])
 
     @property
     def value_grad(self) -> np.ndarray:
@@ -169,42 +285,123 @@ class PerturbedResult:
         return self._out(self._cached("value_grad", self._multiplicative_value_grad))
 
     def _multiplicative_value_grad(self) -> np.ndarray:
-        perturbed = self.plan.rows(0, self.plan.num_rows).reshape(self.samples.shape)
-        return (self.samples * (perturbed / self.theta[None])).mean(axis=0)
+        plan = self.plan
+        out = np.zeros((self.batch_size, plan.row_size))
+        flat = self._flat()
+
+        def block(index: int) -> tuple[int, np.ndarray]:
+            start, stop = plan.block_bounds(index)
+            factor = np.exp(plan.epsilon * self._noise_block(index).reshape(stop - start, -1)
+                            .astype(np.float64) - plan.shift)
+            return start, flat[start:stop] * factor
+
+        self._walk(plan.num_blocks, block, lambda part: add_rows(out, part[1], part[0]))
+        return (out / self.num_samples).reshape(self.theta.shape)
 
     @property
     def hard(self) -> np.ndarray:
-        """``y*(theta)``, the unperturbed solution (solved once, on first use)."""
-        return self._out(self._cached("hard", self.hard_solver))
+        """``y*(theta)``, the unperturbed solution, float64 ``(*b, *s)`` (solved on first
+        use unless the call already had it, e.g. for warm starts)."""
+        return self._out(self._hard())
 
-    # -- Jacobian products --------------------------------------------------------
+    def _hard(self) -> np.ndarray:
+        if self.known_hard is None:
+            if self.unperturbed is None:  # pragma: no cover - results always carry one
+                raise RuntimeError("this result cannot solve the unperturbed problem")
+            self.known_hard = self.unperturbed()
+        return self.known_hard
 
-    def _baseline_values(self, per_sample: np.ndarray, baseline: str,
-                         hard_value: Callable[[], np.ndarray]) -> np.ndarray | float:
-        """``b_l`` for each sample, broadcastable against ``per_sample`` ``(M, B, ...)``."""
+    # -- Jacobian products --------------------------------------------------------------
+
+    def _groups(self) -> tuple[int, int]:
+        """``(G, P)``: independent groups of samples, ``P`` samples each (antithetic
+        pairs: ``P = 2``)."""
+        return (self.num_samples // 2, 2) if self.plan.antithetic else (self.num_samples, 1)
+
+    def _centred_weights(self, inner: np.ndarray, baseline: str,
+                         control: Callable[[], np.ndarray]) -> np.ndarray:
+        """``c_l = inner_l - b_l`` for scalars ``inner_l`` ``(M, B)``.
+
+        ``"loo"``: ``b_l = (I - I_g(l)) / ((G - 1) P)``, the mean over the other groups
+        (``I`` the sum over all samples, ``I_g`` over ``l``'s group); 0 when ``G < 2``.
+        ``"control"``: ``b_l = control()`` ``(B,)``, the value at ``y*(theta)``.
+        """
         check_baseline(baseline)
         if baseline == "none":
-            return 0.0
+            return inner
         if baseline == "control":
-            return hard_value()[None]
-        groups = self._groups()
-        count, size = groups.shape
-        if count < 2:  # no other group to average: leave-one-out is undefined
-            return 0.0
-        group_sums = per_sample[groups].sum(axis=1)  # (G, B, ...)
-        others = (group_sums.sum(axis=0)[None] - group_sums) / ((count - 1) * size)
-        baseline_of_sample = np.empty_like(others, shape=per_sample.shape)
-        for column in range(size):
-            baseline_of_sample[groups[:, column]] = others
-        return baseline_of_sample
+            return inner - control()[None]
+        count, size = self._groups()
+        if count < 2:
+            return inner
+        group = self._group_sums(inner)
+        if size > 1:
+            group = np.concatenate([group, group])
+        return inner - (inner.sum(axis=0)[None] - group) / ((count - 1) * size)
 
-    def _weighted_score_sum(self, weights: np.ndarray) -> np.ndarray:
-        """``(1 / (M eps)) sum_l weights[l] * grad nu(Z_l)``, shape ``(B, *s)``."""
-        out = np.einsum("mb,mbk->bk", weights, self._flat_score()).reshape(self.theta.shape)
+    def _as_tangent(self, value: Any, name: str) -> np.ndarray:
+        array = as_float_array(value, name)
+        expected = self.batch_shape + self.instance_shape
+        if array.shape != expected:
+            raise ValueError(f"{name} has shape {array.shape}; it must have the shape of the "
+                             f"perturbed solution, {expected}")
+        return array.reshape(self.batch_size, -1)
+
+    def _sample_dot(self, vectors: np.ndarray) -> np.ndarray:
+        """``<y_{m,i}, vectors_i>`` for every sample and item, ``(M, B)`` float64."""
+        flat = self._flat().reshape(self.num_samples, self.batch_size, -1)
+        out = np.empty((self.num_samples, self.batch_size))
+        step = max(1, (1 << 16) // max(1, vectors.size))
+        for low in range(0, self.num_samples, step):
+            out[low:low + step] = np.einsum("mbk,bk->mb", flat[low:low + step], vectors,
+                                            dtype=np.float64)
+        return out
+
+    def _weighted_samples(self, weights: np.ndarray) -> np.ndarray:
+        """``sum_l weights_l y_l`` per item, ``(B, |s|)`` float64, in sample order."""
+        flat = self._flat().reshape(self.num_samples, self.batch_size, -1)
+        out = np.zeros((self.batch_size, flat.shape[2]))
+        step = max(1, (1 << 16) // max(1, out.size))
+        for low in range(0, self.num_samples, step):
+            out += np.einsum("mb,mbk->bk", weights[low:low + step], flat[low:low + step],
+                             dtype=np.float64)
+        return out
+
+    def _weighted_scores(self, weights: np.ndarray) -> np.ndarray:
+        """``sum_l weights_l grad nu(Z_l)`` per item, ``(B, |s|)``, block by block."""
+        plan = self.plan
+        out = np.zeros((self.batch_size, plan.row_size))
+        flat_weights = weights.reshape(-1)
+
+        def block(index: int) -> tuple[int, np.ndarray]:
+            start, stop = plan.block_bounds(index)
+            score = plan.noise.score(self._noise_block(index)).reshape(stop - start, -1)
+            return start, score * flat_weights[start:stop, None]
+
+        self._walk(plan.num_blocks, block, lambda part: add_rows(out, part[1], part[0]))
+        return out
+
+    def _score_dot(self, vectors: np.ndarray) -> np.ndarray:
+        """``<grad nu(Z_{m,i}), vectors_i>`` for every sample and item, ``(M, B)``."""
+        plan = self.plan
+        out = np.empty(plan.num_rows)
+        batch = self.batch_size
+
+        def block(index: int) -> None:
+            start, stop = plan.block_bounds(index)
+            score = plan.noise.score(self._noise_block(index)).reshape(stop - start, -1)
+            items = np.arange(start, stop) % batch
+            out[start:stop] = np.einsum("rk,rk->r", score, vectors[items], dtype=np.float64)
+
+        self._walk(plan.num_blocks, block, lambda _: None)
+        return out.reshape(self.num_samples, batch)
+
+    def _finish(self, out: np.ndarray) -> np.ndarray:
         out /= self.num_samples * self.epsilon
+        out = out.reshape(self.theta.shape)
         if self.multiplicative:
             out /= self.theta
-        return out
+        return self._out(out)
 
     def vjp(self, g: Any, baseline: Baseline = "loo") -> np.ndarray:
         """Vector-Jacobian product ``J^T g`` of the perturbed solution.
@@ -212,70 +409,84 @@ class PerturbedResult:
         ``J^T g = (1 / (M eps)) sum_l (<y_l, g> - b_l) grad nu(Z_l)`` with baseline
         ``"none"`` (``b_l = 0``), ``"loo"`` (mean of ``<y_k, g>`` over the other samples,
         or the other antithetic pairs; ``0`` when there is no other), or ``"control"``
-        (``<y*(theta), g>``). All three are unbiased. Multiplicative noise divides the
-        result by ``theta``.
+        (``<y*(theta), g>``, one unperturbed solve). All three are unbiased.
+        Multiplicative noise divides the result by ``theta``.
 
         Args:
             g: cotangent, the shape of :attr:`mean`.
             baseline: variance-reduction baseline.
         """
-        g = self._as_tangent(g, "g")
-        flat_samples = self.samples.reshape(self.samples.shape[:2] + (-1,))
-        flat_g = g.reshape(g.shape[0], -1)
-        inner = np.einsum("mbk,bk->mb", flat_samples, flat_g, dtype=np.float64)
-
-        def hard_inner() -> np.ndarray:
-            return np.einsum("bk,bk->b", self._hard_flat(), flat_g)
-
-        weights = inner - self._baseline_values(inner, baseline, hard_inner)
-        return self._out(self._weighted_score_sum(weights))
+        check_baseline(baseline)
+        flat_g = self._as_tangent(g, "g")
+        weights = self._centred_weights(
+            self._sample_dot(flat_g), baseline,
+            lambda: np.einsum("bk,bk->b", self._hard().reshape(self.batch_size, -1), flat_g))
+        return self._finish(self._weighted_scores(weights))
 
     def jvp(self, v: Any, baseline: Baseline = "loo") -> np.ndarray:
         """Jacobian-vector product ``J v`` of the perturbed solution.
 
         ``J v = (1 / (M eps)) sum_l (y_l - b_l) <grad nu(Z_l), v>`` (``v / theta`` for
-        multiplicative noise), with the baselines of :meth:`vjp` applied to ``y_l``.
+        multiplicative noise), with the baselines of :meth:`vjp` applied to ``y_l``:
+        the sum is ``sum_l c_l y_l`` with ``c_l = <grad nu(Z_l), v>`` centred by
+        leave-one-out, minus ``(sum_l <grad nu(Z_l), v>) y*(theta)`` for the control.
         """
-        v = self._as_tangent(v, "v")
+        check_baseline(baseline)
+        flat_v = self._as_tangent(v, "v")
         if self.multiplicative:
-            v = v / self.theta
-        inner = np.einsum("mbk,bk->mb", self._flat_score(), v.reshape(v.shape[0], -1))
-        centred = self._centred_samples(baseline)
-        out = np.einsum("mb,mbk->bk", inner, centred) / (self.num_samples * self.epsilon)
+            flat_v = flat_v / self.theta.reshape(self.batch_size, -1)
+        inner = self._score_dot(flat_v)
+        if baseline == "control":
+            out = self._weighted_samples(inner)
+            out -= inner.sum(axis=0)[:, None] * self._hard().reshape(self.batch_size, -1)
+        else:
+            out = self._weighted_samples(self._centred_weights(inner, baseline, _never))
+        out /= self.num_samples * self.epsilon
         return self._out(out.reshape(self.theta.shape))
 
     def jacobian(self, baseline: Baseline = "loo") -> np.ndarray:
-        """The Jacobian of the perturbed solution, ``(B, *s, *s)`` (``(*s, *s)`` unbatched).
+        """The Jacobian of the perturbed solution, ``(*b, *s, *s)``.
 
-        ``J[b, i, j] = d y_eps(theta_b)_i / d theta_b,j
-        = (1 / (M eps)) sum_l (y_l - b_l)_i grad nu(Z_l)_j``.
+        ``J[i, j] = d y_eps(theta)_i / d theta_j
+        = (1 / (M eps)) sum_l (y_l - b_l)_i grad nu(Z_l)_j``, with the baselines of
+        :meth:`vjp` applied to ``y_l`` (a vector now).
         """
-        centred = self._centred_samples(baseline)
-        jac = np.einsum("mbi,mbj->bij", centred, self._flat_score()) / (
-            self.num_samples * self.epsilon)
+        check_baseline(baseline)
+        plan = self.plan
+        d = plan.row_size
+        if self.memory_limit is not None:
+            check_memory({"the Jacobian": self.batch_size * d * d * 8}, self.memory_limit,
+                         "use vjp or jvp, which never form it")
+        out = np.zeros((self.batch_size, d, d))
+        flat = self._flat()
+        count, size = self._groups()
+        total = (self.solutions.reshape(self.num_samples, self.batch_size, -1)
+                 .sum(axis=0, dtype=np.float64))
+        hard = self._hard().reshape(self.batch_size, -1) if baseline == "control" else None
+
+        def block(index: int) -> tuple[int, np.ndarray, np.ndarray]:
+            start, stop = plan.block_bounds(index)
+            y = flat[start:stop].astype(np.float64)
+            items = np.arange(start, stop) % self.batch_size
+            if baseline == "control":
+                y -= hard[items]  # type: ignore[index]
+            elif baseline == "loo" and count >= 2:
+                group = y.copy()
+                if size > 1:  # the partner of row r is r +- M B / 2
+                    half = plan.drawn_rows
+                    partner = np.arange(start, stop) + (half if start < half else -half)
+                    group += flat[partner]
+                y -= (total[items] - group) / ((count - 1) * size)
+            score = plan.noise.score(self._noise_block(index)).reshape(stop - start, -1)
+            return start, y, score
+
+        self._walk(plan.num_blocks, block, lambda part: add_outer(out, *part))
+        out /= self.num_samples * self.epsilon
         if self.multiplicative:
-            jac /= self.theta.reshape(self.theta.shape[0], 1, -1)
-        shape = self.theta.shape[1:]
-        return self._out(jac.reshape((self.theta.shape[0],) + shape + shape))
+            out /= self.theta.reshape(self.batch_size, 1, -1)
+        shape = self.instance_shape
+        return out.reshape(self.batch_shape + shape + shape)
 
-    def _flat_score(self) -> np.ndarray:
-        """``grad nu(Z_l)`` for every sample, ``(M, B, |s|)``, computed once."""
-        score = self._cached("score", lambda: self.score(self.noise))
-        return score.reshape(score.shape[:2] + (-1,))
 
-    def _centred_samples(self, baseline: str) -> np.ndarray:
-        """``y_l - b_l`` as float64 ``(M, B, |s|)``, for the Jacobian and its products."""
-        samples = self.samples.reshape(self.samples.shape[:2] + (-1,)).astype(np.float64)
-        return samples - self._baseline_values(samples, baseline, self._hard_flat)
-
-    def _hard_flat(self) -> np.ndarray:
-        hard = self._cached("hard", self.hard_solver)
-        return hard.reshape(hard.shape[0], -1)
-
-    def _as_tangent(self, value: Any, name: str) -> np.ndarray:
-        array = as_float_array(value, name)
-        expected = self.theta.shape if self.batched else self.theta.shape[1:]
-        if array.shape != expected:
-            raise ValueError(f"{name} has shape {array.shape}; it must have the shape of the "
-                             f"perturbed solution, {expected}")
-        return array if self.batched else array[None]
+def _never() -> np.ndarray:  # pragma: no cover - the control baseline is handled apart
+    raise AssertionError("the control baseline is computed separately")

@@ -7,12 +7,14 @@ perturbation needs ``log E[exp(eps Z)]`` so that the perturbation factor has mea
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["EULER_GAMMA", "Gaussian", "Gumbel", "Noise"]
+__all__ = ["EULER_GAMMA", "Gaussian", "Gumbel", "Noise", "sample_noise"]
 
 EULER_GAMMA = 0.5772156649015329
 """Mean of the standard Gumbel distribution."""
@@ -30,8 +32,9 @@ class Noise(Protocol):
     name: str
     symmetric: bool
 
-    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-        """Draw float64 samples of the given shape from ``rng``."""
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...],
+               dtype: type[np.floating[Any]] = np.float64) -> np.ndarray:
+        """Draw samples of the given shape and floating-point type from ``rng``."""
         ...
 
     def score(self, z: np.ndarray) -> np.ndarray:
@@ -49,8 +52,9 @@ class Gaussian:
     name = "gaussian"
     symmetric = True
 
-    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-        return rng.standard_normal(shape)
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...],
+               dtype: type[np.floating[Any]] = np.float64) -> np.ndarray:
+        return rng.standard_normal(shape, dtype=dtype)
 
     def score(self, z: np.ndarray) -> np.ndarray:
         return z
@@ -65,15 +69,21 @@ class Gaussian:
 class Gumbel:
     """Standard Gumbel noise: ``nu(z) = z + exp(-z)``, score ``1 - exp(-z)``.
 
-    Its mean is Euler's constant 0.5772...; ``log E[e^{eps Z}] = log Gamma(1 - eps)``,
-    finite for ``eps < 1`` only.
+    Drawn as ``Z = -log E`` with ``E`` standard exponential. Its mean is Euler's
+    constant 0.5772...; ``log E[e^{eps Z}] = log Gamma(1 - eps)``, finite for
+    ``eps < 1`` only.
     """
 
     name = "gumbel"
     symmetric = False
 
-    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-        return rng.gumbel(size=shape)
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...],
+               dtype: type[np.floating[Any]] = np.float64) -> np.ndarray:
+        z = rng.standard_exponential(shape, dtype=dtype)
+        np.maximum(z, np.finfo(dtype).tiny, out=z)  # E = 0 has probability ~2^-53, not 0
+        np.log(z, out=z)
+        np.negative(z, out=z)
+        return z
 
     def score(self, z: np.ndarray) -> np.ndarray:
         return -np.expm1(-z)
@@ -88,3 +98,23 @@ class Gumbel:
 
     def __repr__(self) -> str:
         return "Gumbel()"
+
+
+@functools.lru_cache(maxsize=64)
+def _takes_dtype(noise_type: type) -> bool:
+    try:
+        parameters = inspect.signature(noise_type.sample).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+    return "dtype" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+def sample_noise(noise: Any, rng: np.random.Generator, shape: tuple[int, ...],
+                 dtype: type[np.floating[Any]]) -> np.ndarray:
+    """``noise.sample`` as a C-contiguous array of ``dtype``, for noises written before
+    ``sample`` took a ``dtype`` too."""
+    if _takes_dtype(type(noise)):
+        z = noise.sample(rng, shape, dtype=dtype)
+    else:
+        z = noise.sample(rng, shape)
+    return np.ascontiguousarray(z, dtype=dtype)

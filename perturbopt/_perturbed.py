@@ -1,29 +1,32 @@
-"""``perturbed(...)``: a solver, noise and sample count bundled into one callable."""
+"""``perturbed(...)``: a solver, noise and sample count bundled into one object.
+
+The data path of a call runs one way: validate ``theta`` (a private read-only copy) ->
+draw the noise plan (a key and a block layout) -> the engine solves every perturbed row
+-> a :class:`PerturbedResult` holds the solutions, their values and the plan, from
+which every estimator is computed.
+"""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping
-from typing import Any, Literal
+import functools
+import threading
+from typing import Any
 
 import numpy as np
 
-from ._engine import PerturbationPlan, SolverHandle, solve_plan, solve_unperturbed
+from ._engine import EngineFailure, RunOptions, solve
 from ._estimators import PerturbedResult
+from ._failures import raise_failure
+from ._instances import SolverSpec
 from ._noise import Noise
+from ._options import PerturbedOptions, default_memory_limit, make_options
+from ._plan import NoiseKey, NoisePlan, PerturbedRows, PlainRows
 from ._registry import Registry, default_registry
 from ._solver import FunctionSolver, check_solver, solver_name, solver_ndim
-from ._validation import (
-    as_float_array,
-    check_epsilon,
-    check_nonzero,
-    check_num_samples,
-    split_batch,
-)
+from ._types import Sense
+from ._validation import as_float_array, check_memory, check_nonzero, split_batch
 
-__all__ = ["Perturbation", "Perturbed", "perturbed"]
-
-Perturbation = Literal["additive", "multiplicative"]
+__all__ = ["Perturbed", "perturbed", "solve_unperturbed"]
 
 
 class Perturbed:
@@ -31,105 +34,112 @@ class Perturbed:
 
     ``y_eps(theta) = E[y*(theta + eps Z)]`` and ``F_eps(theta) = E[max_y <y, theta + eps Z>]``
     (``min`` for ``sense="min"``), estimated from ``num_samples`` draws of ``Z``.
-    Build it with :func:`perturbed`; see there for the arguments.
+    Build it with :func:`perturbed`, which documents the arguments; the options are
+    those of :class:`perturbopt.PerturbedOptions`.
+
+    Attributes:
+        options: the checked options.
+        solver: the solver instance used in this process.
+        noise: the noise distribution.
+        sense: ``"max"`` or ``"min"``, the solver's.
     """
 
-    def __init__(
-        self,
-        solver: Any,
-        *,
-        epsilon: float = 1.0,
-        num_samples: int = 100,
-        noise: str | Noise = "gaussian",
-        perturbation: Perturbation = "additive",
-        seed: Any = None,
-        n_jobs: int | None = None,
-        warm_start: bool = False,
-        antithetic: bool = False,
-        keep_noise: bool = True,
-        solver_options: dict[str, Any] | None = None,
-        sense: Literal["max", "min"] | None = None,
-        ndim: int | None = None,
-        registry: Registry | None = None,
-    ) -> None:
-        registry = registry or default_registry()
-        self.epsilon = check_epsilon(epsilon)
-        self.num_samples = check_num_samples(num_samples)
-        self.noise = _resolve_noise(noise, registry)
-        if perturbation not in ("additive", "multiplicative"):
-            raise ValueError(f"perturbation must be 'additive' or 'multiplicative', "
-                             f"got {perturbation!r}")
-        self.perturbation: Perturbation = perturbation
-        self._shift = self.noise.log_mgf(self.epsilon) if perturbation == "multiplicative" else None
-        if antithetic and not self.noise.symmetric:
+    def __init__(self, solver: Any, **options: Any) -> None:
+        self.options: PerturbedOptions = make_options(**options)
+        registry = self.options.registry or default_registry()
+        self.noise: Noise = _resolve_noise(self.options.noise, registry)
+        opts = self.options
+        self._shift = (self.noise.log_mgf(opts.epsilon)
+                       if opts.perturbation == "multiplicative" else None)
+        if opts.antithetic and not self.noise.symmetric:
             raise ValueError(f"antithetic pairs need a symmetric noise (Z and -Z alike); "
                              f"{self.noise.name!r} is not: use noise='gaussian'")
-        if antithetic and self.num_samples % 2:
-            raise ValueError(f"antithetic pairs need an even num_samples, got {self.num_samples}")
-        self.antithetic = bool(antithetic)
-        self.keep_noise = bool(keep_noise)
-        self.warm_start = bool(warm_start)
-        self.n_jobs = n_jobs
-        self._rng = np.random.default_rng(seed)
-        self._handle = _resolve_solver(solver, solver_options, sense, ndim, registry)
-        self.solver = self._handle.solver
-        self.sense: str = self.solver.sense
-        self._ndim = solver_ndim(self.solver) if ndim is None else ndim
-        self._shape = getattr(self.solver, "shape", None)
+        self._spec = _resolve_solver(solver, opts, registry)
+        self.solver: Any = self._spec.solver
+        self.sense: Sense = self.solver.sense
+        self._ndim = _instance_ndim(self.solver, opts.ndim)
+        shape = getattr(self.solver, "shape", None)
+        self._shape = None if shape is None else tuple(shape)
+        self._keys = _seed_sequence(opts.seed)
+        self._keys_lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        # The options, read-only: po.epsilon, po.num_samples, po.n_jobs, ...
+        options = self.__dict__.get("options")
+        if options is not None and name in PerturbedOptions.__dataclass_fields__:
+            return getattr(options, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
-        return (f"Perturbed({solver_name(self.solver)!r}, epsilon={self.epsilon}, "
-                f"num_samples={self.num_samples}, noise={self.noise.name!r}, "
-                f"perturbation={self.perturbation!r}, n_jobs={self.n_jobs})")
+        o = self.options
+        return (f"Perturbed({solver_name(self.solver)!r}, epsilon={o.epsilon}, "
+                f"num_samples={o.num_samples}, noise={self.noise.name!r}, "
+                f"perturbation={o.perturbation!r}, n_jobs={o.n_jobs})")
 
-    # -- input ----------------------------------------------------------------------
+    # -- solving -----------------------------------------------------------------------
 
-    def _prepare(self, theta: Any) -> tuple[np.ndarray, bool]:
-        array = as_float_array(theta, "theta")
-        batch, batched = split_batch(array, self._ndim, self._shape, solver_name(self.solver))
+    def _prepare(self, theta: Any) -> tuple[np.ndarray, tuple[int, ...]]:
+        batch, batch_shape = split_batch(as_float_array(theta, "theta"), self._ndim,
+                                         self._shape, solver_name(self.solver))
         if self._shift is not None:
-            check_nonzero(batch, batched)
-        return batch, batched
+            check_nonzero(batch, batch_shape)
+        return batch, batch_shape
 
-    # -- solving --------------------------------------------------------------------
+    def _run(self) -> RunOptions:
+        o = self.options
+        return RunOptions(o.n_jobs, o.timeout, o.isolated)
+
+    def _key(self, seed: Any) -> NoiseKey:
+        """The next call's key; for an explicit ``seed``, the key of the first call of an
+        object seeded with it (so ``po.solve(theta, seed=s)`` draws what
+        ``perturbed(..., seed=s).solve(theta)`` draws)."""
+        if seed is not None:
+            sequence = _seed_sequence(seed)
+            return NoiseKey(NoiseKey.from_seed_sequence(sequence).entropy,
+                            tuple(sequence.spawn_key) + (0,))
+        with self._keys_lock:
+            return NoiseKey.from_seed_sequence(self._keys.spawn(1)[0])
 
     def solve(self, theta: Any, *, seed: Any = None) -> PerturbedResult:
         """Solve ``num_samples`` perturbed copies of each instance of ``theta``.
 
         Args:
-            theta: one instance ``(*s)`` or a batch ``(B, *s)``.
-            seed: draw this call's noise from a fresh generator seeded with ``seed``
-                (for common random numbers); by default the object's own generator,
-                seeded once at construction, advances from call to call.
+            theta: one instance ``(*s)`` or a batch ``(*b, *s)`` with any number of
+                leading batch axes.
+            seed: seeds this call's noise alone (an int or a SeedSequence), for common
+                random numbers: it draws what the first call of an object built with
+                ``seed=seed`` draws. By default each call takes the next key from the
+                object's seeded sequence.
 
         Returns:
             A :class:`PerturbedResult` with ``mean``, ``value``, ``stderr``,
             ``samples``, ``vjp(g)``, ``jacobian()``.
+
+        Raises:
+            SolverError: a solver failed (with the sample and batch item); see
+                :func:`perturbopt.perturbed` for the subclasses.
+            MemoryLimitError: the call would hold more than ``memory_limit`` bytes.
         """
-        batch, batched = self._prepare(theta)
-        rng = self._rng if seed is None else np.random.default_rng(seed)
-        state = None if self.keep_noise else copy.deepcopy(rng.bit_generator.state)
-        plan = PerturbationPlan(batch, self._draw(rng, batch.shape), self.epsilon, self._shift)
-        hard: np.ndarray | None = None
-        if self.warm_start:
-            hard = solve_unperturbed(self._handle, batch, batched)
-        samples, values = solve_plan(self._handle, plan, n_jobs=self.n_jobs, hints=hard,
-                                     batched=batched)
-        result = PerturbedResult(
-            plan=plan,
-            samples=samples,
-            sample_values=values,
-            sense=self.sense,
-            score=self.noise.score,
-            antithetic=self.antithetic,
-            batched=batched,
-            hard_solver=lambda: solve_unperturbed(self._handle, batch, batched),
-        )
-        if hard is not None:
-            result._cache["hard"] = hard
-        if state is not None:
-            plan.release_noise(lambda: self._draw(_generator_at(rng, state), batch.shape))
-        return result
+        batch, batch_shape = self._prepare(theta)
+        o = self.options
+        plan = NoisePlan(self.noise, self._key(seed), o.epsilon, self._shift, o.dtype,
+                         o.antithetic, o.num_samples, batch.shape[0], tuple(batch.shape[1:]))
+        self._check_memory(plan)
+        run = self._run()
+        name = solver_name(self.solver)
+        hints = solve_unperturbed(self._spec, batch, batch_shape, run) if o.warm_start else None
+        try:
+            solved = solve(self._spec, PerturbedRows(batch, plan), hints, run,
+                           keep_noise=o.keep_noise)
+        except EngineFailure as failure:
+            raise_failure(failure, name, batch_shape, perturbed=True)
+        return PerturbedResult(
+            theta=batch, batch_shape=batch_shape, plan=plan, solutions=solved.solutions,
+            values=solved.values, sense=self.sense, keep_noise=o.keep_noise,
+            noise_cache=solved.noise, known_hard=hints, n_jobs=o.n_jobs,
+            unperturbed=functools.partial(solve_unperturbed, self._spec, batch, batch_shape,
+                                          run),
+            memory_limit=self._memory_limit())
 
     def __call__(self, theta: Any, *, seed: Any = None) -> np.ndarray:
         """The perturbed solution ``y_eps(theta)`` alone."""
@@ -137,65 +147,88 @@ class Perturbed:
 
     def hard(self, theta: Any) -> np.ndarray:
         """``y*(theta)``, the unperturbed solution, float64 of ``theta``'s shape."""
-        batch, batched = self._prepare(theta)
-        solution = solve_unperturbed(self._handle, batch, batched)
-        return solution if batched else solution[0]
+        batch, batch_shape = self._prepare(theta)
+        solution = solve_unperturbed(self._spec, batch, batch_shape, self._run())
+        return solution.reshape(batch_shape + solution.shape[1:])
 
-    def _draw(self, rng: np.random.Generator, batch_shape: tuple[int, ...]) -> np.ndarray:
-        shape = (self.num_samples,) + batch_shape
-        if not self.antithetic:
-            return np.asarray(self.noise.sample(rng, shape), dtype=np.float64)
-        half = np.asarray(self.noise.sample(rng, (self.num_samples // 2,) + batch_shape),
-                          dtype=np.float64)
-        return np.concatenate([half, -half])
+    def _memory_limit(self) -> int:
+        return self.options.memory_limit or default_memory_limit()
+
+    def _check_memory(self, plan: NoisePlan) -> None:
+        numbers = plan.num_rows * plan.row_size
+        parts = {"solutions (up to 8 bytes a number)": numbers * 8,
+                 "values": plan.num_rows * 8,
+                 "noise": (plan.drawn_rows * plan.row_size * np.dtype(plan.np_dtype).itemsize
+                           if self.options.keep_noise else 0)}
+        check_memory(parts, self._memory_limit(),
+                     "use keep_noise=False (the noise is then redrawn block by block), fewer "
+                     "samples (num_samples) or smaller batches")
 
 
-def _generator_at(rng: np.random.Generator, state: Mapping[str, Any]) -> np.random.Generator:
-    """A new generator of ``rng``'s kind, set to a saved ``state``."""
-    bit_generator = type(rng.bit_generator)()
-    bit_generator.state = state
-    return np.random.Generator(bit_generator)
+def solve_unperturbed(spec: SolverSpec, theta: np.ndarray, batch_shape: tuple[int, ...],
+                      run: RunOptions) -> np.ndarray:
+    """``y*(theta)`` for each instance of a batch ``(B, *s)``, float64 (read-only)."""
+    try:
+        solved = solve(spec, PlainRows(theta), None, run)
+    except EngineFailure as failure:
+        raise_failure(failure, spec.name, batch_shape, perturbed=False)
+    solution = solved.solutions.astype(np.float64)
+    solution.flags.writeable = False
+    return solution
+
+
+def _seed_sequence(seed: Any) -> np.random.SeedSequence:
+    """A SeedSequence from an int, a sequence of ints, a SeedSequence, a Generator (its
+    next draws) or ``None`` (fresh entropy)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(seed.integers(0, 2**63, size=4).tolist())
+    if isinstance(seed, np.random.BitGenerator):
+        return _seed_sequence(np.random.Generator(seed))
+    try:
+        return np.random.SeedSequence(seed)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"seed must be None, a non-negative int, a sequence of them, a "
+                        f"numpy SeedSequence or Generator; got {seed!r}") from error
 
 
 def _resolve_noise(noise: Any, registry: Registry) -> Noise:
     if isinstance(noise, str):
-        return registry.get_noise(noise)
-    if isinstance(noise, Noise):
-        return noise
-    raise TypeError(f"noise must be a registered name ('gaussian', 'gumbel', ...) or a Noise "
-                    f"object with sample, score and log_mgf, got {noise!r}")
+        return registry.get_noise(noise)  # type: ignore[no-any-return]
+    return noise  # type: ignore[no-any-return]
 
 
-def _resolve_solver(solver: Any, options: dict[str, Any] | None,
-                    sense: Literal["max", "min"] | None, ndim: int | None,
-                    registry: Registry) -> SolverHandle:
+def _resolve_solver(solver: Any, options: PerturbedOptions, registry: Registry) -> SolverSpec:
+    solver_options = dict(options.solver_options or {})
     if isinstance(solver, str):
         entry = registry.solver_entry(solver)
-        opts = dict(options or {})
+        factory = entry.factory
         try:
-            instance = entry.factory(**opts)
+            instance = factory(**solver_options)
         except TypeError as error:
-            raise TypeError(f"could not build solver {solver!r} with options {opts}: {error}"
-                            ) from error
+            raise TypeError(f"could not build solver {solver!r} with options "
+                            f"{solver_options}: {error}") from error
         if getattr(instance, "name", None) is None:
             try:
                 instance.name = solver
             except AttributeError:  # pragma: no cover - slotted or frozen solvers
                 pass
         check_solver(instance)
-        _check_sense(instance, sense)
-        return SolverHandle(instance, recipe=(entry.factory, opts))
+        _check_sense(instance, options.sense)
+        return SolverSpec(instance, recipe=(factory, solver_options))
     if isinstance(solver, Perturbed):
         raise TypeError("perturbed() takes a solver, not a Perturbed object: pass the solver "
                         "it wraps (its .solver attribute) with the options you want")
-    if options:
+    if solver_options:
         raise TypeError("solver_options apply to registered solver names only; "
                         "configure a solver object or function yourself")
     if not hasattr(solver, "solve") and not hasattr(solver, "solve_batch") and callable(solver):
-        solver = FunctionSolver(solver, sense=sense or "max", ndim=1 if ndim is None else ndim)
+        solver = FunctionSolver(solver, sense=options.sense or "max",
+                                ndim=1 if options.ndim is None else options.ndim)
     check_solver(solver)
-    _check_sense(solver, sense)
-    return SolverHandle(solver)
+    _check_sense(solver, options.sense)
+    return SolverSpec(solver)
 
 
 def _check_sense(solver: Any, sense: str | None) -> None:
@@ -204,23 +237,20 @@ def _check_sense(solver: Any, sense: str | None) -> None:
                          f"has sense={solver.sense!r}; leave sense out for solver objects")
 
 
-def perturbed(
-    solver: Any,
-    *,
-    epsilon: float = 1.0,
-    num_samples: int = 100,
-    noise: str | Noise = "gaussian",
-    perturbation: Perturbation = "additive",
-    seed: Any = None,
-    n_jobs: int | None = None,
-    warm_start: bool = False,
-    antithetic: bool = False,
-    keep_noise: bool = True,
-    solver_options: dict[str, Any] | None = None,
-    sense: Literal["max", "min"] | None = None,
-    ndim: int | None = None,
-    registry: Registry | None = None,
-) -> Perturbed:
+def _instance_ndim(solver: Any, ndim: int | None) -> int:
+    """The axes of one instance: the solver's, unless it says nothing and ``ndim`` does."""
+    declares = getattr(solver, "shape", None) is not None or getattr(solver, "ndim", None) \
+        is not None
+    own = solver_ndim(solver)
+    if ndim is None:
+        return own
+    if declares and ndim != own:
+        raise ValueError(f"ndim={ndim} contradicts solver {solver_name(solver)!r}, whose "
+                         f"instances have {own} axes; leave ndim out for this solver")
+    return ndim
+
+
+def perturbed(solver: Any, **options: Any) -> Perturbed:
     """Make a solver differentiable by random perturbation.
 
     ``y_eps(theta) = E[y*(theta + eps Z)]`` is a smooth function of ``theta`` whose
@@ -229,39 +259,27 @@ def perturbed(
     Args:
         solver: a registered name (``"argmax"``, ``"ortools.assignment"``, ...), an
             object with ``sense`` and ``solve``, or a plain function ``theta -> y``.
-        epsilon: noise scale ``eps > 0``.
-        num_samples: number ``M`` of perturbations per instance.
-        noise: ``"gaussian"``, ``"gumbel"``, another registered name, or a Noise object.
-        perturbation: ``"additive"`` (``theta + eps Z``) or ``"multiplicative"``
-            (``theta * exp(eps Z - eps^2 / 2)`` for Gaussian noise; for positive costs).
-        seed: seeds the generator that draws all noise, in the calling process.
-        n_jobs: joblib's meaning: ``None`` is 1 unless ``joblib.parallel_config`` says
-            otherwise, ``-1`` all cores. Pick the backend (loky, threading, dask, ray)
-            with ``joblib.parallel_config``; results are bit-identical whatever it is.
-        warm_start: solve ``y*(theta)`` first and pass it as ``hint`` to every solve.
-        antithetic: draw pairs ``Z, -Z`` (symmetric noise, even ``num_samples``). Pairs
-            cancel the part of ``<y(Z), g>`` that is even in ``Z`` (a large common part)
-            and then shrink the VJP's variance a lot; for an integrand odd in ``Z`` both
-            members of a pair give the same term, and a pair is worth one sample.
-        keep_noise: hold the noise ``(M, B, *s)`` float64 on the result (default). With
-            ``False`` the result holds only the solutions (``int8`` for 0/1 ones) and the
-            generator's state, and redraws the same noise when ``vjp``, ``jvp`` or
-            ``jacobian`` needs it: 1/8 of the memory for one more draw. ``mean``,
-            ``value`` and the Fenchel-Young loss never need it.
-        solver_options: options for a registered solver, e.g. ``{"k": 3}`` for topk.
-        sense: for a plain function, ``"max"`` (default) or ``"min"``.
-        ndim: number of axes of one instance, for solvers that do not say (default 1).
-        registry: where to look up names (default: the installed plugins).
+        **options: the options of :class:`perturbopt.PerturbedOptions`: ``epsilon``,
+            ``num_samples``, ``noise``, ``perturbation``, ``seed``, ``n_jobs``,
+            ``warm_start``, ``antithetic``, ``keep_noise``, ``dtype``, ``timeout``,
+            ``isolate``, ``memory_limit``, ``solver_options``, ``sense``, ``ndim``,
+            ``registry``. Each is checked here, with an error naming it.
+
+    Returns:
+        A :class:`Perturbed`: ``po(theta)`` is the perturbed solution and
+        ``po.solve(theta)`` a :class:`PerturbedResult` with all the estimators.
+
+    Raises at solve time:
+        SolverError: a solver raised (sample and batch item named, its exception as the
+            cause); SolverContractError: a bad output; SolverTimeoutError: a solve ran
+            past ``timeout``; SolverCrashError: a worker process died;
+            MemoryLimitError: the call would hold more than ``memory_limit``.
 
     Example:
         >>> import numpy as np, perturbopt
-        >>> po = perturbopt.perturbed("argmax", epsilon=1.0, num_samples=1000,
+        >>> po = perturbopt.perturbed("argmax", epsilon=1.0, num_samples=4000,
         ...                           noise="gumbel", seed=0)
-        >>> po(np.array([0.0, 1.0, 2.0])).round(1)  # ~ softmax([0, 1, 2])
+        >>> po(np.array([0.0, 1.0, 2.0])).round(1)  # ~ softmax([0, 1, 2]) = [0.09, 0.24, 0.67]
         array([0.1, 0.2, 0.7])
     """
-    return Perturbed(solver, epsilon=epsilon, num_samples=num_samples, noise=noise,
-                     perturbation=perturbation, seed=seed, n_jobs=n_jobs,
-                     warm_start=warm_start, antithetic=antithetic, keep_noise=keep_noise,
-                     solver_options=solver_options, sense=sense, ndim=ndim, registry=registry)
-
+    return Perturbed(solver, **options)

@@ -3,9 +3,15 @@
 Plugins load lazily, once, on the first lookup. The built-in solvers and noises
 register through the same hooks as third-party plugins.
 
+Faults stay with their plugin. A plugin that fails to import (even with ``sys.exit``),
+implements a hook that does not exist (pluggy's ``check_pending``), or raises in its
+hook is reported by name (a warning; an error in strict mode) and registers nothing: a
+hook's registrations count only if the whole hook ran. Two plugins claiming one name
+make that name fail, naming both; every other name keeps working.
+
 Environment variables:
-    PERTURBOPT_STRICT_PLUGINS=1: a plugin that fails to import or register raises
-        :class:`PluginError` instead of a warning.
+    PERTURBOPT_STRICT_PLUGINS=1: the first lookup raises :class:`PluginError` for the
+        plugins that failed, instead of warning; the healthy ones keep working after.
     PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD=1: installed plugins are not loaded; only the
         built-ins and plugins registered with :meth:`Registry.register_plugin` are.
 """
@@ -45,6 +51,7 @@ DISABLE_AUTOLOAD_ENV = "PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD"
 
 _BUILTIN_DISTRIBUTION = "perturbopt"
 _RUNTIME_DISTRIBUTION = "(registered at runtime)"
+_HOOKS = {"register_solvers": "solver", "register_noises": "noise"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ class RegisteredEntry:
             return self.target
         try:
             return _import_target(self.target)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             raise PluginError(
                 f"{self.name!r} is registered by plugin {self.plugin!r} (distribution "
                 f"{self.distribution!r}) as {self.target!r}, which failed to load: "
@@ -81,7 +88,7 @@ class RegisteredEntry:
             ) from error
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _import_target(path: str) -> Callable[..., Any]:
     module_name, _, attribute = path.partition(":")
     target: Any = importlib.import_module(module_name)
@@ -99,9 +106,32 @@ class _PluginSource:
 
 
 @dataclass
+class _Table:
+    """The entries of one kind, and the names that two plugins claim."""
+
+    kind: str
+    entries: dict[str, RegisteredEntry] = field(default_factory=dict)
+    clashes: dict[str, list[RegisteredEntry]] = field(default_factory=dict)
+
+    def add(self, entry: RegisteredEntry) -> None:
+        if entry.name in self.clashes:
+            self.clashes[entry.name].append(entry)
+        elif entry.name in self.entries:
+            self.clashes[entry.name] = [self.entries.pop(entry.name), entry]
+        else:
+            self.entries[entry.name] = entry
+
+    def clash_message(self, name: str) -> str:
+        owners = " and by ".join(f"plugin {e.plugin!r} (distribution {e.distribution!r})"
+                                 for e in self.clashes[name])
+        return (f"{self.kind} name {name!r} is registered twice: by {owners}; uninstall one "
+                "of them (other names are unaffected)")
+
+
+@dataclass
 class _Catalogue:
-    solvers: dict[str, RegisteredEntry] = field(default_factory=dict)
-    noises: dict[str, RegisteredEntry] = field(default_factory=dict)
+    solvers: _Table = field(default_factory=lambda: _Table("solver"))
+    noises: _Table = field(default_factory=lambda: _Table("noise"))
 
 
 def _env_flag(name: str) -> bool:
@@ -118,24 +148,19 @@ class Registry:
         builtins: register perturbopt's built-in solvers and noises.
 
     Example:
-        >>> import perturbopt
+        >>> import numpy as np, perturbopt
         >>> class MyPlugin:
         ...     @perturbopt.hookimpl
         ...     def register_solvers(self, register):
         ...         register("my.sign", lambda: perturbopt.as_solver(lambda t: (t > 0) * 2.0 - 1))
         >>> registry = perturbopt.Registry(autoload=False)
         >>> registry.register_plugin(MyPlugin(), name="mine")
-        >>> registry.get_solver("my.sign").solve(__import__("numpy").array([-1.0, 2.0]))
+        >>> registry.get_solver("my.sign").solve(np.array([-1.0, 2.0]))
         array([-1.,  1.])
     """
 
-    def __init__(
-        self,
-        *,
-        autoload: bool | None = None,
-        strict: bool | None = None,
-        builtins: bool = True,
-    ) -> None:
+    def __init__(self, *, autoload: bool | None = None, strict: bool | None = None,
+                 builtins: bool = True) -> None:
         self._autoload = (not _env_flag(DISABLE_AUTOLOAD_ENV)) if autoload is None else autoload
         self._strict = _env_flag(STRICT_ENV) if strict is None else strict
         self._builtins = builtins
@@ -145,8 +170,14 @@ class Registry:
         self._lock = threading.RLock()
         self._plugins_loaded = False
         self._catalogue: _Catalogue | None = None
+        self._unreported: list[PluginError] = []
         self.failed_plugins: dict[str, BaseException] = {}
-        """Plugins that failed to import or register, by name, with their error."""
+        """Plugins that failed to import, validate or register, by name, with their error."""
+
+    @classmethod
+    def default(cls) -> Registry:
+        """The process-wide registry that :func:`perturbopt.get_solver` and friends use."""
+        return default_registry()
 
     # -- plugins -----------------------------------------------------------------
 
@@ -164,13 +195,21 @@ class Registry:
             plugin: an object or module with ``@perturbopt.hookimpl`` functions.
             name: the plugin's name (defaults to pluggy's canonical name).
             distribution: shown by :meth:`list_solvers` as its provider.
+
+        Raises:
+            PluginError: the plugin (or its name) is already registered.
         """
         with self._lock:
             self._ensure_plugins()
-            registered = self._manager.register(plugin, name=name)
+            try:
+                registered = self._manager.register(plugin, name=name)
+            except ValueError as error:
+                raise PluginError(f"plugin {name or plugin!r} is already registered on this "
+                                  f"registry: {error}") from error
             if registered is None:  # pragma: no cover - pluggy returns None when blocked
                 raise PluginError(f"plugin {name!r} is blocked on this registry")
             self._sources[registered] = _PluginSource(registered, distribution)
+            self._validate(registered)
             self._catalogue = None
 
     def _ensure_plugins(self) -> None:
@@ -196,10 +235,30 @@ class Registry:
             try:
                 plugin = entry_point.load()
                 self._manager.register(plugin, name=entry_point.name)
-            except Exception as error:  # noqa: BLE001 - one bad plugin must not hide the rest
+            except (Exception, SystemExit) as error:  # noqa: BLE001 - one bad plugin only
+                if self._manager.has_plugin(entry_point.name):  # half-registered: undo
+                    self._manager.unregister(name=entry_point.name)
                 self._plugin_failed(entry_point.name, distribution, "failed to import", error)
                 continue
             self._sources[entry_point.name] = _PluginSource(entry_point.name, distribution)
+            self._validate(entry_point.name)
+
+    def _validate(self, plugin_name: str) -> None:
+        """pluggy's ``check_pending``, per plugin: a hook implementation whose hook does
+        not exist (a misspelling, say) would otherwise never be called."""
+        plugin = self._manager.get_plugin(plugin_name)
+        for caller in self._manager.get_hookcallers(plugin) or []:
+            if caller.has_spec():
+                continue
+            if any(impl.optionalhook for impl in caller.get_hookimpls()
+                   if impl.plugin_name == plugin_name):
+                continue
+            close = difflib.get_close_matches(caller.name, list(_HOOKS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            source = self._sources[plugin_name]
+            self._plugin_failed(plugin_name, source.distribution,
+                                f"implements unknown hook {caller.name!r}",
+                                pluggy.PluginValidationError(plugin, caller.name + hint))
 
     def _plugin_failed(self, plugin: str, distribution: str, what: str,
                        error: BaseException) -> None:
@@ -207,104 +266,119 @@ class Registry:
         message = (
             f"perturbopt plugin {plugin!r} (distribution {distribution!r}) {what}: "
             f"{type(error).__name__}: {error}. Its solvers are unavailable; the other plugins "
-            f"still load. Reinstall or uninstall {distribution!r}; set "
+            f"still work. Reinstall or uninstall {distribution!r}; set "
             f"{DISABLE_AUTOLOAD_ENV}=1 to load no installed plugin."
         )
         if self._strict:
-            raise PluginError(message) from error
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
+            failure = PluginError(message)
+            failure.__cause__ = error
+            self._unreported.append(failure)
+        else:
+            warnings.warn(message, RuntimeWarning, stacklevel=5)
 
     # -- catalogue ----------------------------------------------------------------
 
     def _ensure_catalogue(self) -> _Catalogue:
         catalogue = self._catalogue
-        if catalogue is not None:
-            return catalogue
-        with self._lock:
-            self._ensure_plugins()
-            if self._catalogue is None:
-                self._catalogue = self._collect()
-            return self._catalogue
+        if catalogue is None:
+            with self._lock:
+                self._ensure_plugins()
+                if self._catalogue is None:
+                    self._catalogue = self._collect()
+                catalogue = self._catalogue
+        if self._unreported:
+            with self._lock:
+                failures, self._unreported = self._unreported, []
+            if failures:
+                error = PluginError("\n".join(str(f) for f in failures))
+                raise error from failures[0].__cause__
+        return catalogue
 
     def _collect(self) -> _Catalogue:
         catalogue = _Catalogue()
-        hooks = {"register_solvers": catalogue.solvers, "register_noises": catalogue.noises}
-        for hook_name, table in hooks.items():
-            kind = "solver" if hook_name == "register_solvers" else "noise"
+        tables = {"register_solvers": catalogue.solvers, "register_noises": catalogue.noises}
+        for hook_name, table in tables.items():
             for impl in getattr(self._manager.hook, hook_name).get_hookimpls():
                 source = self._sources.get(
-                    impl.plugin_name, _PluginSource(impl.plugin_name, _RUNTIME_DISTRIBUTION)
-                )
-                register = self._make_register(table, kind, source)
+                    impl.plugin_name, _PluginSource(impl.plugin_name, _RUNTIME_DISTRIBUTION))
+                staged: list[RegisteredEntry] = []
                 try:
-                    impl.function(**({"register": register} if impl.argnames else {}))
-                except DuplicateNameError:
-                    raise
-                except Exception as error:  # noqa: BLE001
+                    impl.function(**({"register": _stager(staged, table.kind, source)}
+                                     if impl.argnames else {}))
+                except (Exception, SystemExit) as error:  # noqa: BLE001 - all or nothing
                     self._plugin_failed(source.plugin, source.distribution,
                                         f"failed in {hook_name}", error)
+                    continue
+                for entry in staged:
+                    table.add(entry)
+            for name in table.clashes:
+                message = table.clash_message(name)
+                if self._strict:
+                    self._unreported.append(PluginError(message))
+                else:
+                    warnings.warn(message, RuntimeWarning, stacklevel=4)
         return catalogue
-
-    @staticmethod
-    def _make_register(table: dict[str, RegisteredEntry], kind: str,
-                       source: _PluginSource) -> Callable[..., None]:
-        def register(name: str, factory: Callable[..., Any] | str,
-                     description: str = "") -> None:
-            if not isinstance(name, str) or not name:
-                raise TypeError(f"a {kind} name must be a non-empty string, got {name!r}")
-            lazy = isinstance(factory, str) and ":" in factory
-            if not (lazy or callable(factory)):
-                raise TypeError(f"the factory of {kind} {name!r} must be callable or an import "
-                                f"path 'package.module:Class', got {factory!r}")
-            previous = table.get(name)
-            if previous is not None:
-                raise DuplicateNameError(
-                    f"{kind} name {name!r} is registered twice: by plugin {previous.plugin!r} "
-                    f"(distribution {previous.distribution!r}) and by plugin {source.plugin!r} "
-                    f"(distribution {source.distribution!r}); uninstall one of them"
-                )
-            table[name] = RegisteredEntry(name, factory, description, source.plugin,
-                                          source.distribution)
-
-        return register
 
     # -- lookups ------------------------------------------------------------------
 
     def solver_entry(self, name: str) -> RegisteredEntry:
         """The registration of solver ``name``."""
-        return _lookup(self._ensure_catalogue().solvers, name, "solver", self.failed_plugins)
+        return self._lookup(self._ensure_catalogue().solvers, name)
 
     def get_solver(self, name: str, **options: Any) -> Any:
         """Build solver ``name`` with ``options``."""
         return self.solver_entry(name).factory(**options)
 
     def list_solvers(self) -> list[RegisteredEntry]:
-        """Every registered solver, sorted by name."""
-        return sorted(self._ensure_catalogue().solvers.values(), key=lambda e: e.name)
+        """Every registered solver, sorted by name (names two plugins claim left out)."""
+        return sorted(self._ensure_catalogue().solvers.entries.values(), key=lambda e: e.name)
 
     def get_noise(self, name: str) -> Any:
         """Build noise ``name``."""
-        return _lookup(self._ensure_catalogue().noises, name, "noise", self.failed_plugins).factory()
+        return self._lookup(self._ensure_catalogue().noises, name).factory()
 
     def list_noises(self) -> list[RegisteredEntry]:
         """Every registered noise, sorted by name."""
-        return sorted(self._ensure_catalogue().noises.values(), key=lambda e: e.name)
+        return sorted(self._ensure_catalogue().noises.entries.values(), key=lambda e: e.name)
+
+    def _lookup(self, table: _Table, name: str) -> RegisteredEntry:
+        kind = table.kind
+        if not isinstance(name, str):
+            raise TypeError(f"a {kind} name must be a string, got {type(name).__name__}")
+        entry = table.entries.get(name)
+        if entry is not None:
+            return entry
+        if name in table.clashes:
+            raise DuplicateNameError(table.clash_message(name))
+        known = list(table.entries)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "."
+        failed = self.failed_plugins
+        broken = f" (plugins that failed to load: {', '.join(sorted(failed))})" if failed else ""
+        raise UnknownNameError(
+            f"unknown {kind} {name!r}{hint} Known {kind}s: {', '.join(sorted(known)) or 'none'}"
+            f"{broken}. `perturbopt solvers` lists them with their plugins."
+        )
 
 
-def _lookup(table: dict[str, RegisteredEntry], name: str, kind: str,
-            failed: dict[str, BaseException]) -> RegisteredEntry:
-    if not isinstance(name, str):
-        raise TypeError(f"a {kind} name must be a string, got {type(name).__name__}")
-    entry = table.get(name)
-    if entry is not None:
-        return entry
-    close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "."
-    broken = f" (plugins that failed to load: {', '.join(sorted(failed))})" if failed else ""
-    raise UnknownNameError(
-        f"unknown {kind} {name!r}{hint} Known {kind}s: {', '.join(sorted(table)) or 'none'}"
-        f"{broken}. `perturbopt solvers` lists them with their plugins."
-    )
+def _stager(staged: list[RegisteredEntry], kind: str, source: _PluginSource
+            ) -> Callable[..., None]:
+    """The ``register`` function handed to one hook call: entries are staged and only
+    added to the catalogue if the whole hook returns."""
+
+    def register(name: str, factory: Callable[..., Any] | str, description: str = "") -> None:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a {kind} name must be a non-empty string, got {name!r}")
+        lazy = isinstance(factory, str) and ":" in factory
+        if not (lazy or callable(factory)):
+            raise TypeError(f"the factory of {kind} {name!r} must be callable or an import "
+                            f"path 'package.module:Class', got {factory!r}")
+        if any(entry.name == name for entry in staged):
+            raise DuplicateNameError(f"plugin {source.plugin!r} registers {kind} {name!r} twice")
+        staged.append(RegisteredEntry(name, factory, description, source.plugin,
+                                      source.distribution))
+
+    return register
 
 
 def _distribution_of(entry_point: importlib.metadata.EntryPoint) -> str:
@@ -330,8 +404,8 @@ def get_solver(name: str, **options: Any) -> Any:
     """Build the registered solver ``name`` with ``options``.
 
     Example:
-        >>> import perturbopt
-        >>> perturbopt.get_solver("topk", k=2).solve(__import__("numpy").array([3.0, 1.0, 2.0]))
+        >>> import numpy as np, perturbopt
+        >>> perturbopt.get_solver("topk", k=2).solve(np.array([3.0, 1.0, 2.0]))
         array([1, 0, 1], dtype=int8)
     """
     return default_registry().get_solver(name, **options)

@@ -10,13 +10,13 @@ the same shape::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["FunctionSolver", "Solver", "as_solver", "check_solver", "solver_name", "solver_ndim"]
+from ._types import Sense
 
-Sense = Literal["max", "min"]
+__all__ = ["FunctionSolver", "Solver", "as_solver", "check_solver", "solver_name", "solver_ndim"]
 
 
 @runtime_checkable
@@ -35,6 +35,12 @@ class Solver(Protocol):
         solve_batch(thetas, *, hints=None): solve a stack of instances along a
             leading axis at once; row ``i`` of the result must depend on row ``i``
             of ``thetas`` only.
+        releases_gil: ``True`` if ``solve``/``solve_batch`` release the GIL for most of
+            their time and one instance per thread can run concurrently; the engine
+            then runs the solver on threads (no pickling, no shipping).
+
+    Inputs (``theta``, ``thetas``, hints) are read-only arrays: copy one before
+    changing it.
     """
 
     sense: Sense

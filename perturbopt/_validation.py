@@ -1,21 +1,14 @@
-"""Checks on user input, run before any solver is called."""
+"""Checks on user input, run before anything is drawn or solved."""
 
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "as_float_array",
-    "check_epsilon",
-    "check_nonzero",
-    "check_num_samples",
-    "format_index",
-    "split_batch",
-]
+__all__ = ["as_float_array", "check_memory", "check_nonzero", "format_bytes", "format_index",
+           "split_batch"]
 
 
 def format_index(index: tuple[int, ...] | np.ndarray) -> str:
@@ -23,8 +16,22 @@ def format_index(index: tuple[int, ...] | np.ndarray) -> str:
     return "[" + ", ".join(str(int(i)) for i in index) + "]"
 
 
+def format_bytes(count: float) -> str:
+    """``3.2e9`` -> ``"3.0 GiB"``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024 or unit == "TiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def as_float_array(value: Any, name: str = "theta") -> np.ndarray:
-    """``value`` as a finite float64 array, or a clear error naming the bad entry."""
+    """``value`` as a new, read-only, finite float64 array, or a clear error naming the
+    bad entry. The copy means nothing done to the caller's array later (or by a solver
+    now) can change what perturbopt computed from it."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array; perturbopt would ignore its mask. Fill the "
+                        f"masked entries first, e.g. {name}.filled(0.0), or drop them")
     try:
         array = np.asarray(value)
     except Exception as error:
@@ -34,12 +41,13 @@ def as_float_array(value: Any, name: str = "theta") -> np.ndarray:
             f"{name} must be a real numeric array, got dtype {array.dtype} "
             f"(from {type(value).__name__}); pass floats, e.g. np.asarray({name}, dtype=float)"
         )
-    array = np.asarray(array, dtype=np.float64)
+    array = np.array(array, dtype=np.float64, copy=True)
     if array.size and not np.isfinite(array).all():
         bad = tuple(np.argwhere(~np.isfinite(array))[0])
         what = "NaN" if np.isnan(array[bad]) else "inf"
         raise ValueError(f"{name} contains {what} at {name}{format_index(bad)}; "
                          f"all entries must be finite")
+    array.flags.writeable = False
     return array
 
 
@@ -48,60 +56,58 @@ def _axes(count: int) -> str:
 
 
 def split_batch(theta: np.ndarray, ndim: int, shape: tuple[int, ...] | None,
-                solver: str) -> tuple[np.ndarray, bool]:
-    """View ``theta`` as a batch ``(B, *s)`` and say whether the input was batched.
+                solver: str) -> tuple[np.ndarray, tuple[int, ...]]:
+    """View ``theta`` ``(*b, *s)`` as a batch ``(B, *s)`` and return its batch axes ``b``.
 
-    ``ndim`` is the number of axes of one instance; ``shape``, when the solver gives
-    it, the exact instance shape.
+    ``ndim`` is the number of axes of one instance; leading axes beyond it are batch
+    axes. ``shape``, when the solver gives it, is the exact instance shape.
     """
-    if theta.ndim == ndim:
-        batched, batch = False, theta[None]
-    elif theta.ndim == ndim + 1:
-        batched, batch = True, theta
-    else:
+    if theta.ndim < ndim:
         raise ValueError(
             f"theta has shape {theta.shape}, but solver {solver!r} takes instances with "
-            f"{_axes(ndim)}: pass one instance of {_axes(ndim)} or a batch of "
-            f"{_axes(ndim + 1)} (batch first)"
+            f"{_axes(ndim)}: pass one instance of {_axes(ndim)}, or a batch with the batch "
+            "axes first"
         )
-    if batch.shape[0] == 0:
+    batch_shape = tuple(theta.shape[: theta.ndim - ndim])
+    instance = tuple(theta.shape[theta.ndim - ndim:])
+    if 0 in batch_shape:
         raise ValueError(f"theta has shape {theta.shape}: the batch is empty")
-    if shape is not None and tuple(batch.shape[1:]) != tuple(shape):
+    if shape is not None and instance != tuple(shape):
+        expected = tuple(shape)
         raise ValueError(
             f"theta has shape {theta.shape}, but solver {solver!r} takes instances of shape "
-            f"{tuple(shape)}{' (or a batch (B, ' + ', '.join(map(str, shape)) + '))' if shape else ''}"
+            f"{expected} (or a batch (B, {', '.join(map(str, expected))}), batch axes first)"
         )
-    if 0 in batch.shape[1:]:
+    if 0 in instance:
         raise ValueError(f"theta has shape {theta.shape}: an instance cannot be empty")
-    return np.ascontiguousarray(batch), batched
+    batch = theta.reshape((math.prod(batch_shape),) + instance)
+    batch.flags.writeable = False
+    return batch, batch_shape
 
 
-def check_epsilon(epsilon: Any) -> float:
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real):
-        raise TypeError(f"epsilon must be a positive number, got {epsilon!r}")
-    if not (math.isfinite(float(epsilon)) and float(epsilon) > 0):
-        raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}; "
-                         "it is the scale of the noise")
-    return float(epsilon)
-
-
-def check_num_samples(num_samples: Any) -> int:
-    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
-        raise TypeError(f"num_samples must be an integer >= 1, got {num_samples!r}")
-    if num_samples < 1:
-        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
-    return int(num_samples)
-
-
-def check_nonzero(theta: np.ndarray, batched: bool) -> None:
+def check_nonzero(theta: np.ndarray, batch_shape: tuple[int, ...]) -> None:
     """Multiplicative noise cannot move a zero entry: refuse them."""
     zeros = theta == 0
     if zeros.any():
-        index = tuple(np.argwhere(zeros)[0])
-        if not batched:
-            index = index[1:]
+        flat_item, *rest = (int(i) for i in np.argwhere(zeros)[0])
+        index = tuple(np.unravel_index(flat_item, batch_shape)) if batch_shape else ()
         raise ValueError(
-            f"theta{format_index(index)} is 0, and multiplicative noise "
-            "theta * exp(eps Z - eps^2/2) cannot move a zero entry (the Jacobian divides by "
-            "theta); shift theta away from 0 or use perturbation='additive'"
+            f"theta{format_index(tuple(index) + tuple(rest))} is 0, and multiplicative noise "
+            "theta * exp(eps Z - log E[exp(eps Z)]) cannot move a zero entry (the Jacobian "
+            "divides by theta); shift theta away from 0 or use perturbation='additive'"
         )
+
+
+def check_memory(parts: dict[str, int], limit: int, advice: str) -> None:
+    """Refuse, before anything is allocated, a call that would hold more than ``limit``
+    bytes in all; ``parts`` names what it would hold."""
+    from ._errors import MemoryLimitError
+
+    needed = sum(parts.values())
+    if needed <= limit:
+        return
+    detail = ", ".join(f"{name} {format_bytes(size)}" for name, size in parts.items() if size)
+    raise MemoryLimitError(
+        f"this call would hold {format_bytes(needed)} ({detail}), over the memory limit of "
+        f"{format_bytes(limit)}; {advice}, or raise the limit with memory_limit= or the "
+        "PERTURBOPT_MEMORY_LIMIT environment variable", needed=needed, limit=limit)

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import perturbopt
-from perturbopt import _engine
 
 distributed = pytest.importorskip("distributed")
 
@@ -18,23 +17,17 @@ def dask_client():  # type: ignore[no-untyped-def]
                                   dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
             yield client
+    perturbopt.shutdown_pools()
 
 
-def test_local_cluster_of_two_processes_is_bit_identical(dask_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(_engine, "DISPATCH_MARGIN", 0.0)  # dispatch even this small job
-    monkeypatch.setattr(_engine, "TRANSFER_SECONDS_PER_BYTE", 0.0)
-    monkeypatch.setattr(_engine, "TARGET_TASK_SECONDS", 1e-4)
+def test_local_cluster_of_two_processes_is_bit_identical(dask_client, force_dispatch) -> None:  # type: ignore[no-untyped-def]
     theta = np.random.default_rng(0).normal(size=(3, 8))
     options = dict(epsilon=0.5, num_samples=40, noise="gumbel", seed=1)  # > one probe
     serial = perturbopt.perturbed("ranking", n_jobs=1, **options)
-    dispatched = []
-    original = _engine._solve_on_workers
-    monkeypatch.setattr(_engine, "_solve_on_workers",
-                        lambda *a, **k: dispatched.append(1) or original(*a, **k))
     with joblib.parallel_config(backend="dask"):
         on_cluster = perturbopt.perturbed("ranking", n_jobs=-1, **options)
         results = [on_cluster.solve(theta), on_cluster.solve(theta)]
-    assert len(dispatched) == 2
+    assert force_dispatch == ["joblib", "joblib"]
     assert len(dask_client.scheduler_info()["workers"]) == 2
     for expected, got in zip([serial.solve(theta), serial.solve(theta)], results):
         np.testing.assert_array_equal(expected.samples, got.samples)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 import perturbopt
-from perturbopt import _engine
+from perturbopt import _engine, _processes
 
 # Test modules are not importable by name in worker processes: send their code along.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -35,8 +36,7 @@ class SlowAssignment:
 
 
 def _fingerprint(result: perturbopt.PerturbedResult) -> list[bytes]:
-    g = np.linspace(-1.0, 1.0, result.theta.size).reshape(result.theta.shape)
-    g = g if result.batched else g[0]
+    g = np.linspace(-1.0, 1.0, result.mean.size).reshape(result.mean.shape)
     return [result.samples.tobytes(), result.sample_values.tobytes(), result.mean.tobytes(),
             result.vjp(g).tobytes(), str(result.samples.dtype).encode()]
 
@@ -47,34 +47,11 @@ def _run(solver: object, theta: np.ndarray, n_jobs: int | None, **options: objec
     return [_fingerprint(po.solve(theta)), _fingerprint(po.solve(theta))]
 
 
-@pytest.fixture
-def dispatches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the chunked dispatches to workers (so a test knows they happened)."""
-    calls: list[int] = []
-    original = _engine._solve_on_workers
-
-    def spy(*args: object, **kwargs: object) -> object:
-        calls.append(1)
-        return original(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_engine, "_solve_on_workers", spy)
-    return calls
-
-
-@pytest.fixture
-def force_dispatch(monkeypatch: pytest.MonkeyPatch, dispatches: list[int]) -> list[int]:
-    """Make the engine dispatch even tiny jobs, in many small chunks."""
-    monkeypatch.setattr(_engine, "DISPATCH_MARGIN", 0.0)
-    monkeypatch.setattr(_engine, "TRANSFER_SECONDS_PER_BYTE", 0.0)
-    monkeypatch.setattr(_engine, "TARGET_TASK_SECONDS", 1e-4)
-    return dispatches
-
-
 @pytest.mark.parametrize("backend", ["loky", "threading"])
 @pytest.mark.parametrize("noise,perturbation", [("gaussian", "additive"),
                                                 ("gumbel", "additive"),
                                                 ("gaussian", "multiplicative")])
-def test_slow_solver_identical_for_any_workers(dispatches: list[int], backend: str, noise: str,
+def test_slow_solver_identical_for_any_workers(dispatches: list[str], backend: str, noise: str,
                                               perturbation: str) -> None:
     theta = np.random.default_rng(0).uniform(0.5, 2.0, size=(3, 4, 4))
     serial = _run(SlowAssignment(), theta, 1, noise=noise, perturbation=perturbation)
@@ -82,22 +59,35 @@ def test_slow_solver_identical_for_any_workers(dispatches: list[int], backend: s
     with joblib.parallel_config(backend=backend):
         parallel = _run(SlowAssignment(), theta, 2, noise=noise, perturbation=perturbation)
     assert dispatches, "the engine should have sent this slow job to workers"
+    assert set(dispatches) == {"processes" if backend == "loky" else "threads"}
     assert serial == parallel
 
 
-@pytest.mark.parametrize("backend", ["loky", "threading"])
+@pytest.mark.parametrize("backend", [None, "loky", "threading"])
 @pytest.mark.parametrize("solver", ["argmax", "topk", "ranking", "sign"])
-def test_builtins_identical_when_forced_onto_workers(force_dispatch: list[int], backend: str,
-                                                     solver: str) -> None:
+def test_builtins_identical_when_forced_onto_workers(force_dispatch: list[str],
+                                                     backend: str | None, solver: str) -> None:
     theta = np.random.default_rng(1).normal(size=(5, 13))
     serial = _run(solver, theta, 1, warm_start=True)
-    with joblib.parallel_config(backend=backend):
+    with joblib.parallel_config(backend=backend) if backend else contextlib.nullcontext():
         parallel = _run(solver, theta, 2, warm_start=True)
     assert force_dispatch
     assert serial == parallel
 
 
-def test_n_jobs_none_follows_parallel_config(force_dispatch: list[int]) -> None:
+@pytest.mark.parametrize("options", [{"antithetic": True}, {"dtype": "float32"},
+                                     {"keep_noise": False}, {"noise": "gumbel"}])
+def test_options_identical_on_threads_and_processes(force_dispatch: list[str],
+                                                    options: dict) -> None:
+    theta = np.random.default_rng(8).normal(size=(4, 9))
+    serial = _run("ranking", theta, 1, **options)
+    for backend in ("threading", "loky"):
+        with joblib.parallel_config(backend=backend):
+            assert _run("ranking", theta, 2, **options) == serial
+    assert set(force_dispatch) == {"threads", "processes"}
+
+
+def test_n_jobs_none_follows_parallel_config(force_dispatch: list[str]) -> None:
     theta = np.random.default_rng(2).normal(size=(2, 6))
     serial = _run("ranking", theta, 1)
     with joblib.parallel_config(backend="threading", n_jobs=2):
@@ -106,11 +96,14 @@ def test_n_jobs_none_follows_parallel_config(force_dispatch: list[int]) -> None:
     assert serial == configured
 
 
-def test_block_size_does_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("rows", [1, 5, 17, 1000])
+def test_task_size_does_not_change_results(force_dispatch: list[str],
+                                           monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
     theta = np.random.default_rng(3).normal(size=(7, 11))
     reference = _run("argmax", theta, 1, noise="gumbel")
-    monkeypatch.setattr(_engine, "BLOCK_ELEMENTS", 50)  # blocks that cut through the batch
-    assert _run("argmax", theta, 1, noise="gumbel") == reference
+    monkeypatch.setattr(_engine, "_task_rows", lambda *args: rows)
+    with joblib.parallel_config(backend="threading"):
+        assert _run("argmax", theta, 2, noise="gumbel") == reference
 
 
 def test_seed_sequence_is_reproducible_and_calls_differ() -> None:
@@ -122,21 +115,48 @@ def test_seed_sequence_is_reproducible_and_calls_differ() -> None:
     np.testing.assert_array_equal(a.noise, second.solve(theta).noise)
     np.testing.assert_array_equal(first.solve(theta, seed=9).noise,
                                   second.solve(theta, seed=9).noise)
+    # a call's own seed draws what the first call of an object with that seed draws
+    np.testing.assert_array_equal(first.solve(theta, seed=5).noise, a.noise)
 
 
-def test_pools_restart_after_shutdown(force_dispatch: list[int]) -> None:
+def test_noise_is_a_pure_function_of_the_key_and_the_shape() -> None:
+    po = perturbopt.perturbed("argmax", num_samples=6, seed=0)
+    small, large = po.solve(np.zeros((2, 3)), seed=1), po.solve(np.zeros((5, 3)), seed=1)
+    assert small.noise.shape == (6, 2, 3) and large.noise.shape == (6, 5, 3)
+    many = perturbopt.perturbed("argmax", num_samples=6, seed=0, n_jobs=2)
+    np.testing.assert_array_equal(many.solve(np.zeros((5, 3)), seed=1).noise, large.noise)
+
+
+def test_leading_batch_axes_are_a_flattened_batch() -> None:
+    theta = np.random.default_rng(6).normal(size=(2, 3, 5))
+    po = perturbopt.perturbed("topk", solver_options={"k": 2}, num_samples=12, seed=4)
+    nested, flat = po.solve(theta, seed=2), po.solve(theta.reshape(6, 5), seed=2)
+    assert nested.mean.shape == (2, 3, 5) and nested.samples.shape == (12, 2, 3, 5)
+    assert np.shape(nested.value) == (2, 3) and nested.sample_values.shape == (12, 2, 3)
+    np.testing.assert_array_equal(nested.mean.reshape(6, 5), flat.mean)
+    g = np.random.default_rng(7).normal(size=(2, 3, 5))
+    np.testing.assert_array_equal(nested.vjp(g).reshape(6, 5), flat.vjp(g.reshape(6, 5)))
+    assert nested.jacobian().shape == (2, 3, 5, 5)
+
+
+def test_pools_restart_after_shutdown(force_dispatch: list[str]) -> None:
     theta = np.random.default_rng(4).normal(size=(3, 6))
-    before = _run("sign", theta, 2)
-    perturbopt.shutdown_pools()
-    assert _run("sign", theta, 2) == before
-    assert len(force_dispatch) >= 4
+    with joblib.parallel_config(backend="loky"):
+        before = _run("sign", theta, 2)
+        perturbopt.shutdown_pools()
+        assert _process_count() == 0
+        assert _run("sign", theta, 2) == before
+    assert force_dispatch.count("processes") >= 4
 
 
-def test_one_process_pool_at_a_time(force_dispatch: list[int]) -> None:
-    from perturbopt import _pools
+def _process_count() -> int:
+    return sum(w.alive for w in _processes.process_workers()._workers)
 
+
+def test_one_process_pool_at_a_time(force_dispatch: list[str]) -> None:
     theta = np.random.default_rng(5).normal(size=(3, 6))
-    assert _run("sign", theta, 2) == _run("sign", theta, 3)
-    assert [key for key in _pools._pools if key[0] == "loky"] == [("loky", 3)]
-    assert _run("sign", theta, 2) == _run("sign", theta, 1)
-    assert [key for key in _pools._pools if key[0] == "loky"] == [("loky", 2)]
+    with joblib.parallel_config(backend="loky"):
+        assert _run("sign", theta, 2) == _run("sign", theta, 3)
+        assert _process_count() == 2  # n_jobs=3: the caller and two worker processes
+        assert _run("sign", theta, 2) == _run("sign", theta, 1)
+        assert _process_count() == 1

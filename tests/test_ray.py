@@ -1,16 +1,22 @@
-"""The engine on Ray's joblib backend: bit-identical to one local worker."""
+"""The engine on Ray's joblib backend: bit-identical to one local worker, and the
+workers (with the solvers they built) kept across calls."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import cloudpickle
 import joblib
 import numpy as np
 import pytest
 
 import perturbopt
-from perturbopt import _engine
 
 ray = pytest.importorskip("ray")
 ray_joblib = pytest.importorskip("ray.util.joblib")
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 @pytest.fixture(scope="module")
@@ -19,26 +25,50 @@ def local_ray():  # type: ignore[no-untyped-def]
              configure_logging=False)
     ray_joblib.register_ray()
     yield
+    perturbopt.shutdown_pools()
     ray.shutdown()
 
 
-def test_local_ray_is_bit_identical(local_ray, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(_engine, "DISPATCH_MARGIN", 0.0)  # dispatch even this small job
-    monkeypatch.setattr(_engine, "TRANSFER_SECONDS_PER_BYTE", 0.0)
-    monkeypatch.setattr(_engine, "TARGET_TASK_SECONDS", 1e-4)
+class LoggedRanking:
+    """Ranks, writing a line to a file each time a worker unpickles its copy."""
+
+    sense = "max"
+    name = "logged-ranking"
+
+    def __init__(self, log: str) -> None:
+        self.log = log
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        with open(self.log, "a") as handle:
+            handle.write("built\n")
+
+    def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
+        return np.argsort(np.argsort(theta)) + 1
+
+
+def test_local_ray_is_bit_identical(local_ray, force_dispatch) -> None:  # type: ignore[no-untyped-def]
     theta = np.random.default_rng(0).normal(size=(3, 8))
     options = {"epsilon": 0.5, "num_samples": 40, "noise": "gumbel", "seed": 1}  # > one probe
     serial = perturbopt.perturbed("ranking", n_jobs=1, **options)
-    dispatched = []
-    original = _engine._solve_on_workers
-    monkeypatch.setattr(_engine, "_solve_on_workers",
-                        lambda *a, **k: dispatched.append(1) or original(*a, **k))
     with joblib.parallel_config(backend="ray"):
         on_ray = perturbopt.perturbed("ranking", n_jobs=-1, **options)
         results = [on_ray.solve(theta), on_ray.solve(theta)]
-    assert len(dispatched) == 2
+    assert force_dispatch == ["joblib", "joblib"]
     assert ray.cluster_resources().get("CPU") == 2
     for expected, got in zip([serial.solve(theta), serial.solve(theta)], results):
         np.testing.assert_array_equal(expected.samples, got.samples)
         np.testing.assert_array_equal(expected.sample_values, got.sample_values)
         assert expected.vjp(np.ones((3, 8))).tobytes() == got.vjp(np.ones((3, 8))).tobytes()
+
+
+def test_ray_workers_keep_their_solver_across_calls(local_ray, force_dispatch,  # type: ignore[no-untyped-def]
+                                                    tmp_path: Path) -> None:
+    log = tmp_path / "builds.log"
+    theta = np.random.default_rng(1).normal(size=(4, 6))
+    with joblib.parallel_config(backend="ray"):
+        po = perturbopt.perturbed(LoggedRanking(str(log)), num_samples=30, n_jobs=2, seed=0)
+        for _ in range(4):
+            po.solve(theta)
+    assert force_dispatch == ["joblib"] * 4
+    assert 1 <= len(log.read_text().splitlines()) <= 2  # once per worker, not per call

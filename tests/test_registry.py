@@ -134,11 +134,16 @@ def test_autoload_can_be_disabled(site: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "fake.half" not in names and "argmax" in names
 
 
-def test_duplicate_names_raise_naming_both(site: Path) -> None:
+def test_duplicate_names_fail_for_that_name_only_naming_both(site: Path) -> None:
     _fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD_SOURCE)
     _fake_distribution(site, "fakeplug-copy", "fakeplug_copy", GOOD_SOURCE)
+    registry = Registry()
+    with pytest.warns(RuntimeWarning, match="'fake.half' is registered twice"):
+        names = {e.name for e in registry.list_solvers()}
+    assert "argmax" in names and "fake.half" not in names
+    assert registry.get_solver("argmax").solve(np.array([0.0, 1.0])).tolist() == [0, 1]
     with pytest.raises(perturbopt.DuplicateNameError) as caught:
-        Registry().list_solvers()
+        registry.get_solver("fake.half")
     message = str(caught.value)
     assert "'fake.half'" in message
     assert "fakeplug-good" in message and "fakeplug-copy" in message
@@ -152,8 +157,10 @@ def test_duplicate_of_a_builtin_raises() -> None:
 
     registry = Registry(autoload=False)
     registry.register_plugin(Clash(), name="clash")
-    with pytest.raises(perturbopt.DuplicateNameError, match="'builtins'.*'clash'"):
+    with pytest.warns(RuntimeWarning, match="registered twice"), \
+            pytest.raises(perturbopt.DuplicateNameError, match="'builtins'.*'clash'"):
         registry.get_solver("argmax")
+    assert registry.get_solver("topk", k=1).solve(np.array([0.0, 1.0])).tolist() == [0, 1]
 
 
 def test_unknown_name_suggests_close_matches() -> None:
@@ -193,17 +200,17 @@ def test_plugins_register_noises_too() -> None:
 
 def test_plugins_load_lazily_not_at_import() -> None:
     code = ("import perturbopt, sys; "
-            "print(perturbopt.default_registry()._plugins_loaded, "
+            "print(perturbopt.Registry.default()._plugins_loaded, "
             "any(m.startswith('perturbopt_') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
 
 def test_default_registry_loads_once() -> None:
-    registry = perturbopt.default_registry()
+    registry = perturbopt.Registry.default()
     first = registry.list_solvers()
     assert registry.list_solvers() == first
-    assert registry.plugin_manager is perturbopt.default_registry().plugin_manager
+    assert registry.plugin_manager is perturbopt.Registry.default().plugin_manager
 
 
 def test_factories_registered_by_import_path_load_on_first_use(site: Path) -> None:

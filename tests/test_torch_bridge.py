@@ -1,4 +1,4 @@
-"""The torch layers: PerturbedOptimizer, PerturbedMax, their functional forms.
+"""The torch layers: PerturbedOptimizer, PerturbedOptimum, their functional forms.
 
 Statistical checks use fixed seeds and tolerances of a few Monte-Carlo standard
 errors, computed from the same samples the layer used.
@@ -18,7 +18,14 @@ from scipy.stats import norm
 torch = pytest.importorskip("torch")
 
 import perturbopt
-from perturbopt.torch import PerturbedMax, PerturbedOptimizer, perturbed_max, perturbed_optimizer
+from perturbopt.torch import (
+    PerturbedMax,
+    PerturbedOptimizer,
+    PerturbedOptimum,
+    perturbed_max,
+    perturbed_optimizer,
+    perturbed_optimum,
+)
 
 Z_TOL = 5.0  # standard errors allowed in statistical checks
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -28,11 +35,11 @@ def vjp_terms(result: perturbopt.PerturbedResult, g: np.ndarray) -> np.ndarray:
     """Per-sample terms ``(<y_l, g> - b_l) grad nu(Z_l) / eps`` of the leave-one-out VJP
     for one unbatched additive instance, ``(M, d)``: their mean is the VJP, their
     spread gives its standard error."""
-    samples = result.samples[:, 0].astype(np.float64)
+    samples = result.samples.astype(np.float64)
     inner = samples @ g
     m = inner.shape[0]
     loo = (inner.sum() - inner) / (m - 1)
-    return (inner - loo)[:, None] * result.score(result.noise[:, 0]) / result.epsilon
+    return (inner - loo)[:, None] * result.plan.noise.score(result.noise) / result.epsilon
 
 
 def standard_error(terms: np.ndarray) -> np.ndarray:
@@ -67,7 +74,7 @@ def test_released_noise_gives_the_same_gradient_holding_only_the_solutions():
                                    keep_noise=keep_noise)
         theta = torch.tensor(theta_np, requires_grad=True)
         out = layer(theta)
-        held = out.grad_fn.result.plan.noise  # what the graph keeps for backward
+        held = out.grad_fn.result.noise_cache  # what the graph keeps for backward
         assert (held is None) == (not keep_noise)
         out.backward(torch.tensor(g_np))
         grads.append(theta.grad.numpy().tobytes())
@@ -173,19 +180,19 @@ def test_gaussian_sign_matches_normal_cdf_and_its_derivative():
 
 
 @pytest.mark.parametrize("batched", [False, True])
-def test_perturbed_max_with_gumbel_argmax_is_a_shifted_logsumexp(batched):
+def test_perturbed_optimum_with_gumbel_argmax_is_a_shifted_logsumexp(batched):
     eps, m = 0.5, 20_000
     theta_np = np.array([[0.3, -0.2, 1.0, 0.6], [2.0, 0.0, -1.0, 1.9]])
     if not batched:
         theta_np = theta_np[0]
     options = {"epsilon": eps, "num_samples": m, "noise": "gumbel", "seed": 4, "n_jobs": 1}
-    fmax = PerturbedMax("argmax", **options)
+    fmax = PerturbedOptimum("argmax", **options)
     theta = torch.tensor(theta_np, requires_grad=True)
     value = fmax(theta)
     assert value.shape == ((2,) if batched else ())
 
     reference = perturbopt.perturbed("argmax", **options).solve(theta_np)
-    exact = eps * logsumexp(theta_np / eps, axis=-1) + eps * perturbopt.EULER_GAMMA
+    exact = eps * logsumexp(theta_np / eps, axis=-1) + eps * np.euler_gamma
     np.testing.assert_array_less(np.abs(value.detach().numpy() - exact),
                                  Z_TOL * np.asarray(reference.value_stderr))
     np.testing.assert_allclose(value.detach().numpy(), reference.value, rtol=1e-12)
@@ -196,23 +203,23 @@ def test_perturbed_max_with_gumbel_argmax_is_a_shifted_logsumexp(batched):
                                  Z_TOL * reference.stderr + 1e-12)
 
 
-def test_perturbed_max_gradient_is_scaled_by_the_upstream_gradient():
+def test_perturbed_optimum_gradient_is_scaled_by_the_upstream_gradient():
     theta_np = np.array([[0.3, -0.2, 1.0], [2.0, 0.0, -1.0]])
     po = perturbopt.perturbed("argmax", num_samples=50, seed=9, n_jobs=1)
     reference = perturbopt.perturbed("argmax", num_samples=50, seed=9, n_jobs=1).solve(theta_np)
     theta = torch.tensor(theta_np, requires_grad=True)
-    perturbed_max(theta, po).backward(torch.tensor([2.0, -3.0], dtype=torch.float64))
+    perturbed_optimum(theta, po).backward(torch.tensor([2.0, -3.0], dtype=torch.float64))
     expected = reference.mean * np.array([[2.0], [-3.0]])
     np.testing.assert_allclose(theta.grad.numpy(), expected, rtol=1e-12)
 
 
-def test_perturbed_max_multiplicative_gradient_is_value_grad():
+def test_perturbed_optimum_multiplicative_gradient_is_value_grad():
     theta_np = np.array([0.5, 1.5, 1.0, 2.0])
     options = {"epsilon": 0.3, "num_samples": 30, "perturbation": "multiplicative",
                "seed": 1, "n_jobs": 1}
     reference = perturbopt.perturbed("argmax", **options).solve(theta_np)
     theta = torch.tensor(theta_np, requires_grad=True)
-    PerturbedMax("argmax", **options)(theta).backward()
+    PerturbedOptimum("argmax", **options)(theta).backward()
     np.testing.assert_allclose(theta.grad.numpy(), reference.value_grad, rtol=1e-12)
     assert not np.allclose(reference.value_grad, reference.mean)  # a different formula
 
@@ -232,7 +239,7 @@ def test_float32_is_kept_and_matches_float64():
     torch.testing.assert_close(outs[torch.float32][0], outs[torch.float64][0], rtol=0, atol=1e-7)
     torch.testing.assert_close(outs[torch.float32][1], outs[torch.float64][1],
                                rtol=1e-5, atol=1e-5)
-    fmax = PerturbedMax("argmax", num_samples=5, seed=0, n_jobs=1)
+    fmax = PerturbedOptimum("argmax", num_samples=5, seed=0, n_jobs=1)
     assert fmax(torch.tensor(theta_np, dtype=torch.float32)).dtype == torch.float32
 
 
@@ -240,7 +247,7 @@ def test_no_grad_gives_values_without_a_graph():
     theta_np = np.array([0.1, 0.9, 0.3])
     theta = torch.tensor(theta_np, requires_grad=True)
     layer = PerturbedOptimizer("argmax", num_samples=20, seed=0, n_jobs=1)
-    fmax = PerturbedMax("argmax", num_samples=20, seed=0, n_jobs=1)
+    fmax = PerturbedOptimum("argmax", num_samples=20, seed=0, n_jobs=1)
     with torch.no_grad():
         out, value = layer(theta), fmax(theta)
     assert not out.requires_grad and out.grad_fn is None
@@ -285,7 +292,7 @@ def test_cuda_device_is_kept():
     torch.testing.assert_close(out.detach().cpu(), cpu)
 
     theta.grad = None
-    value = PerturbedMax("argmax", num_samples=10, seed=0, n_jobs=1)(theta)
+    value = PerturbedOptimum("argmax", num_samples=10, seed=0, n_jobs=1)(theta)
     assert value.device == theta.device
     value.sum().backward()
     assert theta.grad.device == theta.device
@@ -309,7 +316,7 @@ def test_integer_and_bool_theta_are_refused(dtype):
                                         rf"{dtype}.*theta.float\(\)"):
         layer(torch.zeros(3, dtype=dtype))
     with pytest.raises(TypeError, match="floating-point"):
-        PerturbedMax("argmax", num_samples=5, n_jobs=1)(torch.zeros(3, dtype=dtype))
+        PerturbedOptimum("argmax", num_samples=5, n_jobs=1)(torch.zeros(3, dtype=dtype))
 
 
 def test_complex_theta_is_refused():
@@ -325,8 +332,8 @@ def test_solver_is_never_called_on_invalid_input():
         layer(torch.zeros(3, dtype=torch.int64))
     with pytest.raises(ValueError, match=r"theta contains NaN at theta\[1\]"):
         layer(torch.tensor([0.0, float("nan"), 1.0]))
-    with pytest.raises(ValueError, match=r"theta has shape \(2, 3, 4\)"):
-        layer(torch.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match=r"theta has shape \(\)"):
+        layer(torch.tensor(1.0))
     assert calls == []
 
 
@@ -338,17 +345,33 @@ def test_bad_baseline_is_refused_at_construction():
         perturbed_optimizer(torch.zeros(3), perturbopt.perturbed("argmax"), baseline="LOO")
 
 
-def test_functional_forms_need_a_perturbed_object():
-    with pytest.raises(TypeError, match=r"perturbed must be a perturbopt.Perturbed, got str"):
-        perturbed_optimizer(torch.zeros(3), "argmax")
-    with pytest.raises(TypeError, match=r"perturbed must be a perturbopt.Perturbed"):
-        perturbed_max(torch.zeros(3), perturbopt.Argmax())
+def test_functional_forms_take_a_solver_with_options_or_a_perturbed_object():
+    theta = torch.tensor([[0.1, 0.9, 0.3]], dtype=torch.float64)
+    options = {"epsilon": 0.5, "num_samples": 50, "seed": 3}
+    built = perturbed_optimizer(theta, "argmax", **options)
+    ready = perturbed_optimizer(theta, perturbopt.perturbed("argmax", **options))
+    assert torch.equal(built, ready)
+    with pytest.raises(TypeError, match="got a ready Perturbed object and options"):
+        perturbed_optimum(theta, perturbopt.perturbed("argmax"), epsilon=2.0)
+    with pytest.raises(TypeError, match="unknown option 'epsilonn'; did you mean 'epsilon'"):
+        perturbed_optimizer(theta, "argmax", epsilonn=2.0)
 
 
-def test_modules_refuse_a_perturbed_object_as_solver():
-    with pytest.raises(TypeError, match=r"PerturbedMax takes a solver .* not a "
-                                        r"perturbopt.Perturbed"):
-        PerturbedMax(perturbopt.perturbed("argmax"))
+def test_modules_take_a_perturbed_object_too():
+    po = perturbopt.perturbed("argmax", epsilon=0.5, num_samples=50, seed=3)
+    assert PerturbedOptimizer(po).perturbed is po
+    with pytest.raises(TypeError, match="PerturbedOptimum got a ready Perturbed object and "
+                                        "options"):
+        PerturbedOptimum(po, num_samples=3)
+
+
+def test_deprecated_names_still_work_and_warn():
+    theta = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    with pytest.warns(DeprecationWarning, match="use PerturbedOptimum"):
+        old = PerturbedMax("argmax", num_samples=20, seed=0)(theta)
+    assert torch.equal(old, PerturbedOptimum("argmax", num_samples=20, seed=0)(theta))
+    with pytest.warns(DeprecationWarning, match="use perturbed_optimum"):
+        perturbed_max(theta, "argmax", num_samples=5)
 
 
 def test_options_reach_the_core_engine():
@@ -358,7 +381,7 @@ def test_options_reach_the_core_engine():
     assert layer.perturbed.antithetic and layer.perturbed.solver.k == 3
     assert "epsilon=0.25" in repr(layer) and "baseline='loo'" in repr(layer)
     with pytest.raises(ValueError, match="antithetic pairs need a symmetric noise"):
-        PerturbedMax("argmax", noise="gumbel", antithetic=True)
+        PerturbedOptimum("argmax", noise="gumbel", antithetic=True)
     assert list(layer.parameters()) == []
 
 

@@ -68,7 +68,7 @@ def test_antithetic_pairs_duplicate_odd_integrands() -> None:
     theta, eps, g = np.array([0.0, 0.0]), 1.0, np.array([1.0, 1.0])
     paired = perturbopt.perturbed("sign", epsilon=eps, num_samples=2, antithetic=True, seed=0)
     result = paired.solve(theta)
-    terms = (result.samples[:, 0] @ g)[:, None] * result.noise[:, 0]
+    terms = (result.samples @ g)[:, None] * result.noise
     np.testing.assert_allclose(terms[0], terms[1])
 
 
@@ -82,7 +82,7 @@ def test_antithetic_stderr_uses_pair_means() -> None:
     theta = np.array([0.3, -0.2])
     result = perturbopt.perturbed("sign", epsilon=1.0, num_samples=8, antithetic=True,
                                   seed=1).solve(theta)
-    pair_means = (result.samples[:4, 0] + result.samples[4:, 0]) / 2.0
+    pair_means = (result.samples[:4] + result.samples[4:]) / 2.0
     np.testing.assert_allclose(result.stderr, pair_means.std(axis=0, ddof=1) / 2.0)
 
 

@@ -7,8 +7,9 @@ and outputs keep the caller's dtype and device.
 * :class:`PerturbedOptimizer` / :func:`perturbed_optimizer`: the perturbed solution
   ``y_eps(theta) = E[y*(theta + eps Z)]``, differentiated with the Monte-Carlo
   vector-Jacobian product of the forward's own samples.
-* :class:`PerturbedMax` / :func:`perturbed_max`: the perturbed optimum
-  ``F_eps(theta) = E[<y*(theta + eps Z), theta + eps Z>]``, gradient ``y_eps(theta)``.
+* :class:`PerturbedOptimum` / :func:`perturbed_optimum`: the perturbed optimum
+  ``F_eps(theta) = E[<y*(theta + eps Z), theta + eps Z>]``, gradient ``y_eps(theta)``
+  (a maximum for ``sense="max"`` solvers, a minimum for ``sense="min"``).
 * :class:`FenchelYoungLoss` / :func:`fenchel_young_loss`: the Fenchel-Young loss,
   whose gradient ``y_eps(theta) - y`` needs no Jacobian.
 
@@ -31,14 +32,17 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
         "pip install perturbopt[torch] (or install torch yourself)"
     ) from error
 
-from ._functional import fenchel_young_loss, perturbed_max, perturbed_optimizer
-from ._modules import FenchelYoungLoss, PerturbedMax, PerturbedOptimizer
+from ._functional import fenchel_young_loss, perturbed_optimizer, perturbed_optimum
+from ._functional import perturbed_max as perturbed_max  # deprecated, warns when used
+from ._modules import FenchelYoungLoss, PerturbedOptimizer, PerturbedOptimum
+from ._modules import PerturbedMax as PerturbedMax  # deprecated, warns when used
 
 __all__ = [
     "FenchelYoungLoss",
-    "PerturbedMax",
     "PerturbedOptimizer",
+    "PerturbedOptimum",
     "fenchel_young_loss",
-    "perturbed_max",
     "perturbed_optimizer",
+    "perturbed_optimum",
 ]
+

@@ -1,31 +1,65 @@
-"""Functional forms of the torch layers, taking a :class:`perturbopt.Perturbed`.
+"""Functional forms of the torch layers.
 
-Shapes: ``theta`` is one instance ``(*s)`` or a batch ``(B, *s)``, as the solver
-defines an instance (``ndim`` axes). Outputs keep ``theta``'s dtype and device; the
-solver runs on a float64 CPU copy.
+Each takes ``theta`` and a solver (or a ready :class:`perturbopt.Perturbed`) with the
+options of :func:`perturbopt.perturbed`. Shapes: ``theta`` is one instance ``(*s)`` or a
+batch ``(*b, *s)`` with any number of leading batch axes, as the solver defines an
+instance (``ndim`` axes). Outputs keep ``theta``'s dtype and device; the solver runs on
+a float64 CPU copy. ``seed`` sets the key of this call's noise (common random numbers,
+``torch.autograd.gradcheck``); by default each call takes the next key.
 """
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import torch
 
-from .._estimators import Baseline, check_baseline
-from .._perturbed import Perturbed
-from ._functions import FenchelYoungFunction, PerturbedMaxFunction, PerturbedOptimizerFunction
-from ._validation import (
-    check_perturbed,
-    check_reduction,
-    check_target,
-    check_theta,
-    to_numpy,
-    to_tensor,
-)
+from .._estimators import check_baseline
+from .._perturbed import Perturbed, perturbed
+from .._types import Baseline
+from ._functions import FenchelYoungFunction, PerturbedOptimizerFunction, PerturbedOptimumFunction
+from ._validation import check_reduction, check_target, check_theta, to_numpy, to_tensor
 
-__all__ = ["fenchel_young_loss", "hard_solution", "perturbed_max", "perturbed_optimizer"]
+__all__ = [
+    "as_perturbed",
+    "fenchel_young_loss",
+    "hard_solution",
+    "perturbed_max",
+    "perturbed_optimizer",
+    "perturbed_optimum",
+    "warn_if_homogeneous",
+]
+
+HOMOGENEOUS_WARNING = (
+    "the Fenchel-Young loss with multiplicative noise is positively 1-homogeneous in theta "
+    "and zero at theta = 0, so a model trained with it can collapse to theta -> 0 (every "
+    "gradient step shrinks theta). For positive costs use perturbation='additive' with a "
+    "solver that accepts perturbed costs of any sign (e.g. solver_options="
+    "{'negative_costs': 'clip'}), or fix the scale of theta yourself; see the section "
+    "'Positive costs' of the torch guide")
 
 
-def perturbed_optimizer(theta: torch.Tensor, perturbed: Perturbed, *,
-                        baseline: Baseline = "loo") -> torch.Tensor:
+def as_perturbed(solver: Any, owner: str, **options: Any) -> Perturbed:
+    """``solver`` if it is a :class:`perturbopt.Perturbed` (then no options may be
+    given), else ``perturbopt.perturbed(solver, **options)``."""
+    if isinstance(solver, Perturbed):
+        if options:
+            raise TypeError(f"{owner} got a ready Perturbed object and options "
+                            f"{sorted(options)}; give the options to perturbopt.perturbed(), "
+                            "or pass the solver itself with the options")
+        return solver
+    return perturbed(solver, **options)
+
+
+def warn_if_homogeneous(po: Perturbed) -> None:
+    """Warn that a Fenchel-Young loss with multiplicative noise can collapse."""
+    if po.perturbation == "multiplicative":
+        warnings.warn(HOMOGENEOUS_WARNING, UserWarning, stacklevel=3)
+
+
+def perturbed_optimizer(theta: torch.Tensor, solver: Any, *, baseline: Baseline = "loo",
+                        seed: Any = None, **options: Any) -> torch.Tensor:
     """The perturbed solution ``y_eps(theta) = E[y*(theta + eps Z)]``, differentiable.
 
     The forward pass solves ``M`` perturbed problems and returns their mean. The
@@ -40,9 +74,12 @@ def perturbed_optimizer(theta: torch.Tensor, perturbed: Perturbed, *,
     unperturbed solve in backward). Multiplicative noise also divides by ``theta``.
 
     Args:
-        theta: scores, ``(*s)`` or ``(B, *s)``, floating point.
-        perturbed: the perturbed solver, from :func:`perturbopt.perturbed`.
+        theta: scores, ``(*s)`` or ``(*b, *s)``, floating point.
+        solver: a :class:`perturbopt.Perturbed`, or what :func:`perturbopt.perturbed`
+            takes (then ``options`` go with it).
         baseline: ``"loo"`` (default), ``"none"`` or ``"control"``.
+        seed: the key of this call's noise (default: the next key).
+        **options: the options of :func:`perturbopt.perturbed`.
 
     Returns:
         ``y_eps(theta)``, theta's shape, dtype and device.
@@ -59,42 +96,58 @@ def perturbed_optimizer(theta: torch.Tensor, perturbed: Perturbed, *,
         torch.Size([3])
     """
     check_theta(theta)
-    check_perturbed(perturbed)
+    po = as_perturbed(solver, "perturbed_optimizer", **options)
     check_baseline(baseline)
-    return PerturbedOptimizerFunction.apply(theta, perturbed, baseline)
+    return PerturbedOptimizerFunction.apply(theta, po, baseline, seed)  # type: ignore[no-any-return]
 
 
-def perturbed_max(theta: torch.Tensor, perturbed: Perturbed) -> torch.Tensor:
-    """The perturbed optimum ``F_eps(theta) = E[<y*(theta + eps Z), theta + eps Z>]``.
+def perturbed_optimum(theta: torch.Tensor, solver: Any, *, seed: Any = None,
+                      **options: Any) -> torch.Tensor:
+    """The perturbed optimum ``F_eps(theta) = E[opt_y <y, theta + eps Z>]``.
 
-    Its gradient is ``y_eps(theta)`` (Berthet et al., Prop. 2.2), estimated from the
-    same samples (for multiplicative noise, ``E[y_l * theta_l / theta]``). For a
-    ``sense="min"`` solver it is the perturbed minimum, a concave function.
+    ``opt`` is ``max`` for a ``sense="max"`` solver (a convex function of ``theta``)
+    and ``min`` for a ``sense="min"`` one (concave). Its gradient is ``y_eps(theta)``
+    (Berthet et al., Prop. 2.2), estimated from the same samples (for multiplicative
+    noise, ``E[y_l * theta_l / theta]``); with a fixed ``seed`` it is the exact
+    gradient of the Monte-Carlo estimate, so ``torch.autograd.gradcheck`` applies.
 
     Args:
-        theta: scores, ``(*s)`` or ``(B, *s)``, floating point.
-        perturbed: the perturbed solver, from :func:`perturbopt.perturbed`.
+        theta: scores or costs, ``(*s)`` or ``(*b, *s)``, floating point.
+        solver: a :class:`perturbopt.Perturbed`, or what :func:`perturbopt.perturbed`
+            takes (then ``options`` go with it).
+        seed: the key of this call's noise (default: the next key).
+        **options: the options of :func:`perturbopt.perturbed`.
 
     Returns:
-        ``F_eps(theta)``: shape ``()`` for one instance, ``(B,)`` for a batch.
+        ``F_eps(theta)``: shape ``()`` for one instance, ``b`` for a batch.
 
     Example:
         >>> import torch, perturbopt
-        >>> from perturbopt.torch import perturbed_max
+        >>> from perturbopt.torch import perturbed_optimum
         >>> po = perturbopt.perturbed("argmax", epsilon=1.0, num_samples=2000,
         ...                           noise="gumbel", seed=0)
         >>> theta = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
-        >>> value = perturbed_max(theta, po)  # ~ logsumexp(theta) + 0.5772
+        >>> value = perturbed_optimum(theta, po)  # ~ logsumexp(theta) + 0.5772
         >>> value.shape
         torch.Size([])
     """
     check_theta(theta)
-    check_perturbed(perturbed)
-    return PerturbedMaxFunction.apply(theta, perturbed)
+    po = as_perturbed(solver, "perturbed_optimum", **options)
+    return PerturbedOptimumFunction.apply(theta, po, seed)  # type: ignore[no-any-return]
 
 
-def fenchel_young_loss(theta: torch.Tensor, y: torch.Tensor, perturbed: Perturbed, *,
-                       reduction: str = "mean") -> torch.Tensor:
+def perturbed_max(theta: torch.Tensor, solver: Any, **options: Any) -> torch.Tensor:
+    """Deprecated name of :func:`perturbed_optimum` (which is a minimum for
+    ``sense="min"`` solvers)."""
+    warnings.warn("perturbed_max is deprecated: use perturbed_optimum, the same function "
+                  "under a name that is right for both senses", DeprecationWarning,
+                  stacklevel=2)
+    return perturbed_optimum(theta, solver, **options)
+
+
+def fenchel_young_loss(theta: torch.Tensor, y: torch.Tensor, solver: Any, *,
+                       reduction: str = "mean", seed: Any = None,
+                       **options: Any) -> torch.Tensor:
     """Fenchel-Young loss of the perturbed optimizer (Berthet et al., section 4).
 
     Per instance, for a ``sense="max"`` solver::
@@ -111,14 +164,22 @@ def fenchel_young_loss(theta: torch.Tensor, y: torch.Tensor, perturbed: Perturbe
     gradient is exact, but its minimum is not 0 (for centred noise and a feasible
     ``y`` it is still >= 0 in expectation).
 
+    Positive costs: with ``perturbation="multiplicative"`` the loss is positively
+    1-homogeneous in ``theta`` and zero at ``theta = 0``, so a model can collapse to
+    ``theta -> 0``; this warns. Use additive noise with a solver that accepts perturbed
+    costs of any sign (``negative_costs="clip"``).
+
     Args:
-        theta: scores or costs, ``(*s)`` or ``(B, *s)``, floating point.
+        theta: scores or costs, ``(*s)`` or ``(*b, *s)``, floating point.
         y: target solutions, theta's shape and device. Float, integer or bool labels
             are accepted (cast to float64 for the computation); ``y`` must not
             require grad.
-        perturbed: the perturbed solver, from :func:`perturbopt.perturbed`.
-        reduction: over the batch axis: ``"mean"`` (default), ``"sum"`` or ``"none"``
-            (one loss per instance, ``(B,)``, or ``()`` for one instance).
+        solver: a :class:`perturbopt.Perturbed`, or what :func:`perturbopt.perturbed`
+            takes (then ``options`` go with it).
+        reduction: over the batch axes: ``"mean"`` (default), ``"sum"`` or ``"none"``
+            (one loss per instance, shape ``b``, or ``()`` for one instance).
+        seed: the key of this call's noise (default: the next key).
+        **options: the options of :func:`perturbopt.perturbed`.
 
     Returns:
         The loss, theta's dtype and device.
@@ -135,21 +196,22 @@ def fenchel_young_loss(theta: torch.Tensor, y: torch.Tensor, perturbed: Perturbe
     """
     check_theta(theta)
     check_target(y, theta)
-    check_perturbed(perturbed)
+    po = as_perturbed(solver, "fenchel_young_loss", **options)
     reduction = check_reduction(reduction)
-    losses = FenchelYoungFunction.apply(theta, y, perturbed)
+    if options:
+        warn_if_homogeneous(po)
+    losses = FenchelYoungFunction.apply(theta, y, po, seed)
     if reduction == "mean":
-        return losses.mean()
+        return losses.mean()  # type: ignore[no-any-return]
     if reduction == "sum":
-        return losses.sum()
-    return losses
+        return losses.sum()  # type: ignore[no-any-return]
+    return losses  # type: ignore[no-any-return]
 
 
-def hard_solution(theta: torch.Tensor, perturbed: Perturbed) -> torch.Tensor:
+def hard_solution(theta: torch.Tensor, solver: Perturbed) -> torch.Tensor:
     """The unperturbed solution ``y*(theta)``, theta's shape, dtype and device.
 
     Piecewise constant in ``theta``: the result carries no gradient.
     """
     check_theta(theta)
-    check_perturbed(perturbed)
-    return to_tensor(perturbed.hard(to_numpy(theta)), theta)
+    return to_tensor(solver.hard(to_numpy(theta)), theta)

@@ -1,8 +1,8 @@
 """Autograd Functions around one perturbed solve each.
 
 The solver runs once, in ``forward``, on a float64 CPU copy of ``theta``; ``backward``
-reuses that solve's samples and never calls the solver again. None of these
-Functions is twice differentiable.
+reuses that solve's samples and never calls the solver again. None of these Functions
+is twice differentiable: a second derivative raises an error that says so.
 """
 
 from __future__ import annotations
@@ -11,16 +11,27 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.autograd.function import FunctionCtx, once_differentiable
+from torch.autograd.function import FunctionCtx
 
 from .._perturbed import Perturbed
 from ._validation import target_to_numpy, to_numpy, to_tensor
 
-__all__ = ["FenchelYoungFunction", "PerturbedMaxFunction", "PerturbedOptimizerFunction"]
+__all__ = ["FenchelYoungFunction", "PerturbedOptimizerFunction", "PerturbedOptimumFunction"]
+
+
+def _once(name: str) -> None:
+    """Refuse a backward pass that builds a graph (``create_graph=True``)."""
+    if torch.is_grad_enabled():
+        raise RuntimeError(
+            f"{name} is differentiable once: its gradient is a Monte-Carlo estimate that "
+            "has no derivative of its own, so double backward (create_graph=True, "
+            "torch.autograd.gradgradcheck, Hessians) is not available. Differentiate the "
+            "perturbed optimum twice through PerturbedOptimizer instead: the gradient of "
+            "F_eps is y_eps, whose Jacobian it estimates")
 
 
 def _per_item(grad_output: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
-    """``grad_output`` ``(B,)`` or ``()`` reshaped to broadcast against ``(B, *s)``."""
+    """``grad_output`` ``(*b)`` or ``()`` reshaped to broadcast against ``(*b, *s)``."""
     extra = instance.dim() - grad_output.dim()
     return grad_output.reshape(grad_output.shape + (1,) * extra)
 
@@ -33,36 +44,37 @@ class PerturbedOptimizerFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed,
-                baseline: str) -> torch.Tensor:
-        result = perturbed.solve(to_numpy(theta))
+    def forward(ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed, baseline: str,
+                seed: Any) -> torch.Tensor:
+        result = perturbed.solve(to_numpy(theta), seed=seed)
         ctx.result = result  # type: ignore[attr-defined]
         ctx.baseline = baseline  # type: ignore[attr-defined]
         return to_tensor(result.mean, theta)
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[Any, None, None, None]:
+        _once("PerturbedOptimizer")
         if not ctx.needs_input_grad[0]:
-            return None, None, None
+            return None, None, None, None
         grad = ctx.result.vjp(to_numpy(grad_output), baseline=ctx.baseline)
-        return to_tensor(grad, grad_output), None, None
+        return to_tensor(grad, grad_output), None, None, None
 
 
-class PerturbedMaxFunction(torch.autograd.Function):
+class PerturbedOptimumFunction(torch.autograd.Function):
     """``theta -> F_eps(theta)``, one value per instance; gradient ``result.value_grad``
     (``y_eps(theta)`` for additive noise)."""
 
     @staticmethod
-    def forward(ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed) -> torch.Tensor:
-        result = perturbed.solve(to_numpy(theta))
+    def forward(ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed,
+                seed: Any) -> torch.Tensor:
+        result = perturbed.solve(to_numpy(theta), seed=seed)
         ctx.value_grad = to_tensor(result.value_grad, theta)  # type: ignore[attr-defined]
         return to_tensor(result.value, theta)
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
-        return _per_item(grad_output, ctx.value_grad) * ctx.value_grad, None
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        _once("PerturbedOptimum")
+        return _per_item(grad_output, ctx.value_grad) * ctx.value_grad, None, None
 
 
 class FenchelYoungFunction(torch.autograd.Function):
@@ -75,19 +87,19 @@ class FenchelYoungFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, theta: torch.Tensor, y: torch.Tensor,
-                perturbed: Perturbed) -> torch.Tensor:
+    def forward(ctx: FunctionCtx, theta: torch.Tensor, y: torch.Tensor, perturbed: Perturbed,
+                seed: Any) -> torch.Tensor:
         target = target_to_numpy(y)
-        result = perturbed.solve(to_numpy(theta))
-        value = np.asarray(result.value, dtype=np.float64)  # (B,) or ()
-        rows = result.theta.shape[0]
-        inner = (result.theta.reshape(rows, -1) * target.reshape(rows, -1)).sum(axis=1)
+        result = perturbed.solve(to_numpy(theta), seed=seed)
+        value = np.asarray(result.value, dtype=np.float64)  # (*b) or ()
+        rows = result.batch_size
+        inner = np.einsum("bk,bk->b", result.theta.reshape(rows, -1), target.reshape(rows, -1))
         sign = 1.0 if perturbed.sense == "max" else -1.0
         grad = sign * (result.value_grad - target)
         ctx.grad = to_tensor(grad, theta)  # type: ignore[attr-defined]
         return to_tensor(sign * (value - inner.reshape(value.shape)), theta)
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        return _per_item(grad_output, ctx.grad) * ctx.grad, None, None
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
+        _once("FenchelYoungLoss")
+        return _per_item(grad_output, ctx.grad) * ctx.grad, None, None, None

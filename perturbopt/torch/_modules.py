@@ -1,32 +1,31 @@
 """``torch.nn.Module`` wrappers: each builds its :class:`perturbopt.Perturbed` once.
 
-All constructor options except ``baseline``, ``hard_at_eval`` and ``reduction`` go to
-:func:`perturbopt.perturbed`; see there for their meaning.
+Every module takes a solver (or a ready :class:`perturbopt.Perturbed`) and, as keyword
+arguments, its own few options plus the options of :func:`perturbopt.perturbed`, which
+are checked in one place (:class:`perturbopt.PerturbedOptions`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import warnings
+from typing import Any
 
 import torch
 
-from .._estimators import Baseline, check_baseline
-from .._noise import Noise
-from .._perturbed import Perturbation, Perturbed, perturbed
-from ._functional import fenchel_young_loss, hard_solution, perturbed_max, perturbed_optimizer
+from .._estimators import check_baseline
+from .._perturbed import Perturbed
+from .._types import Baseline
+from ._functional import (
+    as_perturbed,
+    fenchel_young_loss,
+    hard_solution,
+    perturbed_optimizer,
+    perturbed_optimum,
+    warn_if_homogeneous,
+)
 from ._validation import check_reduction
 
-__all__ = ["FenchelYoungLoss", "PerturbedMax", "PerturbedOptimizer"]
-
-Sense = Literal["max", "min"]
-
-
-def _make_perturbed(owner: str, solver: Any, **options: Any) -> Perturbed:
-    if isinstance(solver, Perturbed):
-        raise TypeError(f"{owner} takes a solver (a registered name, a solver object or a "
-                        f"function), not a perturbopt.Perturbed; pass its solver and options, "
-                        f"or use the functional form, which takes a Perturbed")
-    return perturbed(solver, **options)
+__all__ = ["FenchelYoungLoss", "PerturbedMax", "PerturbedOptimizer", "PerturbedOptimum"]
 
 
 class PerturbedOptimizer(torch.nn.Module):
@@ -43,30 +42,19 @@ class PerturbedOptimizer(torch.nn.Module):
     :func:`perturbopt.torch.perturbed_optimizer`).
 
     Args:
-        solver: a registered name (``"argmax"``, ``"topk"``, ...), a solver object
-            or a plain function ``theta -> y``, as :func:`perturbopt.perturbed` takes.
-        epsilon: noise scale ``eps > 0``.
-        num_samples: perturbations ``M`` per instance and forward call.
-        noise: ``"gaussian"``, ``"gumbel"``, another registered name, or a Noise.
-        perturbation: ``"additive"`` or ``"multiplicative"`` (positive costs).
+        solver: a registered name (``"argmax"``, ``"topk"``, ...), a solver object,
+            a plain function ``theta -> y``, or a ready :class:`perturbopt.Perturbed`.
         baseline: ``"loo"`` (default), ``"none"`` or ``"control"``.
-        seed: seeds the noise generator, which advances from call to call.
-        n_jobs: joblib workers for the solves (``None``: 1, ``-1``: all cores).
-        warm_start: pass ``y*(theta)`` as a hint to every perturbed solve.
-        antithetic: draw noise in pairs ``Z, -Z`` (symmetric noise, even ``M``).
-        keep_noise: hold the noise until backward (default); ``False`` keeps only the
-            solutions and redraws the same noise in backward (1/8 of the memory).
-        solver_options: options of a registered solver, e.g. ``{"k": 3}``.
-        sense: ``"max"`` or ``"min"`` for a plain function.
-        ndim: axes of one instance, for solvers that do not say (default 1).
         hard_at_eval: in eval mode (``self.training`` false) return the unperturbed
             ``y*(theta)`` instead, with no gradient.
+        **options: the options of :func:`perturbopt.perturbed` (``epsilon``,
+            ``num_samples``, ``noise``, ``perturbation``, ``seed``, ``n_jobs``, ...).
 
     Attributes:
         perturbed: the underlying :class:`perturbopt.Perturbed`.
 
     Shapes:
-        ``theta`` ``(*s)`` or ``(B, *s)``, floating point; the output has its shape,
+        ``theta`` ``(*s)`` or ``(*b, *s)``, floating point; the output has its shape,
         dtype and device (the solver runs on a float64 CPU copy).
 
     Example:
@@ -81,68 +69,47 @@ class PerturbedOptimizer(torch.nn.Module):
         >>> (y * torch.tensor([[0.0, 0.0, 1.0, 0.0]])).sum().backward()
     """
 
-    def __init__(
-        self,
-        solver: Any,
-        *,
-        epsilon: float = 1.0,
-        num_samples: int = 100,
-        noise: str | Noise = "gaussian",
-        perturbation: Perturbation = "additive",
-        baseline: Baseline = "loo",
-        seed: Any = None,
-        n_jobs: int | None = None,
-        warm_start: bool = False,
-        antithetic: bool = False,
-        keep_noise: bool = True,
-        solver_options: dict[str, Any] | None = None,
-        sense: Sense | None = None,
-        ndim: int | None = None,
-        hard_at_eval: bool = False,
-    ) -> None:
+    def __init__(self, solver: Any, *, baseline: Baseline = "loo", hard_at_eval: bool = False,
+                 **options: Any) -> None:
         super().__init__()
         self.baseline: Baseline = check_baseline(baseline)
         self.hard_at_eval = bool(hard_at_eval)
-        self.perturbed = _make_perturbed(
-            type(self).__name__, solver, epsilon=epsilon, num_samples=num_samples,
-            noise=noise, perturbation=perturbation, seed=seed, n_jobs=n_jobs,
-            warm_start=warm_start, antithetic=antithetic, keep_noise=keep_noise,
-            solver_options=solver_options,
-            sense=sense, ndim=ndim)
+        self.perturbed: Perturbed = as_perturbed(solver, type(self).__name__, **options)
 
-    def forward(self, theta: torch.Tensor) -> torch.Tensor:
-        """``y_eps(theta)`` (or ``y*(theta)`` in eval mode with ``hard_at_eval``)."""
+    def forward(self, theta: torch.Tensor, *, seed: Any = None) -> torch.Tensor:
+        """``y_eps(theta)`` (or ``y*(theta)`` in eval mode with ``hard_at_eval``);
+        ``seed`` sets this call's noise (default: the next key)."""
         if self.hard_at_eval and not self.training:
             return hard_solution(theta, self.perturbed)
-        return perturbed_optimizer(theta, self.perturbed, baseline=self.baseline)
+        return perturbed_optimizer(theta, self.perturbed, baseline=self.baseline, seed=seed)
 
     def extra_repr(self) -> str:
         return f"{self.perturbed!r}, baseline={self.baseline!r}, hard_at_eval={self.hard_at_eval}"
 
 
-class PerturbedMax(torch.nn.Module):
-    """Differentiable perturbed optimum ``F_eps(theta) = E[max_y <y, theta + eps Z>]``.
+class PerturbedOptimum(torch.nn.Module):
+    """Differentiable perturbed optimum ``F_eps(theta) = E[opt_y <y, theta + eps Z>]``.
 
-    (``min`` for a ``sense="min"`` solver.) Its gradient is ``y_eps(theta)``
-    (Berthet et al., Prop. 2.2), from the same samples; for multiplicative noise
-    ``E[y_l * theta_l / theta]``.
+    ``opt`` is ``max`` for a ``sense="max"`` solver and ``min`` for a ``sense="min"``
+    one. Its gradient is ``y_eps(theta)`` (Berthet et al., Prop. 2.2), from the same
+    samples; for multiplicative noise ``E[y_l * theta_l / theta]``.
 
     Args:
-        solver, epsilon, num_samples, noise, perturbation, seed, n_jobs, warm_start,
-        antithetic, solver_options, sense, ndim: as for :class:`PerturbedOptimizer`.
+        solver: as for :class:`PerturbedOptimizer`.
+        **options: the options of :func:`perturbopt.perturbed`.
 
     Attributes:
         perturbed: the underlying :class:`perturbopt.Perturbed`.
 
     Shapes:
-        ``theta`` ``(*s)`` gives ``()``, ``(B, *s)`` gives ``(B,)``; theta's dtype and
+        ``theta`` ``(*s)`` gives ``()``, ``(*b, *s)`` gives ``b``; theta's dtype and
         device.
 
     Example:
         >>> import torch
-        >>> from perturbopt.torch import PerturbedMax
-        >>> fmax = PerturbedMax("argmax", epsilon=1.0, num_samples=1000,
-        ...                     noise="gumbel", seed=0)
+        >>> from perturbopt.torch import PerturbedOptimum
+        >>> fmax = PerturbedOptimum("argmax", epsilon=1.0, num_samples=1000,
+        ...                         noise="gumbel", seed=0)
         >>> theta = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
         >>> value = fmax(theta)          # ~ log(3) + 0.5772 per row
         >>> value.sum().backward()       # theta.grad ~ softmax(theta) = 1/3
@@ -150,35 +117,26 @@ class PerturbedMax(torch.nn.Module):
         torch.Size([2])
     """
 
-    def __init__(
-        self,
-        solver: Any,
-        *,
-        epsilon: float = 1.0,
-        num_samples: int = 100,
-        noise: str | Noise = "gaussian",
-        perturbation: Perturbation = "additive",
-        seed: Any = None,
-        n_jobs: int | None = None,
-        warm_start: bool = False,
-        antithetic: bool = False,
-        solver_options: dict[str, Any] | None = None,
-        sense: Sense | None = None,
-        ndim: int | None = None,
-    ) -> None:
+    def __init__(self, solver: Any, **options: Any) -> None:
         super().__init__()
-        self.perturbed = _make_perturbed(
-            type(self).__name__, solver, epsilon=epsilon, num_samples=num_samples,
-            noise=noise, perturbation=perturbation, seed=seed, n_jobs=n_jobs,
-            warm_start=warm_start, antithetic=antithetic, solver_options=solver_options,
-            sense=sense, ndim=ndim)
+        self.perturbed: Perturbed = as_perturbed(solver, type(self).__name__, **options)
 
-    def forward(self, theta: torch.Tensor) -> torch.Tensor:
+    def forward(self, theta: torch.Tensor, *, seed: Any = None) -> torch.Tensor:
         """``F_eps(theta)``, one value per instance."""
-        return perturbed_max(theta, self.perturbed)
+        return perturbed_optimum(theta, self.perturbed, seed=seed)
 
     def extra_repr(self) -> str:
         return repr(self.perturbed)
+
+
+class PerturbedMax(PerturbedOptimum):
+    """Deprecated name of :class:`PerturbedOptimum` (a minimum for ``sense="min"``)."""
+
+    def __init__(self, solver: Any, **options: Any) -> None:
+        warnings.warn("PerturbedMax is deprecated: use PerturbedOptimum, the same module "
+                      "under a name that is right for both senses", DeprecationWarning,
+                      stacklevel=2)
+        super().__init__(solver, **options)
 
 
 class FenchelYoungLoss(torch.nn.Module):
@@ -191,18 +149,23 @@ class FenchelYoungLoss(torch.nn.Module):
     ``eps * Omega(y)`` of the full loss is left out (unknown for most solvers): the
     gradient is exact, the minimum value is not 0.
 
+    Positive costs: multiplicative noise makes the loss 1-homogeneous in ``theta``
+    and zero at ``theta = 0``, so a cost model can collapse; the constructor warns. Use
+    additive noise with ``solver_options={"negative_costs": "clip"}`` (a solver that
+    treats perturbed costs below 0 as 0) instead.
+
     Args:
-        solver, epsilon, num_samples, noise, perturbation, seed, n_jobs, warm_start,
-        antithetic, solver_options, sense, ndim: as for :class:`PerturbedOptimizer`.
-        reduction: over the batch axis: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+        solver: as for :class:`PerturbedOptimizer`.
+        reduction: over the batch axes: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+        **options: the options of :func:`perturbopt.perturbed`.
 
     Attributes:
         perturbed: the underlying :class:`perturbopt.Perturbed`.
 
     Shapes:
-        ``theta`` and ``y``: both ``(*s)`` or both ``(B, *s)``, on one device;
+        ``theta`` and ``y``: both ``(*s)`` or both ``(*b, *s)``, on one device;
         ``theta`` floating point, ``y`` float, integer or bool (cast to float), not
-        requiring grad. Output ``()``, or ``(B,)`` with ``reduction="none"``.
+        requiring grad. Output ``()``, or ``b`` with ``reduction="none"``.
 
     Example:
         >>> import torch
@@ -215,34 +178,17 @@ class FenchelYoungLoss(torch.nn.Module):
         >>> loss.backward()              # grad wrt scores: (y_eps - y) / 8
     """
 
-    def __init__(
-        self,
-        solver: Any,
-        *,
-        epsilon: float = 1.0,
-        num_samples: int = 100,
-        noise: str | Noise = "gaussian",
-        perturbation: Perturbation = "additive",
-        seed: Any = None,
-        n_jobs: int | None = None,
-        warm_start: bool = False,
-        antithetic: bool = False,
-        solver_options: dict[str, Any] | None = None,
-        sense: Sense | None = None,
-        ndim: int | None = None,
-        reduction: str = "mean",
-    ) -> None:
+    def __init__(self, solver: Any, *, reduction: str = "mean", **options: Any) -> None:
         super().__init__()
         self.reduction = check_reduction(reduction)
-        self.perturbed = _make_perturbed(
-            type(self).__name__, solver, epsilon=epsilon, num_samples=num_samples,
-            noise=noise, perturbation=perturbation, seed=seed, n_jobs=n_jobs,
-            warm_start=warm_start, antithetic=antithetic, solver_options=solver_options,
-            sense=sense, ndim=ndim)
+        self.perturbed: Perturbed = as_perturbed(solver, type(self).__name__, **options)
+        warn_if_homogeneous(self.perturbed)
 
-    def forward(self, theta: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, theta: torch.Tensor, y: torch.Tensor, *, seed: Any = None
+                ) -> torch.Tensor:
         """The loss of scores ``theta`` against target solutions ``y``."""
-        return fenchel_young_loss(theta, y, self.perturbed, reduction=self.reduction)
+        return fenchel_young_loss(theta, y, self.perturbed, reduction=self.reduction,
+                                  seed=seed)
 
     def extra_repr(self) -> str:
         return f"{self.perturbed!r}, reduction={self.reduction!r}"

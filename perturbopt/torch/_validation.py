@@ -10,12 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._perturbed import Perturbed
 from .._validation import as_float_array
 
 __all__ = [
     "REDUCTIONS",
-    "check_perturbed",
     "check_reduction",
     "check_target",
     "check_theta",
@@ -67,15 +65,6 @@ def check_target(y: Any, theta: torch.Tensor) -> None:
                          "theta only; pass y.detach()")
 
 
-def check_perturbed(perturbed: Any) -> Perturbed:
-    """``perturbed`` must be a :class:`perturbopt.Perturbed`."""
-    if not isinstance(perturbed, Perturbed):
-        raise TypeError(f"perturbed must be a perturbopt.Perturbed, got "
-                        f"{type(perturbed).__name__}; build one with "
-                        f"perturbopt.perturbed(solver, epsilon=..., num_samples=...)")
-    return perturbed
-
-
 def check_reduction(reduction: Any) -> str:
     """``reduction`` is one of ``"none"``, ``"mean"``, ``"sum"``."""
     if reduction not in REDUCTIONS:
@@ -84,8 +73,8 @@ def check_reduction(reduction: Any) -> str:
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    """A detached float64 numpy copy of ``tensor`` on the CPU."""
-    return tensor.detach().to(device="cpu", dtype=torch.float64).numpy()
+    """A detached float64 numpy copy of ``tensor`` on the CPU (never sharing its memory)."""
+    return tensor.detach().to(device="cpu", dtype=torch.float64, copy=True).numpy()
 
 
 def target_to_numpy(y: torch.Tensor) -> np.ndarray:
@@ -94,5 +83,5 @@ def target_to_numpy(y: torch.Tensor) -> np.ndarray:
 
 
 def to_tensor(array: Any, like: torch.Tensor) -> torch.Tensor:
-    """``array`` as a tensor with ``like``'s dtype and device."""
-    return torch.as_tensor(np.asarray(array), dtype=like.dtype, device=like.device)
+    """A new tensor holding ``array``, with ``like``'s dtype and device."""
+    return torch.tensor(np.asarray(array), dtype=like.dtype, device=like.device)

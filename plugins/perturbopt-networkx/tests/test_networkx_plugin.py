@@ -38,7 +38,7 @@ def test_hook_registers_on_a_fresh_registry() -> None:
 
 @pytest.mark.parametrize("name", sorted(SOLVERS))
 def test_factory_and_options_pickle_and_rebuild(name: str) -> None:
-    factory = perturbopt.default_registry().solver_entry(name).factory
+    factory = perturbopt.Registry.default().solver_entry(name).factory
     rebuilt_factory, options = pickle.loads(pickle.dumps((factory, SOLVERS[name])))
     solver = rebuilt_factory(**options)
     assert solver.name == name and solver.sense in ("max", "min")

@@ -115,7 +115,7 @@ def test_workers_and_warm_start_give_identical_results() -> None:
         po = perturbopt.perturbed(NAME, solver_options={"model": model, "variables": x},
                                   epsilon=0.5, num_samples=40, seed=0, n_jobs=n_jobs,
                                   warm_start=warm)
-        po._handle.seconds_per_row = 1.0  # force dispatch to the worker processes
+        po._spec.seconds_per_row = 1.0  # force dispatch to the worker processes
         results[n_jobs, warm] = po.solve(theta).samples
     np.testing.assert_array_equal(results[1, False], results[2, False])
     np.testing.assert_array_equal(results[1, False], results[2, True])

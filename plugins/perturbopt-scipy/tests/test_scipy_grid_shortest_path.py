@@ -71,7 +71,7 @@ def test_perturbed_mean_and_convergence() -> None:
     assert np.all((wide.mean >= 0) & (wide.mean <= 1))
     # every path visits at least max(H, W) cells, one per column
     assert np.all(wide.samples.reshape(200, -1).sum(axis=1) >= 6)
-    assert np.all(wide.samples.max(axis=2).sum(axis=-1) == 6)
+    assert np.all(wide.samples.max(axis=1).sum(axis=-1) == 6)
     assert np.abs(wide.mean - hard).max() > 0.1
     narrow = perturbopt.perturbed(NAME, solver_options=options, epsilon=1e-4, num_samples=20,
                                   perturbation="multiplicative", seed=0).solve(theta)

@@ -1,0 +1,308 @@
+"""The noise of one call, cut into blocks with streams of their own, and the inputs that
+the engine solves.
+
+Rows. A call solves ``N = M x B`` problems. Row ``r = m * B + b`` is sample ``m`` of
+batch item ``b``: ``theta[b] + eps * Z[m, b]`` (additive) or
+``theta[b] * exp(eps * Z[m, b] - log E[e^{eps Z}])`` (multiplicative).
+
+Blocks. The rows whose noise is drawn (all of them, or the first half with antithetic
+pairs, whose second half is ``-Z``) are cut into blocks of ``R`` consecutive rows, ``R``
+fixed by the instance's size alone (about ``BLOCK_ELEMENTS`` numbers a block). Block
+``k`` has a stream of its own: the call's key seeds a PCG64 generator
+(``SeedSequence(entropy, spawn_key=call_key)``), and block ``k`` starts ``k * 2**64``
+draws into that stream (PCG64's jump-ahead, a counter-based scheme: no block consumes
+2**64 draws, so blocks never overlap). So the noise is a pure function of the call's
+key and of the problem's shape: any thread or process can draw any block, and the same
+seed gives bit-identical noise whatever the number of workers, the backend or the
+chunking.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._noise import sample_noise
+
+__all__ = [
+    "BLOCK_ELEMENTS",
+    "NoiseKey",
+    "NoisePlan",
+    "OverflowFailure",
+    "PerturbedRows",
+    "PlainRows",
+    "RowSource",
+    "segments",
+]
+
+BLOCK_ELEMENTS = 12288
+"""Numbers per noise block (96 KiB in float64). Small enough that a block, and every
+temporary a vectorised solver makes of its size (an int64 argsort, say), stays under
+glibc's 128 KiB mmap threshold: larger ones are mapped and unmapped on every use, and
+the page faults cost more than the draw. Large enough that starting a block's stream
+(about 1.5 us) costs little against drawing it (about 100 us)."""
+
+_STREAM_STRIDE = 1 << 64
+"""How far apart in a call's PCG64 stream two consecutive blocks start."""
+
+_generators = threading.local()
+
+
+@dataclass(frozen=True)
+class NoiseKey:
+    """The key of one call's noise: a :class:`numpy.random.SeedSequence`'s entropy and
+    spawn key, from which every block's stream is derived."""
+
+    entropy: int | tuple[int, ...]
+    spawn_key: tuple[int, ...] = ()
+
+    @classmethod
+    def from_seed_sequence(cls, sequence: np.random.SeedSequence) -> NoiseKey:
+        entropy = sequence.entropy
+        if not isinstance(entropy, int):
+            entropy = tuple(int(e) for e in np.atleast_1d(entropy))  # type: ignore[arg-type]
+        return cls(entropy, tuple(int(k) for k in sequence.spawn_key))
+
+    def generator(self, block: int) -> np.random.Generator:
+        """A generator at the start of block ``block``'s stream.
+
+        The generator is this thread's own, reused: draw the block before asking for
+        another one on the same thread.
+        """
+        cached = getattr(_generators, "cached", None)
+        if cached is None or cached[0] != self:
+            bit_generator = np.random.PCG64(np.random.SeedSequence(self.entropy,
+                                                                   spawn_key=self.spawn_key))
+            cached = (self, np.random.Generator(bit_generator), bit_generator.state)
+            _generators.cached = cached
+        _, generator, start = cached
+        generator.bit_generator.state = start
+        generator.bit_generator.advance(block * _STREAM_STRIDE)
+        return generator
+
+
+@dataclass(frozen=True)
+class NoisePlan:
+    """How one call's noise is drawn and applied (pure data: it pickles to any worker).
+
+    Attributes:
+        noise: the distribution.
+        key: the call's key.
+        epsilon: the noise scale.
+        shift: ``log E[e^{eps Z}]`` for multiplicative noise, ``None`` for additive.
+        dtype: ``"float64"`` or ``"float32"``.
+        antithetic: rows of the second half of the samples use ``-Z`` of the first half.
+        num_samples: ``M``.
+        batch_size: ``B``.
+        instance_shape: ``s``.
+    """
+
+    noise: Any
+    key: NoiseKey
+    epsilon: float
+    shift: float | None
+    dtype: str
+    antithetic: bool
+    num_samples: int
+    batch_size: int
+    instance_shape: tuple[int, ...]
+
+    @property
+    def num_rows(self) -> int:
+        """``M x B``."""
+        return self.num_samples * self.batch_size
+
+    @property
+    def row_size(self) -> int:
+        """Numbers per row, ``prod(s)``."""
+        return math.prod(self.instance_shape)
+
+    @property
+    def block_rows(self) -> int:
+        """``R``, the rows of a block; fixed by the instance's size alone."""
+        return max(1, BLOCK_ELEMENTS // max(1, self.row_size))
+
+    @property
+    def drawn_rows(self) -> int:
+        """Rows whose noise is drawn: all, or the first half with antithetic pairs."""
+        return self.num_rows // 2 if self.antithetic else self.num_rows
+
+    @property
+    def blocks_per_half(self) -> int:
+        """Blocks over the drawn rows."""
+        return -(-self.drawn_rows // self.block_rows)
+
+    @property
+    def num_blocks(self) -> int:
+        """All blocks, mirrored ones included."""
+        return self.blocks_per_half * (2 if self.antithetic else 1)
+
+    @property
+    def multiplicative(self) -> bool:
+        return self.shift is not None
+
+    @property
+    def np_dtype(self) -> type[np.floating[Any]]:
+        return np.float32 if self.dtype == "float32" else np.float64
+
+    def block_bounds(self, block: int) -> tuple[int, int]:
+        """Rows ``[start, stop)`` of a block."""
+        half = block >= self.blocks_per_half
+        local = block - self.blocks_per_half if half else block
+        start = local * self.block_rows
+        stop = min(start + self.block_rows, self.drawn_rows)
+        offset = self.drawn_rows if half else 0
+        return start + offset, stop + offset
+
+    def block_of(self, row: int) -> int:
+        """The block that holds ``row``."""
+        if row >= self.drawn_rows:
+            return self.blocks_per_half + (row - self.drawn_rows) // self.block_rows
+        return row // self.block_rows
+
+    def draw_block(self, block: int) -> np.ndarray:
+        """The noise of a block, ``(rows, *s)`` in the plan's dtype."""
+        start, stop = self.block_bounds(block)
+        mirrored = block >= self.blocks_per_half
+        source = block - self.blocks_per_half if mirrored else block
+        z = sample_noise(self.noise, self.key.generator(source),
+                         (stop - start,) + self.instance_shape, self.np_dtype)
+        if mirrored:
+            np.negative(z, out=z)
+        return z
+
+    def draw_rows(self, start: int, stop: int) -> np.ndarray:
+        """The noise of rows ``[start, stop)``, drawing every block they touch."""
+        first, last = self.block_of(start), self.block_of(stop - 1)
+        if first == last:
+            block_start, _ = self.block_bounds(first)
+            z = self.draw_block(first)
+            return z if (start, stop) == self.block_bounds(first) else \
+                z[start - block_start: stop - block_start]
+        out = np.empty((stop - start,) + self.instance_shape, dtype=self.np_dtype)
+        for block in range(first, last + 1):
+            block_start, block_stop = self.block_bounds(block)
+            low, high = max(start, block_start), min(stop, block_stop)
+            out[low - start: high - start] = self.draw_block(block)[low - block_start:
+                                                                     high - block_start]
+        return out
+
+    def perturb(self, theta: np.ndarray, z: np.ndarray, start: int) -> np.ndarray:
+        """Turn the noise ``z`` of rows ``start, start + 1, ...`` into their perturbed
+        inputs, in place, and return it.
+
+        Raises:
+            OverflowFailure: a perturbed input is not finite (the row is named).
+        """
+        theta = theta.astype(z.dtype, copy=False)
+        scale = z.dtype.type(self.epsilon)
+        with np.errstate(over="raise", invalid="raise"):
+            try:
+                for rows, items in segments(start, z.shape[0], self.batch_size):
+                    piece = z[rows]
+                    if items is None:  # whole samples: (k, B, *s) against theta (B, *s)
+                        piece = piece.reshape((-1,) + theta.shape)
+                        target = theta
+                    else:
+                        target = theta[items]
+                    piece *= scale
+                    if self.shift is None:
+                        piece += target
+                    else:
+                        piece -= z.dtype.type(self.shift)
+                        np.exp(piece, out=piece)
+                        piece *= target
+            except FloatingPointError:
+                raise OverflowFailure(start + _first_non_finite_row(theta, z, start, self)
+                                      ) from None
+        return z
+
+
+def segments(start: int, count: int, batch: int) -> list[tuple[slice, slice | None]]:
+    """Split rows ``start .. start + count - 1`` into pieces that line up with ``theta``:
+    ``(rows, items)`` with ``items`` the batch items of a partial sample, or ``None`` for a
+    run of whole samples."""
+    pieces: list[tuple[slice, slice | None]] = []
+    position, end = start, start + count
+    head = (-start) % batch
+    if head:
+        stop = min(end, start + head)
+        pieces.append((slice(0, stop - start), slice(start % batch, start % batch + stop - start)))
+        position = stop
+    whole = (end - position) // batch * batch
+    if whole:
+        pieces.append((slice(position - start, position - start + whole), None))
+        position += whole
+    if position < end:
+        pieces.append((slice(position - start, end - start), slice(0, end - position)))
+    return pieces
+
+
+def _first_non_finite_row(theta: np.ndarray, z: np.ndarray, start: int, plan: NoisePlan) -> int:
+    """Redo the arithmetic without raising and find the first row that is not finite."""
+    with np.errstate(all="ignore"):
+        redone = plan.draw_rows(start, start + z.shape[0]).astype(np.float64)
+        rows = theta[(np.arange(start, start + z.shape[0]) % plan.batch_size)]
+        if plan.shift is None:
+            values = rows + plan.epsilon * redone
+        else:
+            values = rows * np.exp(plan.epsilon * redone - plan.shift)
+    bad = ~np.isfinite(values.reshape(values.shape[0], -1)).all(axis=1)
+    return int(np.argmax(bad)) if bad.any() else 0
+
+
+class OverflowFailure(Exception):
+    """A perturbed input overflowed; ``row`` is the first such row of the call."""
+
+    def __init__(self, row: int) -> None:
+        super().__init__(row)
+        self.row = row
+
+
+@dataclass(frozen=True)
+class PerturbedRows:
+    """The perturbed inputs of a call: row ``r`` is ``theta[r % B]`` perturbed by the
+    noise of row ``r``."""
+
+    theta: np.ndarray  # (B, *s) float64, read-only
+    plan: NoisePlan
+
+    @property
+    def num_rows(self) -> int:
+        return self.plan.num_rows
+
+    def inputs(self, start: int, stop: int, *, with_noise: bool = False
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The perturbed inputs of rows ``[start, stop)``, and their noise if asked."""
+        z = self.plan.draw_rows(start, stop)
+        kept = z.copy() if with_noise else None
+        return self.plan.perturb(self.theta, z, start), kept
+
+    def item_of(self, row: int) -> int:
+        return row % self.plan.batch_size
+
+
+@dataclass(frozen=True)
+class PlainRows:
+    """Unperturbed inputs: row ``r`` is ``theta[r]`` (the problems ``y*(theta)``)."""
+
+    theta: np.ndarray  # (B, *s) float64, read-only
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.theta.shape[0])
+
+    def inputs(self, start: int, stop: int, *, with_noise: bool = False
+               ) -> tuple[np.ndarray, None]:
+        """The unperturbed inputs of rows ``[start, stop)`` (there is no noise)."""
+        return self.theta[start:stop], None
+
+    def item_of(self, row: int) -> int:
+        return row
+
+
+RowSource = PerturbedRows | PlainRows

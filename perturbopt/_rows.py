@@ -1,0 +1,200 @@
+"""Solving a stack of inputs with one solver instance, and checking what comes back.
+
+The engine's workers, threads and the calling process all go through
+:func:`solve_stack`: inputs are handed over read-only (a solver cannot corrupt the
+noise, the caller's ``theta`` or the values computed after it), every output is checked
+against the solver contract, and solutions are stored in the smallest integer type that
+holds them exactly (0/1 and ranks as ``int8``), else float64.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ["RowFailure", "compact", "row_values", "solve_stack"]
+
+FailureKind = Literal["raised", "contract", "overflow", "timeout", "crashed"]
+
+_INTEGER_TYPES = (np.int8, np.int16, np.int32)
+
+
+@dataclass
+class RowFailure:
+    """What went wrong on one row of a stack.
+
+    Attributes:
+        row: the row, relative to the stack until the engine makes it absolute.
+        kind: ``"raised"`` (the solver raised), ``"contract"`` (a bad output),
+            ``"overflow"`` (a perturbed input is not finite), ``"timeout"`` or
+            ``"crashed"`` (a worker process died).
+        message: what happened, without the solver's name or the row's coordinates.
+        error: the solver's exception, when it survives pickling.
+    """
+
+    row: int
+    kind: FailureKind
+    message: str
+    error: BaseException | None = None
+
+
+def portable(error: BaseException) -> BaseException:
+    """``error`` if it survives pickling, else a RuntimeError with its text."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+def _raised(row: int, error: BaseException) -> RowFailure:
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, ValueError) and "read-only" in str(error):
+        text += (" (perturbopt hands solvers read-only inputs so that they cannot corrupt "
+                 "the noise or the caller's data: copy theta before changing it)")
+    return RowFailure(0, "raised", text, portable(error))
+
+
+def compact(y: np.ndarray) -> np.ndarray:
+    """``y`` in the smallest of int8/int16/int32 that holds it exactly, else float64."""
+    if y.dtype == np.bool_:
+        return y.astype(np.int8)
+    if y.size == 0:
+        return y.astype(np.int8)
+    if y.dtype.kind == "f" and not np.array_equal(y, np.rint(y)):
+        return np.asarray(y, dtype=np.float64)
+    low, high = y.min(), y.max()
+    for dtype in _INTEGER_TYPES:
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return y.astype(dtype, copy=y.dtype != dtype)
+    return np.asarray(y, dtype=np.float64)
+
+
+def _check_output(y: Any, expected: tuple[int, ...]) -> np.ndarray | RowFailure:
+    """``y`` as an array if it is a valid solution (stack) of shape ``expected``, else a
+    failure whose row is the first offending row of a stack."""
+    try:
+        y = np.asarray(y)
+    except Exception as error:  # noqa: BLE001
+        return RowFailure(0, "contract", f"returned something that is not an array ({error})")
+    if y.dtype.kind not in "biuf":
+        return RowFailure(0, "contract",
+                          f"returned an array of dtype {y.dtype}; solutions must be real numbers")
+    if y.shape != expected:
+        return RowFailure(0, "contract",
+                          f"returned shape {y.shape}; expected {expected}, the shape of theta")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(y))[0])
+        return RowFailure(bad[0] if bad else 0, "contract",
+                          f"returned a non-finite value ({y[bad]}) at index {list(bad)}")
+    return y
+
+
+def solve_stack(solver: Any, inputs: np.ndarray, hints: np.ndarray | None, *,
+                per_row: bool = False, on_row: Callable[[int], None] | None = None
+                ) -> np.ndarray | RowFailure:
+    """Solve a stack of problems with one solver instance, checking every output.
+
+    Args:
+        solver: the instance.
+        inputs: ``(n, *s)``; made read-only here.
+        hints: ``(n, *s)`` warm starts, or ``None``.
+        per_row: call ``solve`` row by row even if the solver has ``solve_batch`` (so
+            that ``on_row`` knows which row runs).
+        on_row: called with each row's index before it is solved (with ``solve_batch``,
+            once, with 0).
+
+    Returns:
+        The compact solutions ``(n, *s)``, or the first failure.
+    """
+    inputs.flags.writeable = False
+    if hints is not None:
+        hints.flags.writeable = False
+    batch_solve = getattr(solver, "solve_batch", None)
+    if batch_solve is None or (per_row and callable(getattr(solver, "solve", None))):
+        return _solve_one_by_one(solver, inputs, hints, on_row)
+    if on_row is not None:
+        on_row(0)
+    try:
+        out = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
+    except Exception:  # noqa: BLE001 - locate the row that fails
+        if callable(getattr(solver, "solve", None)):
+            return _solve_one_by_one(solver, inputs, hints, on_row)
+        return _bisect_failure(batch_solve, inputs, hints)
+    checked = _check_output(out, inputs.shape)
+    if isinstance(checked, RowFailure):
+        if np.shape(out) != inputs.shape:
+            checked.message = (f"solve_batch {checked.message} (a stack of {inputs.shape[0]} "
+                               "problems)")
+        else:
+            checked.message = checked.message.replace(f"index [{checked.row}, ", "index [", 1)
+        return checked
+    return compact(checked)
+
+
+def _solve_one_by_one(solver: Any, inputs: np.ndarray, hints: np.ndarray | None,
+                      on_row: Callable[[int], None] | None) -> np.ndarray | RowFailure:
+    solutions = []
+    for row in range(inputs.shape[0]):
+        if on_row is not None:
+            on_row(row)
+        try:
+            if hints is None:
+                y = solver.solve(inputs[row])
+            else:
+                y = solver.solve(inputs[row], hint=hints[row])
+        except Exception as error:  # noqa: BLE001
+            failure = _raised(row, error)
+            failure.row = row
+            return failure
+        checked = _check_output(y, inputs.shape[1:])
+        if isinstance(checked, RowFailure):
+            checked.row = row
+            return checked
+        solutions.append(checked)
+    return compact(np.stack(solutions))
+
+
+def _bisect_failure(batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None
+                    ) -> RowFailure:
+    """Locate the failing row of a solver that only has ``solve_batch``, by bisection."""
+    low, high = 0, inputs.shape[0]
+    while high - low > 1:
+        middle = (low + high) // 2
+        if isinstance(_batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle)),
+                      RowFailure):
+            high = middle
+        else:
+            low = middle
+    failure = _batch_only(batch_solve, inputs[low:high], _part(hints, low, high))
+    if isinstance(failure, RowFailure):
+        failure.row += low
+        return failure
+    return RowFailure(low, "contract", "solve_batch failed on the stack but not on any row alone")
+
+
+def _part(hints: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
+    return None if hints is None else hints[start:stop]
+
+
+def _batch_only(batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None
+                ) -> np.ndarray | RowFailure:
+    try:
+        out = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
+    except Exception as error:  # noqa: BLE001
+        return _raised(0, error)
+    checked = _check_output(out, inputs.shape)
+    return checked if isinstance(checked, RowFailure) else compact(checked)
+
+
+def row_values(inputs: np.ndarray, solutions: np.ndarray) -> np.ndarray:
+    """``<y_r, theta_r>`` for each row of a stack, in float64, computed row by row (so a
+    row's value does not depend on the rows around it)."""
+    flat_inputs = inputs.reshape(inputs.shape[0], -1)
+    flat_solutions = solutions.reshape(inputs.shape[0], -1)
+    return np.einsum("ij,ij->i", flat_inputs, flat_solutions, dtype=np.float64)

@@ -1,0 +1,112 @@
+"""One task of the engine: solve rows ``[start, stop)`` of a row source with one solver
+instance. The same function runs in the calling thread, in helper threads and in worker
+processes, so every row gets the same input, solution and value wherever it runs."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._instances import acquire_instance, release_instance
+from ._plan import BLOCK_ELEMENTS, OverflowFailure, PerturbedRows, RowSource
+from ._rows import RowFailure, portable, row_values, solve_stack
+
+__all__ = ["TaskOutput", "hints_for", "run_task", "serve_task"]
+
+
+@dataclass
+class TaskOutput:
+    """What a task returns: solutions ``(n, *s)`` (compact), values ``(n,)`` float64,
+    the noise of its rows when asked for, and the seconds spent in the solver."""
+
+    start: int
+    stop: int
+    solutions: np.ndarray
+    values: np.ndarray
+    noise: np.ndarray | None
+    seconds: float
+
+
+def hints_for(hints: np.ndarray | None, source: RowSource, start: int, stop: int
+              ) -> np.ndarray | None:
+    """The warm starts of rows ``[start, stop)``: the hint of each row's batch item."""
+    if hints is None:
+        return None
+    if isinstance(source, PerturbedRows):
+        return hints[np.arange(start, stop) % source.plan.batch_size]
+    return hints[start:stop].copy()
+
+
+def _pieces(source: RowSource, start: int, stop: int) -> list[tuple[int, int]]:
+    """Rows ``[start, stop)`` cut at the noise blocks (or every ``BLOCK_ELEMENTS``
+    numbers for plain rows), so that a task of any size holds one block at a time."""
+    if isinstance(source, PerturbedRows):
+        plan = source.plan
+        cuts = [start]
+        for block in range(plan.block_of(start), plan.block_of(stop - 1) + 1):
+            cuts.append(min(stop, plan.block_bounds(block)[1]))
+        return list(zip(cuts[:-1], cuts[1:]))
+    rows = max(1, BLOCK_ELEMENTS // max(1, math.prod(source.theta.shape[1:])))
+    return [(i, min(stop, i + rows)) for i in range(start, stop, rows)]
+
+
+def run_task(solver: Any, source: RowSource, start: int, stop: int, hints: np.ndarray | None,
+             *, with_noise: bool = False, per_row: bool = False,
+             on_row: Callable[[int], None] | None = None) -> TaskOutput | RowFailure:
+    """Solve rows ``[start, stop)`` of ``source`` with ``solver``, block by block.
+
+    Returns:
+        The :class:`TaskOutput`, or the first :class:`RowFailure` with an absolute row.
+    """
+    solutions, values, noises = [], [], []
+    seconds = 0.0
+    for low, high in _pieces(source, start, stop):
+        try:
+            inputs, noise = source.inputs(low, high, with_noise=with_noise)
+        except OverflowFailure as overflow:
+            return RowFailure(overflow.row, "overflow", "the perturbed input is not finite "
+                              "(inf or NaN): theta is too large for this epsilon and noise")
+        report = None if on_row is None else (lambda row, low=low: on_row(low + row))
+        began = time.perf_counter()
+        solved = solve_stack(solver, inputs, hints_for(hints, source, low, high),
+                             per_row=per_row, on_row=report)
+        seconds += time.perf_counter() - began
+        if isinstance(solved, RowFailure):
+            solved.row += low
+            return solved
+        solutions.append(solved)
+        values.append(row_values(inputs, solved))
+        if noise is not None:
+            noises.append(noise)
+    return TaskOutput(start, stop, _joined(solutions), _joined(values),
+                      _joined(noises) if noises else None, seconds)
+
+
+def _joined(pieces: list[np.ndarray]) -> np.ndarray:
+    if len(pieces) == 1:
+        return pieces[0]
+    dtype = np.result_type(*pieces)
+    return np.concatenate(pieces).astype(dtype, copy=False)
+
+
+def serve_task(digest: str, payload: bytes, source: RowSource, start: int, stop: int,
+               hints: np.ndarray | None, *, with_noise: bool = False, per_row: bool = False,
+               on_row: Callable[[int], None] | None = None) -> TaskOutput | RowFailure:
+    """:func:`run_task` with this process's (or thread's) own instance of the solver
+    ``digest``, built from ``payload`` on first use and kept for later tasks, unless it
+    raised (an instance that raised may be broken: the next task builds a new one)."""
+    try:
+        solver = acquire_instance(digest, payload)
+    except Exception as error:  # noqa: BLE001
+        return RowFailure(start, "raised", "the solver could not be built here: "
+                          f"{type(error).__name__}: {error}", portable(error))
+    output = run_task(solver, source, start, stop, hints, with_noise=with_noise,
+                      per_row=per_row, on_row=on_row)
+    if not (isinstance(output, RowFailure) and output.kind == "raised"):
+        release_instance(digest, solver)
+    return output

@@ -1,0 +1,140 @@
+"""The engine's threads: persistent daemon threads that work through a list of tasks
+beside the calling thread.
+
+Tasks are handed out in index order and their results consumed in index order, under
+one lock, as soon as the next one is ready; so a reduction over the results (a sum of
+partial Jacobian products, say) is bit-identical whatever the number of threads, and
+holds only the few results that finished out of order. The helper threads are daemons
+and the caller waits for them interruptibly: a stuck solve can keep a helper busy, but
+never blocks the caller's ``KeyboardInterrupt``, a later call or the interpreter's exit
+(a busy helper is left behind and a fresh one takes its place).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["ThreadWorkers", "thread_workers"]
+
+T = TypeVar("T")
+
+
+class _Helper:
+    """One daemon thread that runs the jobs put on its queue."""
+
+    def __init__(self, owner: ThreadWorkers) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._owner = owner
+        self.thread = threading.Thread(target=self._loop, name="perturbopt-thread",
+                                       daemon=True)
+        self.thread.start()
+
+    def submit(self, job: Callable[[], None], done: threading.Event) -> None:
+        def run() -> None:
+            try:
+                job()
+            finally:
+                done.set()
+                self._owner._idle(self)
+
+        self._jobs.put(run)
+
+    def _loop(self) -> None:
+        while True:
+            self._jobs.get()()
+
+
+class _Run:
+    """The shared state of one :meth:`ThreadWorkers.run_ordered` call."""
+
+    def __init__(self, count: int, task: Callable[[int], Any],
+                 consume: Callable[[int, Any], bool | None]) -> None:
+        self.count = count
+        self.task = task
+        self.consume = consume
+        self.lock = threading.Lock()
+        self.next_task = 0
+        self.next_result = 0
+        self.finished: dict[int, Any] = {}
+        self.stopped = False
+        self.error: BaseException | None = None
+
+    def work(self) -> None:
+        """Take tasks until none is left or the run stopped."""
+        while True:
+            with self.lock:
+                if self.stopped or self.next_task >= self.count:
+                    return
+                index = self.next_task
+                self.next_task += 1
+            try:
+                result = self.task(index)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller
+                with self.lock:
+                    if self.error is None:
+                        self.error = error
+                    self.stopped = True
+                return
+            with self.lock:
+                self.finished[index] = result
+                while not self.stopped and self.next_result in self.finished:
+                    keep_going = self.consume(self.next_result,
+                                              self.finished.pop(self.next_result))
+                    self.next_result += 1
+                    if keep_going is False:
+                        self.stopped = True
+
+
+class ThreadWorkers:
+    """A set of helper threads, grown on demand and kept across calls."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: list[_Helper] = []
+
+    def _idle(self, helper: _Helper) -> None:
+        with self._lock:
+            self._free.append(helper)
+
+    def _take(self) -> _Helper:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return _Helper(self)
+
+    def run_ordered(self, count: int, task: Callable[[int], T],
+                    consume: Callable[[int, T], bool | None], *, helpers: int) -> None:
+        """Run ``task(0) .. task(count - 1)`` on the calling thread and up to ``helpers``
+        helper threads, and ``consume(i, result)`` in index order.
+
+        ``consume`` runs under the run's lock; returning ``False`` stops the run (tasks
+        already started finish, their results are dropped). An exception raised by a
+        task stops the run and is raised here.
+        """
+        run = _Run(count, task, consume)
+        waits = []
+        for _ in range(max(0, min(helpers, count - 1))):
+            done = threading.Event()
+            self._take().submit(run.work, done)
+            waits.append(done)
+        try:
+            run.work()
+            for done in waits:
+                done.wait()
+        except BaseException:
+            with run.lock:
+                run.stopped = True
+            raise
+        if run.error is not None:
+            raise run.error
+
+
+_workers = ThreadWorkers()
+
+
+def thread_workers() -> ThreadWorkers:
+    """The process's helper threads."""
+    return _workers
