@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover
 
 from ._rows import RowFailure
 from ._tasks import TaskOutput
+from ._threads import engine_thread
 from ._worker import STATUS_SLOTS
 
 __all__ = ["ProcessWorkers", "process_workers", "shutdown_processes"]
@@ -76,9 +77,7 @@ class _Launcher:
     def call(self, function: Callable[[], Any]) -> Any:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="perturbopt-launcher",
-                                                daemon=True)
-                self._thread.start()
+                self._thread = engine_thread(self._loop, "perturbopt-launcher")
         reply: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._requests.put((function, reply))
         outcome, value = reply.get()
@@ -115,7 +114,7 @@ class _Worker:
     def __post_init__(self) -> None:
         # Sends go through a thread of their own: a blocking send to a worker that is
         # itself blocked sending a large result would otherwise deadlock the two.
-        threading.Thread(target=self._send_loop, name="perturbopt-sender", daemon=True).start()
+        engine_thread(self._send_loop, "perturbopt-sender")
 
     def _send_loop(self) -> None:
         try:

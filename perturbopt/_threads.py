@@ -13,13 +13,29 @@ never blocks the caller's ``KeyboardInterrupt``, a later call or the interpreter
 from __future__ import annotations
 
 import queue
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["ThreadWorkers", "thread_workers"]
+__all__ = ["ThreadWorkers", "engine_thread", "thread_workers"]
 
 T = TypeVar("T")
+
+
+def engine_thread(target: Callable[[], None], name: str) -> threading.Thread:
+    """Start a daemon thread that never receives SIGINT: the kernel then delivers a
+    Ctrl-C to the main thread, whose ``KeyboardInterrupt`` stops the call, instead of
+    to an engine thread that may be stuck in a solve."""
+
+    def run() -> None:
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        target()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 class _Helper:
@@ -28,9 +44,7 @@ class _Helper:
     def __init__(self, owner: ThreadWorkers) -> None:
         self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._owner = owner
-        self.thread = threading.Thread(target=self._loop, name="perturbopt-thread",
-                                       daemon=True)
-        self.thread.start()
+        self.thread = engine_thread(self._loop, "perturbopt-thread")
 
     def submit(self, job: Callable[[], None], done: threading.Event) -> None:
         def run() -> None:
@@ -72,6 +86,10 @@ class _Run:
                 self.next_task += 1
             try:
                 result = self.task(index)
+            except KeyboardInterrupt:  # only the calling thread receives SIGINT
+                with self.lock:
+                    self.stopped = True
+                raise
             except BaseException as error:  # noqa: BLE001 - handed to the caller
                 with self.lock:
                     if self.error is None:

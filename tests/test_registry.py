@@ -245,3 +245,73 @@ def test_register_refuses_what_is_neither_callable_nor_a_path() -> None:
     registry.register_plugin(Bad(), name="bad")
     with pytest.raises(perturbopt.PluginError, match="must be callable or an import path"):
         registry.list_solvers()
+
+
+def test_strict_mode_reports_once_and_the_healthy_plugins_keep_working(
+        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD_SOURCE)
+    _fake_distribution(site, "fakeplug-broken", "fakeplug_broken", "import no_such_module\n")
+    monkeypatch.setenv("PERTURBOPT_STRICT_PLUGINS", "1")
+    registry = Registry()
+    with pytest.raises(perturbopt.PluginError, match="fakeplug_broken"):
+        registry.get_solver("argmax")
+    for _ in range(2):  # later lookups work, for the built-ins and the good plugin
+        assert registry.get_solver("argmax").solve(np.array([0.0, 1.0])).tolist() == [0, 1]
+        assert registry.get_solver("fake.half").solve(np.zeros(2)).tolist() == [0.5, 0.5]
+
+
+def test_a_plugin_that_exits_on_import_is_only_a_warning(site: Path) -> None:
+    _fake_distribution(site, "fakeplug-exit", "fakeplug_exit", "import sys\nsys.exit(1)\n")
+    registry = Registry()
+    with pytest.warns(RuntimeWarning, match="'fakeplug_exit'.*failed to import.*SystemExit"):
+        assert "argmax" in {e.name for e in registry.list_solvers()}
+
+
+def test_perturbopt_solvers_survives_a_plugin_that_exits(site: Path) -> None:
+    _fake_distribution(site, "fakeplug-exit", "fakeplug_exit", "import sys\nsys.exit(1)\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(site)}
+    done = subprocess.run([sys.executable, "-m", "perturbopt.cli", "solvers"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "argmax" in done.stdout
+    assert "fakeplug_exit" in done.stderr
+
+
+def test_register_solvers_is_all_or_nothing(site: Path) -> None:
+    _fake_distribution(site, "fakeplug-half", "fakeplug_half", """
+        import perturbopt
+
+        @perturbopt.hookimpl
+        def register_solvers(register):
+            register("half.first", lambda: None)
+            raise RuntimeError("the second solver needs a licence")
+    """)
+    registry = Registry()
+    with pytest.warns(RuntimeWarning, match="'fakeplug_half'.*failed in register_solvers"):
+        names = {e.name for e in registry.list_solvers()}
+    assert "half.first" not in names and "argmax" in names
+
+
+def test_a_misspelled_hook_is_reported_by_pluggy_validation(site: Path) -> None:
+    _fake_distribution(site, "fakeplug-typo", "fakeplug_typo", """
+        import perturbopt
+
+        @perturbopt.hookimpl
+        def register_solver(register):
+            register("typo.sign", lambda: None)
+    """)
+    with pytest.warns(RuntimeWarning, match="'fakeplug_typo'.*unknown hook 'register_solver'.*"
+                                            "did you mean 'register_solvers'"):
+        Registry().list_solvers()
+
+
+def test_a_misspelled_hook_is_an_error_in_strict_mode() -> None:
+    class Typo:
+        @perturbopt.hookimpl
+        def register_noise(self, register):  # type: ignore[no-untyped-def]
+            pass
+
+    registry = Registry(autoload=False, strict=True)
+    registry.register_plugin(Typo(), name="typo")
+    with pytest.raises(perturbopt.PluginError, match="unknown hook 'register_noise'"):
+        registry.list_noises()
+    assert registry.get_noise("gaussian").name == "gaussian"
