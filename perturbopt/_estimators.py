@@ -224,9 +224,22 @@ class PerturbedResult:
     @property
     def mean(self) -> np.ndarray:
         """``y_eps(theta)``, the mean of the ``M`` solutions, float64 ``(*b, *s)``."""
-        mean = self._cached("mean", lambda: self.solutions.reshape(
-            (self.num_samples, self.batch_size, -1)).mean(axis=0, dtype=np.float64))
-        return self._out(mean.reshape(self.theta.shape))
+        return self._out(self._cached("mean", self._mean).reshape(self.theta.shape))
+
+    def _mean(self) -> np.ndarray:
+        """The mean over samples, column chunk by column chunk (on threads when large):
+        each column is summed in sample order whatever the chunks, so the result does
+        not depend on the number of threads."""
+        flat = self.solutions.reshape(self.num_samples, -1)
+        out = np.empty(flat.shape[1])
+        step = max(1, (1 << 20) // self.num_samples)
+
+        def chunk(index: int) -> None:
+            low = index * step
+            np.mean(flat[:, low:low + step], axis=0, dtype=np.float64, out=out[low:low + step])
+
+        self._walk(-(-flat.shape[1] // step), chunk, lambda _: None)
+        return out
 
     def _group_sums(self, per_sample: np.ndarray) -> np.ndarray:
         """Sums over independent groups: antithetic pairs, else single samples.

@@ -19,6 +19,7 @@ chunking.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from dataclasses import dataclass
@@ -111,32 +112,32 @@ class NoisePlan:
     batch_size: int
     instance_shape: tuple[int, ...]
 
-    @property
+    @functools.cached_property
     def num_rows(self) -> int:
         """``M x B``."""
         return self.num_samples * self.batch_size
 
-    @property
+    @functools.cached_property
     def row_size(self) -> int:
         """Numbers per row, ``prod(s)``."""
         return math.prod(self.instance_shape)
 
-    @property
+    @functools.cached_property
     def block_rows(self) -> int:
         """``R``, the rows of a block; fixed by the instance's size alone."""
         return max(1, BLOCK_ELEMENTS // max(1, self.row_size))
 
-    @property
+    @functools.cached_property
     def drawn_rows(self) -> int:
         """Rows whose noise is drawn: all, or the first half with antithetic pairs."""
         return self.num_rows // 2 if self.antithetic else self.num_rows
 
-    @property
+    @functools.cached_property
     def blocks_per_half(self) -> int:
         """Blocks over the drawn rows."""
         return -(-self.drawn_rows // self.block_rows)
 
-    @property
+    @functools.cached_property
     def num_blocks(self) -> int:
         """All blocks, mirrored ones included."""
         return self.blocks_per_half * (2 if self.antithetic else 1)
@@ -145,7 +146,7 @@ class NoisePlan:
     def multiplicative(self) -> bool:
         return self.shift is not None
 
-    @property
+    @functools.cached_property
     def np_dtype(self) -> type[np.floating[Any]]:
         return np.float32 if self.dtype == "float32" else np.float64
 
@@ -271,7 +272,7 @@ class PerturbedRows:
     theta: np.ndarray  # (B, *s) float64, read-only
     plan: NoisePlan
 
-    @property
+    @functools.cached_property
     def num_rows(self) -> int:
         return self.plan.num_rows
 
@@ -292,7 +293,7 @@ class PlainRows:
 
     theta: np.ndarray  # (B, *s) float64, read-only
 
-    @property
+    @functools.cached_property
     def num_rows(self) -> int:
         return int(self.theta.shape[0])
 
