@@ -14,6 +14,7 @@ the calling process solves the rest, so a first call never waits for a worker to
 from __future__ import annotations
 
 import atexit
+import itertools
 import math
 import mmap
 import os
@@ -108,6 +109,7 @@ class _Worker:
     mapping: mmap.mmap
     ready: bool = False
     specs: set[str] = field(default_factory=set)
+    call: int = -1  # the call whose inputs this worker holds
     in_flight: deque[int] = field(default_factory=deque)
     outbox: queue.SimpleQueue[bytes | None] = field(default_factory=queue.SimpleQueue)
 
@@ -187,12 +189,17 @@ class _Worker:
                 pass
 
 
+_calls = itertools.count()
+
+
 @dataclass
 class _Call:
     """The bookkeeping of one call shared between the workers and the caller."""
 
     tasks: Sequence[tuple[int, int]]
     consume: Callable[[int, TaskOutput | RowFailure], bool | None]
+    inputs: bytes = b""  # the pickled (source, hints), sent once to each worker
+    number: int = field(default_factory=lambda: next(_calls))
     next_task: int = 0
     next_result: int = 0
     finished: dict[int, TaskOutput | RowFailure] = field(default_factory=dict)
@@ -270,7 +277,8 @@ class ProcessWorkers:
             concerned were killed.
         """
         with self._lock:
-            call = _Call(tasks, consume)
+            call = _Call(tasks, consume, cloudpickle.dumps((source, hints),
+                                                      protocol=pickle.HIGHEST_PROTOCOL))
             try:
                 pool = self._ensure(workers)
                 self._collect_ready(pool, 0.0)
@@ -322,7 +330,9 @@ class ProcessWorkers:
                 if digest not in worker.specs:
                     self._send_spec(worker, digest, payload)
                 start, stop = call.tasks[index]
-                worker.send(("task", index, digest, source, start, stop, hints, per_row))
+                inputs = call.inputs if worker.call != call.number else None
+                worker.send(("task", index, digest, call.number, inputs, start, stop, per_row))
+                worker.call = call.number
                 worker.in_flight.append(index)
                 call.assigned[index] = worker
 

@@ -4,8 +4,9 @@ Messages come from the parent as cloudpickled tuples on one pipe, answers go bac
 pickles on another:
 
 * ``("spec", digest, payload)``: a solver recipe, built into an instance right away;
-* ``("task", task_id, digest, source, start, stop, hints, per_row)``: answered with
-  ``("result", task_id, TaskOutput or RowFailure)``;
+* ``("task", task_id, digest, call, inputs, start, stop, per_row)``: answered with
+  ``("result", task_id, TaskOutput or RowFailure)``; ``inputs`` is the pickled
+  ``(source, hints)`` of call ``call``, sent with the first task of each call only;
 * ``("stop",)``, or the pipe closing: exit.
 
 Before each solve the worker writes ``(task_id, row, start time)`` into a small block of
@@ -67,6 +68,7 @@ def main(task_fd: int, result_fd: int, status_fd: int, parent: int) -> None:
     status = np.frombuffer(mmap.mmap(status_fd, STATUS_SLOTS * 8), dtype=np.float64)
     status[2] = math.nan
     payloads: dict[str, bytes] = {}
+    call_inputs: tuple[int, Any] = (-1, None)
     results.send_bytes(pickle.dumps(("ready", os.getpid())))
     while True:
         try:
@@ -83,7 +85,10 @@ def main(task_fd: int, result_fd: int, status_fd: int, parent: int) -> None:
             except Exception:  # noqa: BLE001, S110 - reported by the first task instead
                 pass
             continue
-        _, task_id, digest, source, start, stop, hints, per_row = message
+        _, task_id, digest, call, inputs, start, stop, per_row = message
+        if inputs is not None:
+            call_inputs = (call, pickle.loads(inputs))
+        source, hints = call_inputs[1]
         status[0] = task_id
 
         def on_row(row: int) -> None:
