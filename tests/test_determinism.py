@@ -160,3 +160,28 @@ def test_one_process_pool_at_a_time(force_dispatch: list[str]) -> None:
         assert _process_count() == 2  # n_jobs=3: the caller and two worker processes
         assert _run("sign", theta, 2) == _run("sign", theta, 1)
         assert _process_count() == 1
+
+
+class Laplace:
+    """A noise defined in a test module, so it must travel by value to workers."""
+
+    name, symmetric = "laplace", True
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return rng.laplace(size=shape)
+
+    def score(self, z: np.ndarray) -> np.ndarray:
+        return np.sign(z)
+
+    def log_mgf(self, epsilon: float) -> float:
+        return float(-np.log1p(-epsilon**2))
+
+
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_a_noise_object_of_ones_own_works_on_workers(force_dispatch: list[str],
+                                                     backend: str) -> None:
+    theta = np.random.default_rng(9).normal(size=(3, 5))
+    serial = _run("sign", theta, 1, noise=Laplace())
+    with joblib.parallel_config(backend=backend):
+        assert _run("sign", theta, 2, noise=Laplace()) == serial
+    assert force_dispatch
