@@ -193,6 +193,9 @@ def solve(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, run: Ru
     if not run.isolated and (placement.mode == "inline" or spec.seconds_per_row is None):
         probe = total if placement.mode == "inline" else _probe_rows(spec, source)
         done = _solve_here(spec, source, hints, 0, probe, collector, with_noise)
+        if collector.solved_rows:
+            spec.record(collector.seconds, collector.solved_rows)
+            collector.seconds, collector.solved_rows = 0.0, 0
     remaining = total - done
     if remaining and collector.failure is None:
         seconds = (spec.seconds_per_row or 0.0) * remaining

@@ -22,7 +22,8 @@ __all__ = ["TaskOutput", "hints_for", "run_task", "serve_task"]
 @dataclass
 class TaskOutput:
     """What a task returns: solutions ``(n, *s)`` (compact), values ``(n,)`` float64,
-    the noise of its rows when asked for, and the seconds spent in the solver."""
+    the noise of its rows when asked for, and the seconds the task took (drawing,
+    perturbing and solving: what a row costs wherever it runs)."""
 
     start: int
     stop: int
@@ -64,7 +65,7 @@ def run_task(solver: Any, source: RowSource, start: int, stop: int, hints: np.nd
         The :class:`TaskOutput`, or the first :class:`RowFailure` with an absolute row.
     """
     solutions, values, noises = [], [], []
-    seconds = 0.0
+    began = time.perf_counter()
     for low, high in _pieces(source, start, stop):
         try:
             inputs, noise = source.inputs(low, high, with_noise=with_noise)
@@ -72,10 +73,8 @@ def run_task(solver: Any, source: RowSource, start: int, stop: int, hints: np.nd
             return RowFailure(overflow.row, "overflow", "the perturbed input is not finite "
                               "(inf or NaN): theta is too large for this epsilon and noise")
         report = None if on_row is None else (lambda row, low=low: on_row(low + row))
-        began = time.perf_counter()
         solved = solve_stack(solver, inputs, hints_for(hints, source, low, high),
                              per_row=per_row, on_row=report)
-        seconds += time.perf_counter() - began
         if isinstance(solved, RowFailure):
             solved.row += low
             return solved
@@ -84,7 +83,7 @@ def run_task(solver: Any, source: RowSource, start: int, stop: int, hints: np.nd
         if noise is not None:
             noises.append(noise)
     return TaskOutput(start, stop, _joined(solutions), _joined(values),
-                      _joined(noises) if noises else None, seconds)
+                      _joined(noises) if noises else None, time.perf_counter() - began)
 
 
 def _joined(pieces: list[np.ndarray]) -> np.ndarray:
