@@ -26,3 +26,13 @@ def test_smooth_ortools_model_learns(capsys: pytest.CaptureFixture[str]) -> None
     first, last = (float(line.rsplit(" ", 1)[1]) for line in (lines[0], lines[-1]))
     assert lines[0].startswith("epoch 0: test regret")
     assert last < 0.25 * first  # the regret of acting on the predicted values falls
+
+
+def test_robust_solving_survives_hangs_and_crashes(capsys: pytest.CaptureFixture[str]) -> None:
+    runpy.run_path(str(EXAMPLES / "robust_solving.py"), run_name="__main__")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("hangs: SolverTimeoutError on sample")
+    assert lines[1].startswith("crashes: SolverCrashError on sample")
+    assert lines[2].startswith("behaves: y_eps = [[")
+    assert lines[3].startswith("refused: this call would hold")
+    assert lines[4] == "n_jobs=1 and n_jobs=2 bit-identical: True"
