@@ -134,7 +134,9 @@ def warn_deprecated(solver: str, old: str, new: str, *, stacklevel: int = 3) -> 
         solver: the registry name of the solver.
         old: the old spelling, as the user wrote it (``"maximize=True"``).
         new: what to write instead (``"sense='max'"``).
-        stacklevel: as in :func:`warnings.warn`, counted from the caller.
+        stacklevel: as in :func:`warnings.warn`, counted from this function: the
+            default 3 points at the code that called the function that calls it (the
+            user's call of a solver's ``__init__``).
 
     Example:
         >>> import warnings
