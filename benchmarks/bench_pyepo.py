@@ -23,10 +23,11 @@ programme). Targets: regret within 0.5 points of PyEPO's; (a) >= 1.4x faster tha
 PyEPO's best; (b) >= 10x faster.
 
 ``--solvers`` measures the GLOP interfaces alone instead: milliseconds per solve of the
-LP with new costs each solve (PyEPO's test costs plus standard Gaussian noise, as in
+LP with new costs each solve (PyEPO's costs plus standard Gaussian noise, as in
 training), and the speed-up of two threads, each with its own instance, over one
-(medians of alternating rounds; identical solutions checked): PyEPO's own model
-(``setObj`` + ``solve``), ``pywraplp``, ``ortools.mathopt`` and ``ortools.model_builder``.
+(``two_threads_against_one`` of bench_threads.py; identical solutions checked): PyEPO's
+own model (``setObj`` + ``solve``), ``pywraplp``, ``ortools.mathopt`` and
+``ortools.model_builder``.
 
 Run: benchmarks/.env/bin/python benchmarks/bench_pyepo.py [--quick] [--epochs N] [--solvers]
 """
@@ -34,8 +35,6 @@ Run: benchmarks/.env/bin/python benchmarks/bench_pyepo.py [--quick] [--epochs N]
 from __future__ import annotations
 
 import argparse
-import statistics
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,7 +43,8 @@ from typing import Any
 import numpy as np
 import pyepo
 import torch
-from _timing import interleaved_samples, load, machine
+from _timing import load, machine
+from bench_threads import two_threads_against_one
 from ortools.linear_solver import pywraplp
 from ortools.linear_solver.python import model_builder
 from ortools.math_opt.python import mathopt
@@ -256,43 +256,30 @@ def glop_interfaces() -> dict[str, Callable[[], Any]]:
     }
 
 
-def solver_timings(solves: int = 2000, rounds: int = 7) -> list[str]:
+def solver_timings(solves: int = 2000) -> list[str]:
     """Per-solve time and 2-thread speed-up of each GLOP interface."""
     _, costs = pyepo.data.shortestpath.genData(1000, 5, GRID, deg=4, noise_width=0.5, seed=SEED)
     rng = np.random.default_rng(SEED)
     thetas = costs[rng.integers(0, len(costs), solves)] + rng.standard_normal((solves, 40))
-    halves = np.split(thetas, 2)
     lines = [(f"GLOP on PyEPO's 5x5 shortest-path LP (40 variables, 25 rows), {solves} solves "
-             f"with new costs each; medians of {rounds} alternating rounds (speed-up: median "
-             f"of per-round ratios), on {machine()}, {load()} at the start"), "",
-             "| interface | ms per solve | 2-thread speed-up | identical solutions |",
-             "|---|---|---|---|"]
+              f"with new costs each; serial against two threads as in bench_threads.py "
+              f"(speed-up over the rounds in which the machine was quiet), on {machine()}, "
+              f"{load()} at the start"), "",
+             ("| interface | ms per solve | 2-thread speed-up | quiet rounds | identical "
+              "solutions | same optimum as PyEPO |"), "|---|---|---|---|---|---|"]
     reference = None
+
+    def solve_all(solver: Any, rows: np.ndarray) -> np.ndarray:
+        return np.stack([np.rint(solver.solve(theta)) for theta in rows])
+
     for label, make in glop_interfaces().items():
-        solvers = [make(), make()]
-
-        def loop(solver: Any, rows: np.ndarray) -> np.ndarray:
-            return np.stack([np.rint(solver.solve(theta)) for theta in rows])
-
-        def two_threads(solvers: list[Any] = solvers, loop: Callable = loop) -> list[np.ndarray]:
-            results: list[np.ndarray] = [np.empty(0), np.empty(0)]
-            threads = [threading.Thread(target=lambda h=half: results.__setitem__(
-                h, loop(solvers[h], halves[h]))) for half in (0, 1)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            return results
-
-        serial = loop(solvers[0], thetas)
-        reference = serial if reference is None else reference
-        identical = (np.array_equal(np.concatenate(two_threads()), serial)
-                     and np.allclose((serial * thetas).sum(1), (reference * thetas).sum(1)))
-        times = interleaved_samples({"serial": lambda s=solvers[0], f=loop: f(s, thetas),
-                                     "threads": two_threads}, rounds=rounds)
-        ratio = statistics.median(a / b for a, b in zip(times["serial"], times["threads"]))
-        lines.append(f"| {label} | {statistics.median(times['serial']) / solves * 1e3:.4f} | "
-                     f"{ratio:.2f} | {'yes' if identical else 'NO'} |")
+        found = two_threads_against_one(solve_all, [make(), make()], thetas)
+        values = (solve_all(make(), thetas) * thetas).sum(axis=1)
+        reference = values if reference is None else reference
+        lines.append(f"| {label} | {found['serial'] / solves * 1e3:.4f} | "
+                     f"{found['speedup']:.2f} | {found['quiet']}/{found['rounds']} | "
+                     f"{'yes' if found['identical'] else 'NO'} | "
+                     f"{'yes' if np.allclose(values, reference) else 'NO'} |")
     return lines
 
 

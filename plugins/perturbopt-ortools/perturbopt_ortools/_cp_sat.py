@@ -85,6 +85,7 @@ class CpSatSolver:
     """
 
     name = NAME
+    releases_gil = True  # measured by benchmarks/bench_threads.py
 
     def __init__(self, *, model: cp_model.CpModel, variables: Any, sense: Sense = "max",
                  resolution: float = DEFAULT_RESOLUTION, time_limit: float | None = None,

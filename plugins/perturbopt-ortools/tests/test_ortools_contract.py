@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -121,3 +122,23 @@ def test_docstring_examples(module: str) -> None:
     result = doctest.testmod(importlib.import_module("perturbopt_ortools." + module),
                              optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CASES if getattr(
+    perturbopt.default_registry().solver_entry(n).factory, "releases_gil", False)))
+def test_solvers_that_release_the_gil_give_the_same_answers_on_two_threads(name: str) -> None:
+    options, shape, _ = CASES[name]
+    thetas = np.random.default_rng(1).normal(size=(2, 60, *shape))
+    expected = [[perturbopt.get_solver(name, **options).solve(t) for t in half]
+                for half in thetas]
+    solvers = [perturbopt.get_solver(name, **options) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        found = list(pool.map(lambda k: [solvers[k].solve(t) for t in thetas[k]], (0, 1)))
+    np.testing.assert_array_equal(np.array(found), np.array(expected))
+
+
+def test_the_declared_solvers() -> None:
+    declared = {entry.name for entry in perturbopt.list_solvers()
+                if entry.name.startswith("ortools.") and getattr(entry.factory, "releases_gil",
+                                                                 False)}
+    assert declared == {"ortools.cp_sat", "ortools.model_builder"}

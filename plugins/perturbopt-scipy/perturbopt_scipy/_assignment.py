@@ -51,6 +51,7 @@ class AssignmentSolver:
     """
 
     name = "scipy.assignment"
+    releases_gil = True  # measured by benchmarks/bench_threads.py
     ndim = 2
 
     def __init__(self, *, shape: Any = None, sense: Sense | None = None,

@@ -57,6 +57,7 @@ class LinprogSolver:
     """
 
     name = "scipy.linprog"
+    releases_gil = True  # measured by benchmarks/bench_threads.py
     ndim = 1
 
     def __init__(

@@ -55,6 +55,7 @@ class MilpSolver:
     """
 
     name = "scipy.milp"
+    releases_gil = True  # measured by benchmarks/bench_threads.py
     ndim = 1
 
     def __init__(
