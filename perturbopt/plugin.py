@@ -32,7 +32,7 @@ import numbers
 import sys
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, SupportsInt
 
 import numpy as np
 
@@ -115,7 +115,7 @@ class StatusError(PerturbOptError, RuntimeError):
         return type(self), (self.solver, self.status, self.detail)
 
 
-def format_index(index: tuple[int, ...] | int) -> str:
+def format_index(index: tuple[SupportsInt, ...] | SupportsInt) -> str:
     """An array index as it is written in Python: ``(3, 1)`` -> ``"[3, 1]"``.
 
     Example:
@@ -468,10 +468,11 @@ def check_node(solver: str, option: str, node: Any, num_nodes: int) -> int:
     if isinstance(node, bool) or not isinstance(node, numbers.Integral):
         raise TypeError(message(solver, f"{option} must be a node index (an integer), "
                                         f"got {node!r}"))
-    if not 0 <= node < num_nodes:
-        raise ValueError(message(solver, f"{option}={node} is not a node of the graph "
+    index = int(node)
+    if not 0 <= index < num_nodes:
+        raise ValueError(message(solver, f"{option}={index} is not a node of the graph "
                                          f"(nodes are 0 .. {num_nodes - 1})"))
-    return int(node)
+    return index
 
 
 # --- packages ------------------------------------------------------------------------
