@@ -12,15 +12,17 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import networkx as nx
 import numpy as np
+from _timing import machine
+from ortools.linear_solver.python import model_builder
 from ortools.math_opt.python import mathopt
 from ortools.sat.python import cp_model
 
 import perturbopt
-from _timing import machine
 
 Case = tuple[str, str, dict[str, Any], np.ndarray]
 
@@ -48,6 +50,15 @@ def _assignment_lp(size: int) -> tuple[mathopt.Model, list]:
     return model, x
 
 
+def _assignment_lp_model_builder(size: int) -> tuple[model_builder.Model, list]:
+    model = model_builder.Model()
+    x = [[model.new_num_var(0.0, 1.0, "") for _ in range(size)] for _ in range(size)]
+    for i in range(size):
+        model.add(model_builder.LinearExpr.sum(x[i]) == 1)
+        model.add(model_builder.LinearExpr.sum([x[j][i] for j in range(size)]) == 1)
+    return model, x
+
+
 def cases(rng: np.random.Generator) -> list[Case]:
     """(label, solver name, options, theta) for every solver the plugins ship."""
     graph = nx.gnm_random_graph(50, 200, seed=0)
@@ -56,7 +67,9 @@ def cases(rng: np.random.Generator) -> list[Case]:
     supplies[:5], supplies[-5:] = 2, -2
     knapsack, chosen = _knapsack_model(rng, 30)
     lp, lp_vars = _assignment_lp(15)
+    builder, builder_vars = _assignment_lp_model_builder(15)
     lp_ub = rng.uniform(0, 1, (20, 50))
+    graph_edges = list(graph.edges)
     return [
         ("50x50", "scipy.assignment", {}, rng.normal(size=(50, 50))),
         ("LP n=50, 20 rows", "scipy.linprog",
@@ -79,13 +92,18 @@ def cases(rng: np.random.Generator) -> list[Case]:
          rng.normal(size=30)),
         ("15x15 assignment LP, GLOP", "ortools.mathopt", {"model": lp, "variables": lp_vars},
          rng.normal(size=(15, 15))),
-        ("50 nodes, 200 edges", "networkx.spanning_tree", {"graph": graph},
+        ("15x15 assignment LP, GLOP", "ortools.model_builder",
+         {"model": builder, "variables": builder_vars}, rng.normal(size=(15, 15))),
+        ("50 nodes, 200 edges", "networkx.spanning_tree", {"edges": graph_edges},
          rng.normal(size=200)),
-        ("50 nodes, 200 edges", "networkx.min_cut", {"graph": graph, "s": 0, "t": 49},
+        ("50 nodes, 200 edges", "networkx.min_cut",
+         {"edges": graph_edges, "directed": False, "source": 0, "target": 49},
          rng.uniform(0.5, 2, 200)),
         ("50 nodes, 200 edges", "networkx.shortest_path",
-         {"graph": graph, "source": 0, "target": 49}, rng.uniform(0.5, 2, 200)),
-        ("50 nodes, 200 edges", "networkx.matching", {"graph": graph}, rng.normal(size=200)),
+         {"edges": graph_edges, "directed": False, "source": 0, "target": 49},
+         rng.uniform(0.5, 2, 200)),
+        ("50 nodes, 200 edges", "networkx.matching", {"edges": graph_edges},
+         rng.normal(size=200)),
     ]
 
 
@@ -105,7 +123,7 @@ def run(repeats: int) -> list[str]:
              "| solver | instance | ms per solve |", "|---|---|---|"]
     for label, name, options, theta in cases(rng):
         solver = perturbopt.get_solver(name, **options)
-        seconds = median_seconds(lambda: solver.solve(theta), repeats)
+        seconds = median_seconds(partial(solver.solve, theta), repeats)
         lines.append(f"| `{name}` | {label} | {seconds * 1e3:.3f} |")
     arcs = perturbopt.get_solver("scipy.grid_shortest_path_edges", grid=(5, 5))
     stack = rng.uniform(0, 1, (1000, 40))

@@ -1,27 +1,28 @@
 """NetworkX solvers for perturbopt.
 
-Each solver works on a fixed graph given at construction (option ``graph=``); ``theta``
-has one entry per edge, in the order of ``list(graph.edges)`` (the solver's ``edges``
-attribute), and the solution ``y`` is the 0/1 indicator of the chosen edges. Installing
-this distribution registers, through the ``perturbopt`` entry point:
+Each solver works on a fixed graph given at construction by its edges (option
+``edges=``, ``(u, v)`` pairs of hashable nodes); ``theta[k]`` belongs to ``edges[k]``
+(the solver's ``edges`` attribute) and the solution ``y`` is the 0/1 indicator of the
+chosen edges. Installing this distribution registers, through the ``perturbopt`` entry
+point:
 
 * ``networkx.spanning_tree``: minimum or maximum spanning tree (:class:`SpanningTreeSolver`);
-* ``networkx.min_cut``: minimum s-t cut by maximum flow (:class:`MinCutSolver`);
+* ``networkx.min_cut``: minimum source-target cut by maximum flow (:class:`MinCutSolver`);
 * ``networkx.shortest_path``: shortest path by Dijkstra (:class:`ShortestPathSolver`);
 * ``networkx.matching``: maximum weight matching (:class:`MatchingSolver`).
 
 Example:
-    >>> import networkx as nx, numpy as np, perturbopt
-    >>> graph = nx.complete_graph(4)
-    >>> po = perturbopt.perturbed("networkx.spanning_tree", solver_options={"graph": graph},
+    >>> import itertools, numpy as np, perturbopt
+    >>> edges = list(itertools.combinations(range(4), 2))  # the complete graph K4
+    >>> po = perturbopt.perturbed("networkx.spanning_tree", solver_options={"edges": edges},
     ...                           epsilon=1.0, num_samples=50, seed=0)
     >>> float(po(np.ones(6)).sum())  # every spanning tree of K4 has 3 edges
     3.0
 """
 
+from typing import TYPE_CHECKING
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from perturbopt.plugin import lazy_attributes
 
 from ._plugin import register_solvers
 
@@ -33,19 +34,12 @@ if TYPE_CHECKING:
 
 # Solver classes import their solver library: load them on first access only, so
 # that perturbopt's registry can list this plugin's solvers without importing it.
-_LAZY = {
+__getattr__, __dir__ = lazy_attributes(__name__, {
     "MatchingSolver": "._matching",
     "MinCutSolver": "._min_cut",
     "ShortestPathSolver": "._shortest_path",
     "SpanningTreeSolver": "._spanning_tree",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+})
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,4 @@
-"""The edge layout shared by the NetworkX solvers: ``theta`` has one entry per edge,
-in the order of ``list(graph.edges)``."""
+"""The edge layout shared by the NetworkX solvers: ``theta[k]`` belongs to ``edges[k]``."""
 
 from __future__ import annotations
 
@@ -9,92 +8,158 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from perturbopt.plugin import (
+    NegativeCosts,
+    check_bool,
+    check_edges,
+    check_instance,
+    check_nonnegative,
+    message,
+    warn_deprecated,
+)
+
 __all__ = ["EdgeIndexedGraph"]
 
 Edge = tuple[Hashable, Hashable]
 
 
 class EdgeIndexedGraph:
-    """A private copy of a simple graph whose edges are numbered like ``list(graph.edges)``.
+    """A private graph whose edges are numbered in the order the user listed them.
 
-    The copy has the user's nodes and edges but none of their attributes; solvers write
-    ``theta`` into one edge attribute per solve with :meth:`set_attribute` and turn the
-    edges of a solution back into a 0/1 vector with :meth:`indicator`. An instance is
-    not thread-safe (the perturbopt engine builds one solver per worker).
+    Solvers write ``theta`` into one edge attribute per solve with :meth:`set_attribute`
+    and turn the edges of a solution back into a 0/1 vector with :meth:`indicator`. An
+    instance is not thread-safe (the perturbopt engine builds one solver per worker).
+
+    Build it with :meth:`from_options`, from a solver's ``edges``, ``num_nodes``,
+    ``directed`` and deprecated ``graph`` options.
 
     Args:
         solver: the registry name, for messages.
-        graph: a ``networkx.Graph`` or ``networkx.DiGraph`` with at least one edge.
-        directed: ``True`` or ``False`` to accept only directed or only undirected
-            graphs; ``None`` for both.
+        edges: ``(u, v)`` pairs of hashable nodes, at least one, none repeated.
+        nodes: nodes to add besides the ends of the edges.
+        directed: whether edge ``(u, v)`` goes from ``u`` to ``v`` only. For an
+            undirected graph ``(u, v)`` also matches ``(v, u)``.
 
     Attributes:
-        edges: ``list(graph.edges)``; ``theta[k]`` belongs to ``edges[k]``.
-        graph: the private copy.
-        directed: whether the graph is directed. For an undirected graph an edge
-            ``(u, v)`` also matches ``(v, u)``.
+        edges: the edges as tuples; ``theta[k]`` belongs to ``edges[k]``.
+        graph: the private ``networkx.Graph`` or ``DiGraph``.
+        directed: as given.
     """
 
-    def __init__(self, solver: str, graph: Any, *, directed: bool | None = None) -> None:
-        if not isinstance(graph, nx.Graph):
-            raise ValueError(f"{solver}: option graph must be a networkx Graph or DiGraph, "
-                             f"got {type(graph).__name__}")
-        if graph.is_multigraph():
-            raise ValueError(f"{solver}: multigraphs are not supported; convert the graph "
-                             "with nx.Graph(G) or nx.DiGraph(G) (parallel edges merge)")
-        if directed is not None and graph.is_directed() != directed:
-            kind, fix = (("a directed", "nx.DiGraph(G)") if directed
-                         else ("an undirected", "G.to_undirected()"))
-            raise ValueError(f"{solver}: needs {kind} graph, got a {type(graph).__name__}; "
-                             f"convert it with {fix}")
-        if graph.number_of_edges() == 0:
-            raise ValueError(f"{solver}: the graph has no edges, so theta would be empty")
+    def __init__(self, solver: str, edges: list[Edge], nodes: Iterable[Hashable],
+                 directed: bool) -> None:
         self.solver = solver
-        self.directed: bool = graph.is_directed()
-        self.edges: list[Edge] = [(u, v) for u, v in graph.edges]
-        self.graph: nx.Graph = nx.DiGraph() if self.directed else nx.Graph()
-        self.graph.add_nodes_from(graph.nodes)
-        self.graph.add_edges_from(self.edges)
+        self.directed = directed
+        self.edges = edges
+        self.graph: nx.Graph = nx.DiGraph() if directed else nx.Graph()
+        self.graph.add_nodes_from(nodes)
+        self.graph.add_edges_from(edges)
         self._index: dict[Edge, int] = {}
-        for k, (u, v) in enumerate(self.edges):
-            self._index[(u, v)] = k
-            if not self.directed:
-                self._index[(v, u)] = k
-        self._attributes = [self.graph.edges[edge] for edge in self.edges]
+        for k, (u, v) in enumerate(edges):
+            for key in ((u, v),) if directed else ((u, v), (v, u)):
+                if key in self._index:
+                    raise ValueError(message(solver, f"edges[{self._index[key]}] and "
+                                                     f"edges[{k}] are the same edge {(u, v)!r}"
+                                                     f"{'' if directed else ' (undirected)'}; "
+                                                     "list each edge once"))
+                self._index[key] = k
+        self._attributes = [self.graph.edges[edge] for edge in edges]
+
+    @classmethod
+    def from_options(cls, solver: str, *, edges: Any, num_nodes: Any, graph: Any,
+                     directed: Any, undirected_only: bool = False) -> EdgeIndexedGraph:
+        """The graph a solver's options describe.
+
+        Args:
+            solver: the registry name, for messages.
+            edges: ``(u, v)`` pairs; with ``num_nodes``, integer nodes ``0 .. num_nodes - 1``,
+                else any hashable nodes.
+            num_nodes: the number of integer nodes, or ``None``.
+            graph: deprecated: a ``networkx.Graph`` or ``DiGraph``, standing for
+                ``edges=list(graph.edges)`` (and its directedness and nodes).
+            directed: ``True``, ``False``, or ``None`` for the default (directed, or the
+                deprecated graph's own).
+            undirected_only: the solver takes undirected graphs only (and no ``directed``
+                option).
+        """
+        if graph is not None:
+            if edges is not None:
+                raise TypeError(message(solver, "pass edges, not graph (deprecated) as well"))
+            return cls._from_networkx(solver, graph, directed, undirected_only)
+        if edges is None:
+            raise TypeError(message(solver, "edges is required: the (u, v) pairs of the graph; "
+                                            "theta[k] belongs to edges[k]"))
+        if num_nodes is not None:
+            array, count = check_edges(solver, edges, num_nodes)
+            pairs: list[Edge] = [(int(u), int(v)) for u, v in array.tolist()]
+            nodes: Iterable[Hashable] = range(count)
+        else:
+            pairs, nodes = _pairs(solver, edges), ()
+        is_directed = (False if undirected_only else
+                       True if directed is None else check_bool(solver, "directed", directed))
+        return cls(solver, pairs, nodes, is_directed)
+
+    @classmethod
+    def _from_networkx(cls, solver: str, graph: Any, directed: Any,
+                       undirected_only: bool) -> EdgeIndexedGraph:
+        undirected = isinstance(graph, nx.Graph) and not graph.is_directed()
+        spelled = "edges=list(graph.edges)" + (
+            ", directed=False" if undirected and not undirected_only else "")
+        warn_deprecated(solver, "graph=", spelled, stacklevel=5)  # the caller of __init__
+        if not isinstance(graph, nx.Graph):
+            raise TypeError(message(solver, "graph must be a networkx Graph or DiGraph, got "
+                                            f"{type(graph).__name__}; better, pass "
+                                            "edges=[(u, v), ...]"))
+        if graph.is_multigraph():
+            raise ValueError(message(solver, "multigraphs are not supported; convert the graph "
+                                             "with nx.Graph(G) or nx.DiGraph(G) (parallel edges "
+                                             "merge)"))
+        if undirected_only and graph.is_directed():
+            raise ValueError(message(solver, "needs an undirected graph, got a DiGraph; convert "
+                                             "it with G.to_undirected()"))
+        if directed is not None and check_bool(solver, "directed", directed) != \
+                graph.is_directed():
+            raise ValueError(message(solver, f"directed={directed!r} contradicts the "
+                                             f"{type(graph).__name__}; pass edges= and "
+                                             "directed= alone"))
+        edges: list[Edge] = [(u, v) for u, v in graph.edges]
+        if not edges:
+            raise ValueError(message(solver, "the graph has no edges, so theta would be empty"))
+        return cls(solver, edges, graph.nodes, graph.is_directed())
 
     @property
     def num_edges(self) -> int:
         """The number of edges, the length of ``theta``."""
         return len(self.edges)
 
-    def check_node(self, option: str, node: Any) -> None:
-        """Raise ``ValueError`` if ``node`` (the value of ``option``) is not in the graph."""
+    def check_node(self, option: str, node: Any) -> Hashable:
+        """``node`` (the value of ``option``) if it is a node of the graph."""
+        if node is None:
+            raise TypeError(message(self.solver, f"{option} is required: a node of the graph"))
         try:
-            present = node in self.graph
-        except TypeError:  # unhashable
-            present = False
-        if not present:
-            raise ValueError(f"{self.solver}: {option}={node!r} is not a node of the graph")
+            hash(node)
+        except TypeError:
+            raise TypeError(message(self.solver, f"{option} must be a node of the graph, got "
+                                                 f"the unhashable {node!r}")) from None
+        if node not in self.graph:
+            raise ValueError(message(self.solver, f"{option}={node!r} is not a node of the "
+                                                  "graph"))
+        return node  # type: ignore[no-any-return]
 
     def check_theta(self, theta: Any) -> np.ndarray:
-        """``theta`` as float64 of shape ``(num_edges,)``, or a ``ValueError``."""
-        array = np.asarray(theta, dtype=np.float64)
-        if array.shape != (self.num_edges,):
-            raise ValueError(f"{self.solver}: theta has shape {array.shape}, but the graph has "
-                             f"{self.num_edges} edges: theta needs shape ({self.num_edges},), "
-                             "one entry per edge in the order of list(graph.edges)")
-        return array
+        """``theta`` as float64 of shape ``(num_edges,)``."""
+        return check_instance(self.solver, theta, shape=(self.num_edges,),
+                              what="one entry per edge, in the order of edges")
 
-    def check_nonnegative(self, theta: np.ndarray, what: str, remedy: str) -> None:
-        """Raise ``ValueError`` naming the first negative entry of ``theta`` and its edge."""
-        negative = np.flatnonzero(theta < 0)
-        if negative.size:
-            k = int(negative[0])
-            raise ValueError(f"{self.solver}: {what} must be non-negative, but theta[{k}] = "
-                             f"{theta[k]:.6g} (edge {self.edges[k]!r}); {remedy}")
+    def nonnegative(self, theta: np.ndarray, negative_costs: NegativeCosts,
+                    what: str) -> np.ndarray:
+        """``theta``, or ``max(theta, 0)`` with ``"clip"``; a negative entry raises with
+        ``"error"``, naming its edge (see :func:`perturbopt.plugin.check_nonnegative`)."""
+        return check_nonnegative(self.solver, theta, negative_costs=negative_costs, what=what,
+                                 where=lambda index: f"edge {self.edges[index[0]]!r}")
 
     def set_attribute(self, key: str, theta: np.ndarray) -> None:
-        """Write ``theta[k]`` into attribute ``key`` of edge ``edges[k]`` of the copy."""
+        """Write ``theta[k]`` into attribute ``key`` of edge ``edges[k]``."""
         for attributes, value in zip(self._attributes, theta.tolist()):
             attributes[key] = value
 
@@ -103,3 +168,26 @@ class EdgeIndexedGraph:
         y = np.zeros(self.num_edges, dtype=np.int8)
         y[[self._index[edge] for edge in chosen]] = 1
         return y
+
+
+def _pairs(solver: str, edges: Any) -> list[Edge]:
+    """``edges`` as a list of ``(u, v)`` tuples of hashable nodes."""
+    form = "edges must be a sequence of (u, v) pairs of hashable nodes"
+    if isinstance(edges, np.ndarray):
+        edges = edges.tolist()
+    try:
+        pairs = [tuple(edge) for edge in edges]
+    except TypeError:
+        raise TypeError(message(solver, f"{form}, got {edges!r}")) from None
+    for k, pair in enumerate(pairs):
+        if len(pair) != 2:
+            raise ValueError(message(solver, f"{form}; edges[{k}] = {pair!r} has {len(pair)} "
+                                             "entries"))
+        try:
+            hash(pair)
+        except TypeError:
+            raise TypeError(message(solver, f"{form}; edges[{k}] = {pair!r} has an unhashable "
+                                            "node")) from None
+    if not pairs:
+        raise ValueError(message(solver, "the graph has no edges, so theta would be empty"))
+    return pairs  # type: ignore[return-value]

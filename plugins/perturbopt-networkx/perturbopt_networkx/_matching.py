@@ -7,6 +7,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from perturbopt.plugin import check_bool
+
 from ._graph import EdgeIndexedGraph
 
 __all__ = ["MatchingSolver"]
@@ -21,21 +23,23 @@ class MatchingSolver:
     node is covered at most once, so the perturbed mean has, at every node, incident
     entries summing to at most 1 (the matching polytope's degree constraints).
 
-    Layout: ``theta`` has one weight per edge, shape ``(len(G.edges),)``, in the order of
-    ``list(G.edges)`` (the ``edges`` attribute); ``y`` is the ``int8`` 0/1 indicator of the
-    matched edges in the same order. Weights of any sign are fine (additive noise
-    works): without ``maxcardinality`` negative edges are simply left out.
+    Layout: ``theta`` has one weight per edge, shape ``(len(edges),)``: ``theta[k]``
+    belongs to ``edges[k]``; ``y`` is the ``int8`` 0/1 indicator of the matched edges in
+    the same order. Weights of any sign are fine (additive noise works): without
+    ``maxcardinality`` negative edges are simply left out.
 
-    Solved by :func:`networkx.max_weight_matching` on a private copy of ``G`` whose
-    ``weight`` attributes are set from ``theta`` on every solve.
+    Solved by :func:`networkx.max_weight_matching` on a private graph whose ``weight``
+    attributes are set from ``theta`` on every solve.
 
     Args:
-        graph: an undirected ``networkx.Graph``.
+        edges: the undirected edges, ``(u, v)`` pairs of hashable nodes, each listed once.
+        num_nodes: if given, the nodes are ``0 .. num_nodes - 1``.
         maxcardinality: only consider matchings of maximum cardinality.
+        graph: deprecated; ``graph=G`` means ``edges=list(G.edges)``.
 
     Example:
-        >>> import networkx as nx, numpy as np, perturbopt
-        >>> solver = perturbopt.get_solver("networkx.matching", graph=nx.path_graph(4))
+        >>> import numpy as np, perturbopt
+        >>> solver = perturbopt.get_solver("networkx.matching", edges=[(0, 1), (1, 2), (2, 3)])
         >>> solver.solve(np.array([2.0, 3.0, 2.0]))  # both ends beat the middle
         array([1, 0, 1], dtype=int8)
     """
@@ -44,12 +48,12 @@ class MatchingSolver:
     sense = "max"
     ndim = 1
 
-    def __init__(self, *, graph: Any, maxcardinality: bool = False) -> None:
-        if not isinstance(maxcardinality, (bool, np.bool_)):
-            raise ValueError(f"{self.name}: maxcardinality must be True or False, "
-                             f"got {maxcardinality!r}")
-        self._graph = EdgeIndexedGraph(self.name, graph, directed=False)
-        self.maxcardinality = bool(maxcardinality)
+    def __init__(self, *, edges: Any = None, num_nodes: int | None = None,
+                 maxcardinality: bool = False, graph: Any = None) -> None:
+        self.maxcardinality = check_bool(self.name, "maxcardinality", maxcardinality)
+        self._graph = EdgeIndexedGraph.from_options(self.name, edges=edges, num_nodes=num_nodes,
+                                                    graph=graph, directed=None,
+                                                    undirected_only=True)
         self.edges = self._graph.edges
         self.shape = (self._graph.num_edges,)
 

@@ -1,4 +1,4 @@
-"""``networkx.min_cut``: minimum s-t cut by maximum flow."""
+"""``networkx.min_cut``: minimum source-target cut by maximum flow."""
 
 from __future__ import annotations
 
@@ -8,42 +8,56 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from perturbopt.plugin import NEGATIVE_COSTS, NegativeCosts, check_choice, message, warn_deprecated
+
 from ._graph import EdgeIndexedGraph
 
 __all__ = ["MinCutSolver"]
 
 
 class MinCutSolver:
-    """The edges of a minimum ``s``-``t`` cut of a fixed graph, with capacities ``theta``.
+    """The edges of a minimum ``source``-``target`` cut of a fixed graph, with capacities
+    ``theta``.
 
-    A cut is a node set ``S`` with ``s in S`` and ``t not in S``; its edges are those
-    going from ``S`` to its complement ``T`` (for an undirected graph, those with one end
-    on each side). With ``Y`` the edge indicators of such cuts,
+    A cut is a node set ``S`` with ``source in S`` and ``target not in S``; its edges are
+    those going from ``S`` to its complement ``T`` (for an undirected graph, those with
+    one end on each side). With ``Y`` the edge indicators of such cuts,
 
     ``y*(theta) = argmin_{y in Y} <y, theta>``  (``sense="min"``),
 
     the capacity of a minimum cut, found from a maximum flow
     (:func:`networkx.minimum_cut`; by max-flow/min-cut duality both have the same value).
-    ``S`` is the set of nodes reachable from ``s`` in the residual network.
+    ``S`` is the set of nodes reachable from ``source`` in the residual network.
 
-    Layout: ``theta`` has one capacity per edge, shape ``(len(G.edges),)``, in the order
-    of ``list(G.edges)`` (the ``edges`` attribute); ``y`` is the ``int8`` 0/1 indicator of
-    the cut edges in the same order.
+    Layout: ``theta`` has one capacity per edge, shape ``(len(edges),)``: ``theta[k]``
+    belongs to ``edges[k]``; ``y`` is the ``int8`` 0/1 indicator of the cut edges in the
+    same order.
 
-    Capacities must be non-negative, so perturb positive capacities multiplicatively:
-    ``perturbopt.perturbed("networkx.min_cut", perturbation="multiplicative", ...)``
-    (``theta * exp(eps Z - eps^2 / 2)`` stays positive); additive noise would produce
-    negative capacities, which raise ``ValueError``.
+    Capacities must be non-negative. With ``negative_costs="error"`` (default) a
+    negative one raises ``ValueError`` naming the edge; with ``"clip"`` the solver
+    solves ``y*(max(theta, 0))``, capacities below zero counting as zero. That is the
+    way to learn positive capacities with additive noise ``theta + eps Z`` (see
+    :func:`perturbopt.plugin.check_nonnegative` for the maths): multiplicative noise
+    keeps capacities positive too, but makes the Fenchel-Young loss 1-homogeneous, so
+    that training can shrink ``theta`` to 0.
 
     Args:
-        graph: a ``networkx.Graph`` or ``networkx.DiGraph``.
-        s: the source node.
-        t: the sink node, different from ``s``.
+        edges: ``(u, v)`` pairs of hashable nodes, each listed once.
+        source: the source node.
+        target: the sink node, different from ``source``.
+        num_nodes: if given, the nodes are ``0 .. num_nodes - 1``.
+        directed: whether edge ``(u, v)`` carries flow from ``u`` to ``v`` only (default
+            ``True``).
+        negative_costs: ``"error"`` (default) or ``"clip"``.
+        graph: deprecated; ``graph=G`` means ``edges=list(G.edges)``,
+            ``directed=G.is_directed()``.
+        s: deprecated spelling of ``source``.
+        t: deprecated spelling of ``target``.
 
     Example:
-        >>> import networkx as nx, numpy as np, perturbopt
-        >>> solver = perturbopt.get_solver("networkx.min_cut", graph=nx.path_graph(4),
-        ...                                s=0, t=3)
+        >>> import numpy as np, perturbopt
+        >>> solver = perturbopt.get_solver("networkx.min_cut", edges=[(0, 1), (1, 2), (2, 3)],
+        ...                                source=0, target=3)
         >>> solver.solve(np.array([3.0, 1.0, 2.0]))  # the weakest link
         array([0, 1, 0], dtype=int8)
     """
@@ -52,25 +66,41 @@ class MinCutSolver:
     sense = "min"
     ndim = 1
 
-    def __init__(self, *, graph: Any, s: Hashable, t: Hashable) -> None:
-        self._graph = EdgeIndexedGraph(self.name, graph)
-        self._graph.check_node("s", s)
-        self._graph.check_node("t", t)
-        if s == t:
-            raise ValueError(f"{self.name}: s and t are the same node ({s!r}); a cut "
-                             "separates two different nodes")
-        self.s, self.t = s, t
+    def __init__(self, *, edges: Any = None, source: Hashable = None, target: Hashable = None,
+                 num_nodes: int | None = None, directed: bool | None = None,
+                 negative_costs: NegativeCosts = "error", graph: Any = None,
+                 s: Hashable = None, t: Hashable = None) -> None:
+        source = self._renamed("s", s, "source", source)
+        target = self._renamed("t", t, "target", target)
+        self._graph = EdgeIndexedGraph.from_options(self.name, edges=edges, num_nodes=num_nodes,
+                                                    graph=graph, directed=directed)
+        self.source = self._graph.check_node("source", source)
+        self.target = self._graph.check_node("target", target)
+        if source == target:
+            raise ValueError(message(self.name, f"source and target are the same node "
+                                                f"({source!r}); a cut separates two different "
+                                                "nodes"))
+        self.negative_costs: NegativeCosts = check_choice(  # type: ignore[assignment]
+            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS)
+        self.directed = self._graph.directed
         self.edges = self._graph.edges
         self.shape = (self._graph.num_edges,)
 
+    def _renamed(self, old: str, old_value: Hashable, new: str, value: Hashable) -> Hashable:
+        if old_value is None:
+            return value
+        warn_deprecated(self.name, f"{old}={old_value!r}", f"{new}={old_value!r}", stacklevel=4)
+        if value is not None and value != old_value:
+            raise ValueError(message(self.name, f"{old}={old_value!r} contradicts "
+                                                f"{new}={value!r}; pass {new} alone"))
+        return old_value
+
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the 0/1 indicator of the edges of a minimum cut (``hint`` is ignored)."""
-        capacities = self._graph.check_theta(theta)
-        self._graph.check_nonnegative(
-            capacities, "capacities",
-            "perturb positive capacities with perturbation='multiplicative'")
+        capacities = self._graph.nonnegative(self._graph.check_theta(theta), self.negative_costs,
+                                             "capacities")
         self._graph.set_attribute("capacity", capacities)
-        _, (source_side, _) = nx.minimum_cut(self._graph.graph, self.s, self.t,
+        _, (source_side, _) = nx.minimum_cut(self._graph.graph, self.source, self.target,
                                              capacity="capacity")
         if self._graph.directed:
             cut = [(u, v) for u, v in self.edges if u in source_side and v not in source_side]
@@ -79,4 +109,6 @@ class MinCutSolver:
         return self._graph.indicator(cut)
 
     def __repr__(self) -> str:
-        return f"MinCutSolver(edges={len(self.edges)}, s={self.s!r}, t={self.t!r})"
+        return (f"MinCutSolver(edges={len(self.edges)}, source={self.source!r}, "
+                f"target={self.target!r}, directed={self.directed}, "
+                f"negative_costs={self.negative_costs!r})")

@@ -7,6 +7,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from perturbopt.plugin import Sense, check_bool, check_sense, message, warn_deprecated
+
 from ._graph import EdgeIndexedGraph
 
 __all__ = ["SpanningTreeSolver"]
@@ -15,31 +17,33 @@ __all__ = ["SpanningTreeSolver"]
 class SpanningTreeSolver:
     """A minimum (or maximum) spanning tree of a fixed undirected graph.
 
-    ``y*(theta) = argmin_{y in Y} <y, theta>`` (``minimum=True``, ``sense="min"``) or
-    ``argmax_{y in Y} <y, theta>`` (``minimum=False``, ``sense="max"``), where ``Y`` are
-    the edge indicators of the spanning trees of ``G`` (spanning forests, one tree per
-    connected component, if ``G`` is disconnected). Every ``y`` has ``n - c`` ones
-    (``n`` nodes, ``c`` components), so the perturbed mean lies in the spanning-tree
-    polytope: entries in ``[0, 1]`` summing to ``n - c``.
+    ``y*(theta) = argmin_{y in Y} <y, theta>`` (``sense="min"``, default) or
+    ``argmax_{y in Y} <y, theta>`` (``sense="max"``), where ``Y`` are the edge
+    indicators of the spanning trees of ``G`` (spanning forests, one tree per connected
+    component, if ``G`` is disconnected). Every ``y`` has ``n - c`` ones (``n`` nodes,
+    ``c`` components), so the perturbed mean lies in the spanning-tree polytope:
+    entries in ``[0, 1]`` summing to ``n - c``.
 
-    Layout: ``theta`` has one weight per edge, shape ``(len(G.edges),)``, in the order of
-    ``list(G.edges)`` (the ``edges`` attribute); ``y`` is the ``int8`` 0/1 edge indicator
-    in the same order. Weights of any sign are fine (additive noise works).
+    Layout: ``theta`` has one weight per edge, shape ``(len(edges),)``: ``theta[k]``
+    belongs to ``edges[k]``; ``y`` is the ``int8`` 0/1 edge indicator in the same
+    order. Weights of any sign are fine (additive noise works).
 
     Solved with :func:`networkx.minimum_spanning_edges` /
-    :func:`networkx.maximum_spanning_edges` (Kruskal) on a private copy of ``G`` whose
+    :func:`networkx.maximum_spanning_edges` (Kruskal) on a private graph whose
     ``weight`` attributes are set from ``theta`` on every solve.
 
     Args:
-        graph: an undirected ``networkx.Graph``.
-        minimum: ``True`` for a minimum spanning tree (``theta`` are costs), ``False`` for
-            a maximum one (``theta`` are scores).
+        edges: the undirected edges, ``(u, v)`` pairs of hashable nodes, each listed once.
+        num_nodes: if given, the nodes are ``0 .. num_nodes - 1`` (isolated ones count
+            as components of their own).
+        sense: ``"min"`` (``theta`` are costs) or ``"max"`` (scores).
+        graph: deprecated; ``graph=G`` means ``edges=list(G.edges)``.
+        minimum: deprecated; ``minimum=True`` means ``sense="min"``.
 
     Example:
-        >>> import networkx as nx, numpy as np, perturbopt
-        >>> solver = perturbopt.get_solver("networkx.spanning_tree", graph=nx.cycle_graph(3))
-        >>> solver.edges
-        [(0, 1), (0, 2), (1, 2)]
+        >>> import numpy as np, perturbopt
+        >>> solver = perturbopt.get_solver("networkx.spanning_tree",
+        ...                                edges=[(0, 1), (0, 2), (1, 2)])
         >>> solver.solve(np.array([1.0, 3.0, 2.0]))
         array([1, 0, 1], dtype=int8)
     """
@@ -47,12 +51,22 @@ class SpanningTreeSolver:
     name = "networkx.spanning_tree"
     ndim = 1
 
-    def __init__(self, *, graph: Any, minimum: bool = True) -> None:
-        if not isinstance(minimum, (bool, np.bool_)):
-            raise ValueError(f"{self.name}: minimum must be True or False, got {minimum!r}")
-        self._graph = EdgeIndexedGraph(self.name, graph, directed=False)
-        self.minimum = bool(minimum)
-        self.sense = "min" if self.minimum else "max"
+    def __init__(self, *, edges: Any = None, num_nodes: int | None = None,
+                 sense: Sense | None = None, graph: Any = None,
+                 minimum: bool | None = None) -> None:
+        if sense is not None:
+            check_sense(self.name, sense)
+        if minimum is not None:
+            implied: Sense = "min" if check_bool(self.name, "minimum", minimum) else "max"
+            warn_deprecated(self.name, f"minimum={minimum!r}", f"sense={implied!r}")
+            if sense is not None and sense != implied:
+                raise ValueError(message(self.name, f"sense={sense!r} contradicts "
+                                                    f"minimum={minimum!r}; pass sense alone"))
+            sense = implied
+        self.sense: Sense = sense or "min"
+        self._graph = EdgeIndexedGraph.from_options(self.name, edges=edges, num_nodes=num_nodes,
+                                                    graph=graph, directed=None,
+                                                    undirected_only=True)
         self.edges = self._graph.edges
         self.shape = (self._graph.num_edges,)
 
@@ -60,9 +74,10 @@ class SpanningTreeSolver:
         """Return the 0/1 edge indicator of the optimal spanning tree (``hint`` is ignored)."""
         weights = self._graph.check_theta(theta)
         self._graph.set_attribute("weight", weights)
-        spanning_edges = nx.minimum_spanning_edges if self.minimum else nx.maximum_spanning_edges
+        spanning_edges = (nx.minimum_spanning_edges if self.sense == "min"
+                          else nx.maximum_spanning_edges)
         tree = spanning_edges(self._graph.graph, algorithm="kruskal", weight="weight", data=False)
         return self._graph.indicator(tree)
 
     def __repr__(self) -> str:
-        return f"SpanningTreeSolver(edges={len(self.edges)}, minimum={self.minimum})"
+        return f"SpanningTreeSolver(edges={len(self.edges)}, sense={self.sense!r})"

@@ -15,6 +15,11 @@ import perturbopt
 NAME = "networkx.min_cut"
 
 
+def edges_of(graph: nx.Graph) -> dict:
+    """The options that describe ``graph``: its edges and whether they are directed."""
+    return {"edges": list(graph.edges), "directed": graph.is_directed()}
+
+
 def directed_graph() -> nx.DiGraph:
     graph = nx.gnp_random_graph(6, 0.5, seed=4, directed=True)
     assert nx.has_path(graph, 0, 5)
@@ -42,7 +47,7 @@ def test_matches_brute_force(graph: nx.Graph) -> None:
     rng = np.random.default_rng(0)
     s, t = 0, 5
     cuts = all_cuts(graph, s, t)
-    solver = perturbopt.get_solver(NAME, graph=graph, s=s, t=t)
+    solver = perturbopt.get_solver(NAME, **edges_of(graph), source=s, target=t)
     for _ in range(5):
         theta = rng.uniform(0.1, 2.0, size=len(solver.edges))
         np.testing.assert_array_equal(solver.solve(theta), cuts[np.argmin(cuts @ theta)])
@@ -52,14 +57,14 @@ def test_perturbed_mean_meets_every_path_and_converges() -> None:
     """Every s-t path crosses every cut, so the mean puts mass >= 1 on each path."""
     rng = np.random.default_rng(1)
     graph = directed_graph()
-    options = {"graph": graph, "s": 0, "t": 5}
+    options = {**edges_of(graph), "source": 0, "target": 5}
     theta = rng.uniform(0.5, 2.0, size=graph.number_of_edges())
     hard = MinCutSolver(**options).solve(theta)
     mean = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=200,
                                 perturbation="multiplicative", seed=0)(theta)
     index = {edge: k for k, edge in enumerate(graph.edges)}
     for path in nx.all_simple_paths(graph, 0, 5):
-        assert sum(mean[index[e]] for e in zip(path[:-1], path[1:])) >= 1 - 1e-12
+        assert sum(mean[index[e]] for e in itertools.pairwise(path)) >= 1 - 1e-12
     assert np.all((mean >= 0) & (mean <= 1))
     assert np.abs(mean - hard).max() > 0.1
     narrow = perturbopt.perturbed(NAME, solver_options=options, epsilon=1e-5, num_samples=20,
@@ -73,8 +78,8 @@ def test_torch_gradient_is_the_vjp() -> None:
     rng = np.random.default_rng(2)
     graph = nx.petersen_graph()
     theta, g = rng.uniform(0.5, 2.0, size=15), rng.normal(size=15)
-    kwargs = dict(epsilon=0.5, num_samples=50, seed=0, perturbation="multiplicative",
-                  solver_options={"graph": graph, "s": 0, "t": 7})
+    kwargs = {"epsilon": 0.5, "num_samples": 50, "seed": 0, "perturbation": "multiplicative",
+                  "solver_options": {**edges_of(graph), "source": 0, "target": 7}}
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -84,28 +89,81 @@ def test_torch_gradient_is_the_vjp() -> None:
     np.testing.assert_allclose(theta_t.grad.numpy(), expected.vjp(g))
 
 
+PATH = {"edges": [(0, 1), (1, 2), (2, 3)], "source": 0, "target": 3}
+
+
 def test_negative_capacities_are_a_clear_error() -> None:
-    solver = MinCutSolver(graph=nx.path_graph(4), s=0, t=3)
-    with pytest.raises(ValueError, match=r"networkx\.min_cut: capacities must be non-negative, "
-                                         r"but theta\[1\] = -2 \(edge \(1, 2\)\).*multiplicative"):
+    solver = MinCutSolver(**PATH)
+    with pytest.raises(ValueError, match=r"solver 'networkx\.min_cut': capacities must be "
+                                         r"non-negative, but theta\[1\] = -2 \(edge \(1, 2\)\); "
+                                         r"pass negative_costs='clip'"):
         solver.solve(np.array([1.0, -2.0, -3.0]))
-    po = perturbopt.perturbed(NAME, solver_options={"graph": nx.path_graph(4), "s": 0, "t": 3},
-                              epsilon=5.0, num_samples=4, seed=0)
+    po = perturbopt.perturbed(NAME, solver_options=PATH, epsilon=5.0, num_samples=4, seed=0)
     with pytest.raises(perturbopt.SolverError, match=r"sample \d.*capacities must be non-negative"):
         po.solve(np.full(3, 0.1))
 
 
+def test_clip_counts_negative_capacities_as_zero() -> None:
+    rng = np.random.default_rng(5)
+    graph = directed_graph()
+    cuts = all_cuts(graph, 0, 5)
+    solver = MinCutSolver(**edges_of(graph), source=0, target=5, negative_costs="clip")
+    for _ in range(5):
+        theta = rng.normal(size=len(solver.edges))
+        value = cuts @ np.maximum(theta, 0)
+        y = solver.solve(theta)
+        assert np.maximum(theta, 0) @ y == pytest.approx(value.min())
+    mean = perturbopt.perturbed(NAME, solver_options={**PATH, "negative_costs": "clip"},
+                                epsilon=5.0, num_samples=50, seed=0)(np.full(3, 0.1))
+    assert mean.sum() == pytest.approx(1.0)  # a path has exactly one edge in any min cut
+
+
+def test_additive_noise_with_clip_learns_positive_capacities() -> None:
+    """Fenchel-Young steps on positive capacities with additive noise and clipping move
+    theta to make the target cut the minimum one, and do not shrink theta to 0."""
+    graph = directed_graph()
+    options = {**edges_of(graph), "source": 0, "target": 5, "negative_costs": "clip"}
+    truth = np.random.default_rng(6).uniform(0.5, 2.0, size=graph.number_of_edges())
+    target = MinCutSolver(**options).solve(truth)
+    po = perturbopt.perturbed(NAME, solver_options=options, epsilon=0.3, num_samples=20, seed=0)
+    theta = np.ones_like(truth)
+    for _ in range(60):  # the gradient of the min-sense loss is y - y_eps(theta)
+        theta -= 0.2 * (target - po(theta))
+    assert np.array_equal(MinCutSolver(**options).solve(theta), target)
+    assert np.abs(theta).sum() > 0.5 * len(theta)
+
+
 def test_wrong_theta_shape() -> None:
-    with pytest.raises(ValueError, match=r"networkx\.min_cut: theta has shape \(4,\), but the "
-                                         r"graph has 3 edges"):
-        MinCutSolver(graph=nx.path_graph(4), s=0, t=3).solve(np.ones(4))
+    with pytest.raises(ValueError, match=r"solver 'networkx\.min_cut': theta has shape \(4,\), "
+                                         r"but this solver takes instances of shape \(3,\)"):
+        MinCutSolver(**PATH).solve(np.ones(4))
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"s": 0, "t": 0}, r"s and t are the same node \(0\)"),
-    ({"s": 0, "t": 9}, r"t=9 is not a node of the graph"),
-    ({"s": [0], "t": 1}, r"s=\[0\] is not a node of the graph"),
+@pytest.mark.parametrize("options, error, message", [
+    ({"source": 0, "target": 0}, ValueError, r"source and target are the same node \(0\)"),
+    ({"source": 0, "target": 9}, ValueError, r"target=9 is not a node of the graph"),
+    ({"source": [0], "target": 1}, TypeError, r"source must be a node of the graph"),
+    ({"target": 1}, TypeError, r"source is required"),
+    ({"source": 0, "target": 3, "directed": "yes"}, TypeError, r"directed must be True or False"),
+    ({"source": 0, "target": 3, "negative_costs": "ignore"}, ValueError,
+     r"negative_costs must be 'error' or 'clip'"),
 ])
-def test_bad_options(options: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=r"networkx\.min_cut: " + message):
-        MinCutSolver(graph=nx.path_graph(4), **options)
+def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=r"^solver 'networkx\.min_cut': " + message):
+        MinCutSolver(edges=[(0, 1), (1, 2), (2, 3)], **options)
+
+
+def test_graph_s_and_t_are_deprecated_spellings() -> None:
+    graph = nx.petersen_graph()
+    theta = np.random.default_rng(7).uniform(0.5, 2.0, size=15)
+    with pytest.warns(DeprecationWarning) as caught:
+        old = MinCutSolver(graph=graph, s=0, t=7)
+    said = [str(w.message) for w in caught]
+    assert ("solver 'networkx.min_cut': graph= is deprecated; pass edges=list(graph.edges), "
+            "directed=False instead") in said
+    assert "solver 'networkx.min_cut': s=0 is deprecated; pass source=0 instead" in said
+    assert "solver 'networkx.min_cut': t=7 is deprecated; pass target=7 instead" in said
+    new = MinCutSolver(edges=list(graph.edges), directed=False, source=0, target=7)
+    np.testing.assert_array_equal(old.solve(theta), new.solve(theta))
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="contradicts"):
+        MinCutSolver(edges=list(graph.edges), source=1, s=0, target=7)

@@ -15,11 +15,12 @@ import pytest
 import perturbopt
 
 GRAPH = nx.cycle_graph(4)
+EDGES = list(GRAPH.edges)
 SOLVERS = {
-    "networkx.spanning_tree": {"graph": GRAPH},
-    "networkx.min_cut": {"graph": GRAPH, "s": 0, "t": 2},
-    "networkx.shortest_path": {"graph": GRAPH, "source": 0, "target": 2},
-    "networkx.matching": {"graph": GRAPH},
+    "networkx.spanning_tree": {"edges": EDGES},
+    "networkx.min_cut": {"edges": EDGES, "directed": False, "source": 0, "target": 2},
+    "networkx.shortest_path": {"edges": EDGES, "directed": False, "source": 0, "target": 2},
+    "networkx.matching": {"edges": EDGES},
 }
 
 
@@ -33,7 +34,7 @@ def test_installed_entry_point_provides_every_solver() -> None:
 def test_hook_registers_on_a_fresh_registry() -> None:
     registry = perturbopt.Registry(autoload=False)
     registry.register_plugin(perturbopt_networkx, name="networkx")
-    assert registry.get_solver("networkx.matching", graph=GRAPH).edges == list(GRAPH.edges)
+    assert registry.get_solver("networkx.matching", edges=EDGES).edges == EDGES
 
 
 @pytest.mark.parametrize("name", sorted(SOLVERS))
@@ -45,6 +46,17 @@ def test_factory_and_options_pickle_and_rebuild(name: str) -> None:
     assert solver.shape == (GRAPH.number_of_edges(),)
     theta = np.array([1.0, 2.0, 4.0, 3.0])
     np.testing.assert_array_equal(solver.solve(theta), factory(**SOLVERS[name]).solve(theta))
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_read_only_inputs(name: str) -> None:
+    solver = perturbopt.get_solver(name, **SOLVERS[name])
+    theta = np.array([1.0, 2.0, 4.0, 3.0])
+    expected = solver.solve(theta.copy())
+    theta.setflags(write=False)
+    hint = expected.copy()
+    hint.setflags(write=False)
+    np.testing.assert_array_equal(solver.solve(theta, hint=hint), expected)
 
 
 @pytest.mark.parametrize("module", ["__init__", "_matching", "_min_cut", "_shortest_path",

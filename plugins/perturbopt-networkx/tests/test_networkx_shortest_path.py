@@ -3,6 +3,8 @@ gradients and error messages."""
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -11,6 +13,11 @@ from perturbopt_networkx import ShortestPathSolver
 import perturbopt
 
 NAME = "networkx.shortest_path"
+
+
+def edges_of(graph: nx.Graph) -> dict:
+    """The options that describe ``graph``: its edges and whether they are directed."""
+    return {"edges": list(graph.edges), "directed": graph.is_directed()}
 
 
 def directed_graph() -> nx.DiGraph:
@@ -27,7 +34,7 @@ def all_paths(graph: nx.Graph, source: int, target: int) -> np.ndarray:
     paths = []
     for path in nx.all_simple_paths(graph, source, target):
         y = np.zeros(graph.number_of_edges(), dtype=np.int8)
-        y[[index[e] for e in zip(path[:-1], path[1:])]] = 1
+        y[[index[e] for e in itertools.pairwise(path)]] = 1
         paths.append(y)
     return np.array(paths)
 
@@ -37,7 +44,7 @@ def all_paths(graph: nx.Graph, source: int, target: int) -> np.ndarray:
 def test_matches_brute_force(graph: nx.Graph, target: int) -> None:
     rng = np.random.default_rng(0)
     paths = all_paths(graph, 0, target)
-    solver = perturbopt.get_solver(NAME, graph=graph, source=0, target=target)
+    solver = perturbopt.get_solver(NAME, **edges_of(graph), source=0, target=target)
     for _ in range(5):
         theta = rng.uniform(0, 2, size=len(solver.edges))
         np.testing.assert_array_equal(solver.solve(theta), paths[np.argmin(paths @ theta)])
@@ -46,7 +53,7 @@ def test_matches_brute_force(graph: nx.Graph, target: int) -> None:
 def test_perturbed_mean_is_a_unit_flow_and_converges() -> None:
     rng = np.random.default_rng(1)
     graph = directed_graph()
-    options = {"graph": graph, "source": 0, "target": 8}
+    options = {**edges_of(graph), "source": 0, "target": 8}
     theta = rng.uniform(0.5, 2, size=graph.number_of_edges())
     hard = ShortestPathSolver(**options).solve(theta)
     mean = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=200,
@@ -62,8 +69,8 @@ def test_perturbed_mean_is_a_unit_flow_and_converges() -> None:
 
 
 def test_undirected_edges_are_used_in_either_direction() -> None:
-    graph = nx.Graph([(1, 0), (2, 1), (2, 3)])
-    solver = ShortestPathSolver(graph=graph, source=3, target=0)
+    solver = ShortestPathSolver(edges=[(1, 0), (2, 1), (2, 3)], directed=False, source=3,
+                                target=0)
     np.testing.assert_array_equal(solver.solve(np.ones(3)), [1, 1, 1])
 
 
@@ -73,8 +80,8 @@ def test_torch_gradient_is_the_vjp() -> None:
     rng = np.random.default_rng(2)
     graph = nx.petersen_graph()
     theta, g = rng.uniform(0.5, 2, size=15), rng.normal(size=15)
-    kwargs = dict(epsilon=0.5, num_samples=50, seed=0, perturbation="multiplicative",
-                  solver_options={"graph": graph, "source": 0, "target": 7})
+    kwargs = {"epsilon": 0.5, "num_samples": 50, "seed": 0, "perturbation": "multiplicative",
+                  "solver_options": {**edges_of(graph), "source": 0, "target": 7}}
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -85,29 +92,61 @@ def test_torch_gradient_is_the_vjp() -> None:
 
 
 def test_disconnected_source_and_target() -> None:
-    graph = nx.DiGraph([("a", "b"), ("c", "b")])
-    with pytest.raises(ValueError, match=r"networkx\.shortest_path: there is no path from "
-                                         r"source='a' to target='c'"):
-        ShortestPathSolver(graph=graph, source="a", target="c")
+    edges = [("a", "b"), ("c", "b")]
+    with pytest.raises(ValueError, match=r"solver 'networkx\.shortest_path': there is no path "
+                                         r"from source='a' to target='c'"):
+        ShortestPathSolver(edges=edges, source="a", target="c")
     with pytest.raises(ValueError, match=r"no path from source='a' to target='c'"):
-        perturbopt.perturbed(NAME, solver_options={"graph": graph, "source": "a",
+        perturbopt.perturbed(NAME, solver_options={"edges": edges, "source": "a",
                                                    "target": "c"})
 
 
 def test_negative_lengths_and_wrong_shape() -> None:
-    solver = ShortestPathSolver(graph=nx.path_graph(3), source=0, target=2)
-    with pytest.raises(ValueError, match=r"networkx\.shortest_path: edge lengths must be "
-                                         r"non-negative, but theta\[0\] = -1 \(edge \(0, 1\)\)"):
+    solver = ShortestPathSolver(edges=[(0, 1), (1, 2)], source=0, target=2)
+    with pytest.raises(ValueError, match=r"solver 'networkx\.shortest_path': edge lengths must "
+                                         r"be non-negative, but theta\[0\] = -1 \(edge "
+                                         r"\(0, 1\)\); pass negative_costs='clip'"):
         solver.solve(np.array([-1.0, 1.0]))
-    with pytest.raises(ValueError, match=r"networkx\.shortest_path: theta has shape \(3,\), but "
-                                         r"the graph has 2 edges"):
+    with pytest.raises(ValueError, match=r"solver 'networkx\.shortest_path': theta has shape "
+                                         r"\(3,\), but this solver takes instances of shape "
+                                         r"\(2,\)"):
         solver.solve(np.ones(3))
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"source": 0, "target": 0}, r"source and target are the same node \(0\)"),
-    ({"source": 5, "target": 0}, r"source=5 is not a node of the graph"),
+def test_clip_counts_negative_lengths_as_zero() -> None:
+    rng = np.random.default_rng(3)
+    graph = directed_graph()
+    paths = all_paths(graph, 0, 8)
+    solver = ShortestPathSolver(**edges_of(graph), source=0, target=8, negative_costs="clip")
+    for _ in range(5):
+        theta = rng.normal(size=len(solver.edges))
+        clipped = np.maximum(theta, 0)
+        assert clipped @ solver.solve(theta) == pytest.approx((paths @ clipped).min())
+    theta = rng.normal(size=len(solver.edges))
+    before = theta.copy()
+    theta.setflags(write=False)
+    solver.solve(theta)
+    np.testing.assert_array_equal(theta, before)
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"source": 0, "target": 0}, ValueError, r"source and target are the same node \(0\)"),
+    ({"source": 5, "target": 0}, ValueError, r"source=5 is not a node of the graph"),
+    ({"source": 2, "target": 0}, ValueError, r"there is no path from source=2 to target=0"),
+    ({"source": 0, "target": 2, "negative_costs": 0}, TypeError,
+     r"negative_costs must be 'error' or 'clip'"),
 ])
-def test_bad_options(options: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=r"networkx\.shortest_path: " + message):
-        ShortestPathSolver(graph=nx.path_graph(3), **options)
+def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=r"^solver 'networkx\.shortest_path': " + message):
+        ShortestPathSolver(edges=[(0, 1), (1, 2)], **options)
+
+
+def test_graph_is_a_deprecated_spelling_of_edges() -> None:
+    graph = nx.petersen_graph()
+    theta = np.random.default_rng(4).uniform(0.5, 2.0, size=15)
+    with pytest.warns(DeprecationWarning, match=r"graph= is deprecated; pass "
+                                                r"edges=list\(graph.edges\), directed=False"):
+        old = ShortestPathSolver(graph=graph, source=0, target=7)
+    assert not old.directed
+    new = ShortestPathSolver(**edges_of(graph), source=0, target=7)
+    np.testing.assert_array_equal(old.solve(theta), new.solve(theta))

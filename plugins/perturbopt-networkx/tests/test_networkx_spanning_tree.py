@@ -4,6 +4,7 @@ parallel workers, torch gradients and error messages."""
 from __future__ import annotations
 
 import itertools
+from contextlib import nullcontext
 
 import networkx as nx
 import numpy as np
@@ -26,7 +27,7 @@ def all_spanning_trees(graph: nx.Graph) -> np.ndarray:
     edges, n = list(graph.edges), graph.number_of_nodes()
     trees = []
     for subset in itertools.combinations(range(len(edges)), n - 1):
-        candidate = nx.Graph(list(edges[k] for k in subset))
+        candidate = nx.Graph([edges[k] for k in subset])
         candidate.add_nodes_from(graph)
         if nx.is_connected(candidate):
             y = np.zeros(len(edges), dtype=np.int8)
@@ -35,18 +36,18 @@ def all_spanning_trees(graph: nx.Graph) -> np.ndarray:
     return np.array(trees)
 
 
-@pytest.mark.parametrize("minimum", [True, False])
-def test_matches_brute_force(minimum: bool) -> None:
+@pytest.mark.parametrize("sense", ["min", "max"])
+def test_matches_brute_force(sense: str) -> None:
     rng = np.random.default_rng(0)
     graph = small_graph()
     trees = all_spanning_trees(graph)
-    solver = perturbopt.get_solver(NAME, graph=graph, minimum=minimum)
-    assert solver.sense == ("min" if minimum else "max")
+    solver = perturbopt.get_solver(NAME, edges=list(graph.edges), sense=sense)
+    assert solver.sense == sense
     assert solver.edges == list(graph.edges)
     for _ in range(5):
         theta = rng.normal(size=len(solver.edges))
         values = trees @ theta
-        expected = trees[np.argmin(values) if minimum else np.argmax(values)]
+        expected = trees[np.argmin(values) if sense == "min" else np.argmax(values)]
         np.testing.assert_array_equal(solver.solve(theta), expected)
 
 
@@ -54,7 +55,7 @@ def test_perturbed_mean_is_in_the_spanning_tree_polytope() -> None:
     rng = np.random.default_rng(1)
     graph = small_graph()
     theta = rng.normal(size=graph.number_of_edges())
-    options = {"graph": graph}
+    options = {"edges": list(graph.edges)}
     hard = SpanningTreeSolver(**options).solve(theta)
     mean = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=200,
                                 seed=0)(theta)
@@ -72,7 +73,7 @@ def test_perturbed_mean_is_in_the_spanning_tree_polytope() -> None:
 
 def test_disconnected_graph_gives_a_spanning_forest() -> None:
     graph = nx.disjoint_union(nx.cycle_graph(3), nx.path_graph(3))
-    y = SpanningTreeSolver(graph=graph).solve(np.arange(5.0))
+    y = SpanningTreeSolver(edges=list(graph.edges)).solve(np.arange(5.0))
     assert y.sum() == 6 - 2
 
 
@@ -80,7 +81,8 @@ def test_parallel_workers_give_the_same_samples() -> None:
     rng = np.random.default_rng(2)
     graph = nx.gnm_random_graph(30, 80, seed=2)
     theta = rng.normal(size=80)
-    kwargs = dict(solver_options={"graph": graph}, epsilon=0.5, num_samples=300, seed=0)
+    kwargs = {"solver_options": {"edges": list(graph.edges)}, "epsilon": 0.5,
+              "num_samples": 300, "seed": 0}
     serial = perturbopt.perturbed(NAME, n_jobs=1, **kwargs).solve(theta)
     parallel = perturbopt.perturbed(NAME, n_jobs=2, **kwargs).solve(theta)
     np.testing.assert_array_equal(parallel.samples, serial.samples)
@@ -92,7 +94,8 @@ def test_torch_gradient_is_the_vjp() -> None:
     rng = np.random.default_rng(3)
     graph = small_graph()
     theta, g = rng.normal(size=10), rng.normal(size=10)
-    kwargs = dict(epsilon=0.5, num_samples=100, seed=0, solver_options={"graph": graph})
+    kwargs = {"epsilon": 0.5, "num_samples": 100, "seed": 0,
+              "solver_options": {"edges": list(graph.edges)}}
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -104,23 +107,53 @@ def test_torch_gradient_is_the_vjp() -> None:
 
 
 def test_wrong_theta_shape() -> None:
-    po = perturbopt.perturbed(NAME, solver_options={"graph": small_graph()}, num_samples=2,
+    po = perturbopt.perturbed(NAME, solver_options={"edges": list(small_graph().edges)},
+                              num_samples=2,
                               seed=0)
     with pytest.raises(ValueError, match=r"'networkx\.spanning_tree' takes instances of "
                                          r"shape \(10,\)"):
         po.solve(np.ones(9))
-    with pytest.raises(ValueError, match=r"networkx\.spanning_tree: theta has shape \(9,\), but "
-                                         r"the graph has 10 edges"):
-        SpanningTreeSolver(graph=small_graph()).solve(np.ones(9))
+    with pytest.raises(ValueError, match=r"solver 'networkx\.spanning_tree': theta has shape "
+                                         r"\(9,\), but this solver takes instances of shape "
+                                         r"\(10,\)"):
+        SpanningTreeSolver(edges=list(small_graph().edges)).solve(np.ones(9))
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"graph": nx.DiGraph([(0, 1)])}, r"needs an undirected graph, got a DiGraph"),
-    ({"graph": nx.MultiGraph([(0, 1), (0, 1)])}, r"multigraphs are not supported"),
-    ({"graph": nx.empty_graph(3)}, r"the graph has no edges"),
-    ({"graph": [(0, 1)]}, r"option graph must be a networkx Graph or DiGraph, got list"),
-    ({"graph": nx.path_graph(3), "minimum": "no"}, r"minimum must be True or False"),
+@pytest.mark.parametrize("options, error, message", [
+    ({}, TypeError, r"edges is required"),
+    ({"edges": []}, ValueError, r"the graph has no edges"),
+    ({"edges": [(0, 1, 2)]}, ValueError, r"edges\[0\] = \(0, 1, 2\) has 3 entries"),
+    ({"edges": 5}, TypeError, r"edges must be a sequence of \(u, v\) pairs"),
+    ({"edges": [(0, [1])]}, TypeError, r"has an unhashable node"),
+    ({"edges": [(0, 3)], "num_nodes": 3}, ValueError, r"names a node >= num_nodes=3"),
+    ({"edges": [(0, 1)], "sense": "minimum"}, ValueError, r"sense must be 'max' or 'min'"),
+    ({"graph": nx.DiGraph([(0, 1)])}, ValueError, r"needs an undirected graph, got a DiGraph"),
+    ({"graph": nx.MultiGraph([(0, 1), (0, 1)])}, ValueError, r"multigraphs are not supported"),
+    ({"graph": nx.empty_graph(3)}, ValueError, r"the graph has no edges"),
+    ({"graph": [(0, 1)]}, TypeError, r"graph must be a networkx Graph or DiGraph, got list"),
+    ({"edges": [(0, 1)], "minimum": "no"}, TypeError, r"minimum must be True or False"),
 ])
-def test_bad_options(options: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=r"networkx\.spanning_tree: " + message):
+def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
+    warned = pytest.warns(DeprecationWarning) if "graph" in options else nullcontext()
+    with warned, pytest.raises(error, match=r"^solver 'networkx\.spanning_tree': .*" + message):
         SpanningTreeSolver(**options)
+
+
+def test_num_nodes_counts_isolated_nodes_as_components() -> None:
+    y = SpanningTreeSolver(edges=[(0, 1), (1, 2), (0, 2)], num_nodes=5).solve(np.ones(3))
+    assert y.sum() == 2
+
+
+def test_graph_and_minimum_are_deprecated_spellings() -> None:
+    graph = small_graph()
+    theta = np.random.default_rng(4).normal(size=10)
+    with pytest.warns(DeprecationWarning, match=r"graph= is deprecated; pass "
+                                                r"edges=list\(graph.edges\) instead"):
+        old = SpanningTreeSolver(graph=graph)
+    np.testing.assert_array_equal(old.solve(theta),
+                                  SpanningTreeSolver(edges=list(graph.edges)).solve(theta))
+    with pytest.warns(DeprecationWarning, match=r"minimum=False is deprecated; pass "
+                                                r"sense='max' instead"):
+        assert SpanningTreeSolver(edges=[(0, 1)], minimum=False).sense == "max"
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="contradicts"):
+        SpanningTreeSolver(edges=[(0, 1)], minimum=True, sense="max")

@@ -8,6 +8,8 @@ Installing this distribution registers, under the entry-point group ``perturbopt
 * ``ortools.cp_sat``: your own CP-SAT model; ``theta`` are the objective coefficients
   of the variables you pick.
 * ``ortools.mathopt``: the same for a MathOpt (LP or MIP) model.
+* ``ortools.model_builder``: the same for a ModelBuilder (LP or MIP) model: the
+  fastest way to GLOP for small LPs.
 
 Smooth your own model in a few lines::
 
@@ -22,38 +24,31 @@ Smooth your own model in a few lines::
     y_eps = layer(theta)  # E[argmax_x <theta + eps Z, x>], differentiable in theta
 """
 
+from typing import TYPE_CHECKING
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from perturbopt.plugin import StatusError, lazy_attributes
 
 from ._plugin import register_solvers
 
 if TYPE_CHECKING:
     from ._assignment import AssignmentSolver
     from ._cp_sat import CpSatSolver
-    from ._errors import StatusError
     from ._flow import MinCostFlowSolver, ShortestPathSolver
     from ._mathopt import MathOptSolver
+    from ._model_builder import ModelBuilderSolver
     from ._scaling import DEFAULT_RESOLUTION
 
 # Solver classes import their solver library: load them on first access only, so
 # that perturbopt's registry can list this plugin's solvers without importing it.
-_LAZY = {
+__getattr__, __dir__ = lazy_attributes(__name__, {
     "AssignmentSolver": "._assignment",
     "CpSatSolver": "._cp_sat",
     "DEFAULT_RESOLUTION": "._scaling",
     "MathOptSolver": "._mathopt",
     "MinCostFlowSolver": "._flow",
+    "ModelBuilderSolver": "._model_builder",
     "ShortestPathSolver": "._flow",
-    "StatusError": "._errors",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+})
 
 __version__ = "0.1.0"
 
@@ -63,6 +58,7 @@ __all__ = [
     "CpSatSolver",
     "MathOptSolver",
     "MinCostFlowSolver",
+    "ModelBuilderSolver",
     "ShortestPathSolver",
     "StatusError",
     "__version__",

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from ortools.graph.python import linear_sum_assignment
 
-from ._common import Sense, check_sense
-from ._errors import StatusError
+from perturbopt.plugin import (
+    Sense,
+    StatusError,
+    check_instance,
+    check_int,
+    check_sense,
+    check_shape,
+    message,
+    warn_deprecated,
+)
+
 from ._scaling import DEFAULT_RESOLUTION, check_resolution, integer_costs
 
 __all__ = ["AssignmentSolver"]
+
+NAME = "ortools.assignment"
 
 
 class AssignmentSolver:
@@ -31,8 +44,9 @@ class AssignmentSolver:
     Args:
         sense: ``"min"`` (costs, default) or ``"max"`` (scores).
         resolution: the real cost of one integer unit (default ``1e-6``).
-        n: the number of rows and columns, if fixed: the engine then checks theta's
+        shape: the instance shape ``(n, n)``, if fixed: the engine then checks theta's
             shape before any solve. Without it any square ``theta`` is accepted.
+        n: deprecated; ``n=k`` means ``shape=(k, k)``.
 
     Example:
         >>> import numpy as np, perturbopt
@@ -42,18 +56,27 @@ class AssignmentSolver:
                [1, 0]], dtype=int8)
     """
 
-    name = "ortools.assignment"
+    name = NAME
     ndim = 2
 
     def __init__(self, *, sense: Sense = "min", resolution: float = DEFAULT_RESOLUTION,
-                 n: int | None = None) -> None:
-        self.sense: Sense = check_sense(sense, self.name)
-        self.resolution = check_resolution(resolution, self.name)
-        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))
-                              or n < 1):
-            raise ValueError(f"solver {self.name!r}: n must be an integer >= 1, got {n!r}")
-        self.n = None if n is None else int(n)
-        self.shape = None if n is None else (self.n, self.n)
+                 shape: Any = None, n: int | None = None) -> None:
+        self.sense: Sense = check_sense(NAME, sense)
+        self.resolution = check_resolution(NAME, resolution)
+        if n is not None:
+            size = check_int(NAME, "n", n, minimum=1)
+            warn_deprecated(NAME, f"n={n!r}", f"shape=({size}, {size})")
+            if shape is not None and tuple(shape) != (size, size):
+                raise ValueError(message(NAME, f"n={n!r} contradicts shape={shape!r}; "
+                                               "pass shape alone"))
+            shape = (size, size)
+        self.shape: tuple[int, int] | None = None
+        if shape is not None:
+            rows, cols = check_shape(NAME, "shape", shape, ndim=2)
+            if rows != cols:
+                raise ValueError(message(NAME, f"shape must be square (n, n): every row gets "
+                                               f"one column and vice versa, got {shape!r}"))
+            self.shape = (rows, cols)
         self._arcs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _arcs_for(self, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,12 +89,13 @@ class AssignmentSolver:
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """The permutation matrix ``y*(theta)`` as int8 (``hint`` is not used)."""
-        theta = np.asarray(theta, dtype=np.float64)
-        if theta.ndim != 2 or theta.shape[0] != theta.shape[1]:
-            raise ValueError(f"solver {self.name!r} takes a square cost matrix theta of "
-                             f"shape (n, n), got shape {theta.shape}")
+        theta = check_instance(NAME, theta, shape=self.shape, ndim=2,
+                               what="a square cost matrix")
         n = theta.shape[0]
-        costs = integer_costs(theta.ravel(), self.resolution, self.name)
+        if theta.shape[1] != n:
+            raise ValueError(message(NAME, "theta must be a square cost matrix of shape (n, n), "
+                                           f"got shape {theta.shape}"))
+        costs = integer_costs(NAME, theta.ravel(), self.resolution)
         if self.sense == "max":
             np.negative(costs, out=costs)
         left, right = self._arcs_for(n)
@@ -79,14 +103,14 @@ class AssignmentSolver:
         assignment.add_arcs_with_cost(left, right, costs)
         status = assignment.solve()
         if status != assignment.OPTIMAL:
-            raise StatusError(self.name, status.name, _explain(status.name, self.resolution))
+            raise StatusError(NAME, status.name, _explain(status.name, self.resolution))
         y = np.zeros((n, n), dtype=np.int8)
         y[np.arange(n), [assignment.right_mate(i) for i in range(n)]] = 1
         return y
 
     def __repr__(self) -> str:
         return (f"AssignmentSolver(sense={self.sense!r}, resolution={self.resolution:g}"
-                f"{'' if self.n is None else f', n={self.n}'})")
+                f"{'' if self.shape is None else f', shape={self.shape}'})")
 
 
 def _explain(status: str, resolution: float) -> str:

@@ -9,8 +9,16 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model, cp_model_helper
 
-from ._common import Sense, check_sense, check_theta
-from ._errors import StatusError
+from perturbopt.plugin import (
+    Sense,
+    StatusError,
+    check_bool,
+    check_instance,
+    check_sense,
+    format_index,
+    message,
+)
+
 from ._linear_map import LinearMap
 from ._options import as_object_array, check_threads, check_time_limit
 from ._scaling import DEFAULT_RESOLUTION, check_resolution, integer_costs
@@ -72,22 +80,23 @@ class CpSatSolver:
         >>> x = [model.new_bool_var(f"x{i}") for i in range(3)]
         >>> _ = model.add(sum(x) <= 2)
         >>> solver = perturbopt.get_solver("ortools.cp_sat", model=model, variables=x)
-        >>> solver.solve(np.array([0.5, -1.0, 2.0]))
-        array([1, 0, 1])
+        >>> solver.solve(np.array([0.5, -1.0, 2.0]))  # 0/1 entries: int8
+        array([1, 0, 1], dtype=int8)
     """
 
     name = NAME
+    releases_gil = True  # measured by benchmarks/bench_threads.py
 
     def __init__(self, *, model: cp_model.CpModel, variables: Any, sense: Sense = "max",
                  resolution: float = DEFAULT_RESOLUTION, time_limit: float | None = None,
                  num_workers: int = 1, allow_feasible: bool = False) -> None:
         if not isinstance(model, cp_model.CpModel):
-            raise TypeError(f"solver {NAME!r}: model must be an ortools.sat.python.cp_model."
-                            f"CpModel, got {type(model).__name__}")
-        workers = check_threads(num_workers, "num_workers", NAME)
-        options = _Options(check_sense(sense, NAME), check_resolution(resolution, NAME),
-                           check_time_limit(time_limit, NAME), 0 if workers is None else workers,
-                           bool(allow_feasible))
+            raise TypeError(message(NAME, "model must be an ortools.sat.python.cp_model.CpModel, "
+                                          f"got {type(model).__name__}"))
+        workers = check_threads(NAME, "num_workers", num_workers)
+        options = _Options(check_sense(NAME, sense), check_resolution(NAME, resolution),
+                           check_time_limit(NAME, time_limit), 0 if workers is None else workers,
+                           check_bool(NAME, "allow_feasible", allow_feasible))
         linear_map = _linear_map(variables, len(model.proto.variables))
         copy = cp_model.CpModel()
         copy.proto.copy_from(model.proto)
@@ -100,6 +109,7 @@ class CpSatSolver:
         self.sense: Sense = options.sense
         self.shape = linear_map.shape
         proto = model.proto
+        self._dtype = np.int8 if _binary(linear_map, proto) else np.int64
         proto.clear_objective()
         proto.clear_floating_point_objective()
         proto.clear_solution_hint()
@@ -114,10 +124,12 @@ class CpSatSolver:
         self._text: str | None = None
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
-        """The value of ``variables`` at an optimum of ``<theta, y>``, as int64."""
-        theta = check_theta(theta, self.shape, NAME, "one coefficient per entry of variables")
+        """The value of ``variables`` at an optimum of ``<theta, y>``: int8 when every
+        entry can only be 0 or 1, else int64."""
+        theta = check_instance(NAME, theta, shape=self.shape,
+                               what="one coefficient per entry of variables")
         coefficients = self._map.objective(
-            integer_costs(theta.ravel(), self._options.resolution, NAME))
+            integer_costs(NAME, theta.ravel(), self._options.resolution))
         if self.sense == "max":
             np.negative(coefficients, out=coefficients)
         proto = self._model.proto
@@ -134,7 +146,7 @@ class CpSatSolver:
             raise StatusError(NAME, status.name, self._explain(status.name))
         solution = self._solver.response_proto.solution
         x = np.fromiter(solution, dtype=np.int64, count=len(solution))[self._map.columns]
-        return self._map.evaluate(x)
+        return self._map.evaluate(x).astype(self._dtype, copy=False)
 
     def _explain(self, status: str) -> str:
         if status == "INFEASIBLE":
@@ -170,7 +182,7 @@ def _restore(text: str, linear_map: LinearMap, options: _Options) -> CpSatSolver
     """Rebuild a :class:`CpSatSolver` from its model proto in text format."""
     model = cp_model.CpModel()
     if not model.proto.parse_text_format(text):
-        raise ValueError(f"solver {NAME!r}: could not parse the model sent to this worker")
+        raise ValueError(message(NAME, "could not parse the model sent to this worker"))
     solver = CpSatSolver.__new__(CpSatSolver)
     solver._setup(model, linear_map, options)
     solver._text = text
@@ -178,24 +190,37 @@ def _restore(text: str, linear_map: LinearMap, options: _Options) -> CpSatSolver
 
 
 def _linear_map(variables: Any, num_variables: int) -> LinearMap:
-    array = as_object_array(variables, NAME)
+    array = as_object_array(NAME, variables)
     rows: list[tuple[list[int], list[int], int]] = []
     for index, item in enumerate(array.flat):
-        where = f"variables[{', '.join(map(str, np.unravel_index(index, array.shape)))}]"
+        where = "variables" + format_index(np.unravel_index(index, array.shape))
         if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
             rows.append(([], [], int(item)))
             continue
         if not isinstance(item, cp_model_helper.LinearExpr):
-            raise TypeError(f"solver {NAME!r}: {where} is a {type(item).__name__}; it must be a "
-                            "variable or linear expression of the CP-SAT model")
+            raise TypeError(message(NAME, f"{where} is a {type(item).__name__}; it must be a "
+                                          "variable or linear expression of the CP-SAT model"))
         try:
             flat = cp_model_helper.FlatIntExpr(item)
         except TypeError as error:
-            raise TypeError(f"solver {NAME!r}: {where} = {item} must have integer "
-                            f"coefficients: {error}") from error
+            raise TypeError(message(NAME, f"{where} = {item} must have integer "
+                                          f"coefficients: {error}")) from error
         indices = [variable.index for variable in flat.vars]
         if any(not 0 <= i < num_variables for i in indices):
-            raise ValueError(f"solver {NAME!r}: {where} = {item} uses a variable that is not in "
-                             f"the model (it has {num_variables} variables)")
+            raise ValueError(message(NAME, f"{where} = {item} uses a variable that is not in "
+                                           f"the model (it has {num_variables} variables)"))
         rows.append((indices, list(flat.coeffs), int(flat.offset)))
     return LinearMap(rows, array.shape, np.int64)
+
+
+def _binary(linear_map: LinearMap, proto: Any) -> bool:
+    """Whether every entry of ``y = A x + c`` lies in ``{0, 1}`` over the variables'
+    domains (then ``y`` is returned as int8)."""
+    domains = [proto.variables[int(i)].domain for i in linear_map.columns]
+    lower = np.array([d[0] for d in domains], dtype=np.float64)
+    upper = np.array([d[len(d) - 1] for d in domains], dtype=np.float64)  # no d[-1] here
+    matrix = linear_map.matrix
+    positive, negative = matrix.maximum(0), matrix.minimum(0)
+    low = positive @ lower + negative @ upper + linear_map.offset
+    high = positive @ upper + negative @ lower + linear_map.offset
+    return bool(np.all(low >= 0) and np.all(high <= 1))

@@ -13,9 +13,18 @@ from ortools.math_opt.core.python import solver as core_solver
 from ortools.math_opt.elemental.python import enums
 from ortools.math_opt.python import callback, mathopt
 from ortools.math_opt.python import result as mathopt_result
+from ortools.math_opt.solvers import highs_pb2
 
-from ._common import Sense, check_sense, check_theta
-from ._errors import StatusError
+from perturbopt.plugin import (
+    Sense,
+    StatusError,
+    check_bool,
+    check_instance,
+    check_sense,
+    format_index,
+    message,
+)
+
 from ._linear_map import LinearMap
 from ._options import as_object_array, check_threads, check_time_limit
 
@@ -29,6 +38,10 @@ HINTED_SOLVERS = frozenset({mathopt.SolverType.GSCIP, mathopt.SolverType.CP_SAT,
 
 LP_ONLY_SOLVERS = frozenset({mathopt.SolverType.GLOP, mathopt.SolverType.PDLP})
 """Solver types that refuse integer variables."""
+
+_QUIET_HIGHS = highs_pb2.HighsOptionsProto(bool_options={"output_flag": False,
+                                                          "log_to_console": False})
+"""HiGHS options that keep it from writing its log to the console."""
 
 
 @dataclass(frozen=True)
@@ -91,11 +104,12 @@ class MathOptSolver:
                  time_limit: float | None = None, threads: int | None = None,
                  allow_feasible: bool = False) -> None:
         if not isinstance(model, mathopt.Model):
-            raise TypeError(f"solver {NAME!r}: model must be an ortools.math_opt.python."
-                            f"mathopt.Model, got {type(model).__name__}")
-        options = _Options(check_sense(sense, NAME), _solver_type(solver_type),
-                           check_time_limit(time_limit, NAME),
-                           check_threads(threads, "threads", NAME), bool(allow_feasible))
+            raise TypeError(message(NAME, "model must be an ortools.math_opt.python.mathopt."
+                                          f"Model, got {type(model).__name__}"))
+        options = _Options(check_sense(NAME, sense), _solver_type(solver_type),
+                           check_time_limit(NAME, time_limit),
+                           check_threads(NAME, "threads", threads),
+                           check_bool(NAME, "allow_feasible", allow_feasible))
         linear_map = _linear_map(variables, model)
         proto = model.export_model()
         self._setup(mathopt.Model.from_model_proto(proto), proto.SerializeToString(),
@@ -112,10 +126,10 @@ class MathOptSolver:
         if options.solver_type in LP_ONLY_SOLVERS:
             integer = [v.name or f"#{v.id}" for v in model.variables() if v.integer]
             if integer:
-                raise ValueError(
-                    f"solver {NAME!r}: solver_type {options.solver_type.name} solves LPs only, "
-                    f"but the model has {len(integer)} integer variable(s) ({integer[0]}, ...); "
-                    "pick a MIP solver_type: 'HIGHS', 'GSCIP' or 'CP_SAT'")
+                raise ValueError(message(
+                    NAME, f"solver_type {options.solver_type.name} solves LPs only, but the "
+                    f"model has {len(integer)} integer variable(s) ({integer[0]}, ...); pick a "
+                    "MIP solver_type: 'HIGHS', 'GSCIP' or 'CP_SAT'"))
         self._variables = [model.get_variable(int(i)) for i in linear_map.columns]
         model.objective.clear()
         model.objective.is_maximize = options.sense == "max"
@@ -123,7 +137,7 @@ class MathOptSolver:
         self._params = mathopt.SolveParameters(
             time_limit=(None if options.time_limit is None
                         else datetime.timedelta(seconds=options.time_limit)),
-            threads=options.threads)
+            threads=options.threads, enable_output=False, highs=_QUIET_HIGHS)
         self._params_proto = self._params.to_proto()
         self._no_callbacks = callback.CallbackRegistration().to_proto()
         self._no_model_params = mathopt.ModelSolveParameters().to_proto()
@@ -142,8 +156,9 @@ class MathOptSolver:
                                          self._model.export_model(),
                                          parameters_pb2.SolverInitializerProto())
         except Exception as error:
-            raise ValueError(f"solver {NAME!r}: could not start solver_type "
-                             f"{self._options.solver_type.name}: {_message(error)}") from error
+            raise ValueError(message(NAME, f"could not start solver_type "
+                                           f"{self._options.solver_type.name}: "
+                                           f"{_message(error)}")) from error
 
     def _solve_proto(self, model_params: Any) -> result_pb2.SolveResultProto:
         update = self._tracker.export_update()
@@ -157,7 +172,8 @@ class MathOptSolver:
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """The value of ``variables`` at an optimum of ``<theta, y>``, as float64."""
-        theta = check_theta(theta, self.shape, NAME, "one coefficient per entry of variables")
+        theta = check_instance(NAME, theta, shape=self.shape,
+                               what="one coefficient per entry of variables")
         self._model.objective.elemental.set_attrs(
             enums.DoubleAttr1.OBJECTIVE_LINEAR_COEFFICIENT, self._keys,
             self._map.objective(theta.ravel()))
@@ -231,27 +247,30 @@ def _solver_type(solver_type: Any) -> mathopt.SolverType:
     if isinstance(solver_type, str) and solver_type.upper() in mathopt.SolverType.__members__:
         return mathopt.SolverType[solver_type.upper()]
     known = ", ".join(repr(name) for name in mathopt.SolverType.__members__)
-    raise ValueError(f"solver {NAME!r}: unknown solver_type {solver_type!r}; pick one of {known}")
+    if not isinstance(solver_type, str):
+        raise TypeError(message(NAME, f"solver_type must be a mathopt.SolverType or its name, "
+                                      f"got {solver_type!r}"))
+    raise ValueError(message(NAME, f"unknown solver_type {solver_type!r}; pick one of {known}"))
 
 
 def _linear_map(variables: Any, model: mathopt.Model) -> LinearMap:
-    array = as_object_array(variables, NAME)
+    array = as_object_array(NAME, variables)
     rows: list[tuple[list[int], list[float], float]] = []
     for index, item in enumerate(array.flat):
-        where = f"variables[{', '.join(map(str, np.unravel_index(index, array.shape)))}]"
+        where = "variables" + format_index(np.unravel_index(index, array.shape))
         if isinstance(item, (int, float, np.number)) and not isinstance(item, bool):
             rows.append(([], [], float(item)))
             continue
         if not isinstance(item, mathopt.LinearBase):
-            raise TypeError(f"solver {NAME!r}: {where} is a {type(item).__name__}; it must be a "
-                            "variable or linear expression of the MathOpt model")
+            raise TypeError(message(NAME, f"{where} is a {type(item).__name__}; it must be a "
+                                          "variable or linear expression of the MathOpt model"))
         flat = mathopt.as_flat_linear_expression(item)
         terms = list(flat.terms.items())
         for variable, _ in terms:
             try:
                 model.check_compatible(variable)
             except ValueError as error:
-                raise ValueError(f"solver {NAME!r}: {where} = {item} uses a variable of "
-                                 f"another model: {error}") from error
+                raise ValueError(message(NAME, f"{where} = {item} uses a variable of "
+                                               f"another model: {error}")) from error
         rows.append(([v.id for v, _ in terms], [c for _, c in terms], flat.offset))
     return LinearMap(rows, array.shape, np.float64)

@@ -1,16 +1,17 @@
-"""Validation of the options shared by the model solvers (CP-SAT and MathOpt)."""
+"""Validation of the options shared by the model solvers (CP-SAT, MathOpt, ModelBuilder)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from perturbopt.plugin import check_int, check_number, message
+
 __all__ = ["as_object_array", "check_threads", "check_time_limit"]
 
 
-def as_object_array(variables: Any, solver: str) -> np.ndarray:
+def as_object_array(solver: str, variables: Any) -> np.ndarray:
     """``variables`` (a list, nested list or array of variables or expressions) as an
     object array whose shape is the shape of theta."""
     if isinstance(variables, np.ndarray):
@@ -19,12 +20,12 @@ def as_object_array(variables: Any, solver: str) -> np.ndarray:
         array = np.empty(_nested_shape(variables), dtype=object)
         array[...] = variables if array.ndim > 1 else _one_dimensional(variables)
     else:
-        raise TypeError(f"solver {solver!r}: variables must be a list (or nested list, or "
-                        f"array) of the model's variables or linear expressions, got "
-                        f"{type(variables).__name__}")
+        raise TypeError(message(solver, "variables must be a list (or nested list, or array) "
+                                        "of the model's variables or linear expressions, got "
+                                        f"{type(variables).__name__}"))
     if array.ndim == 0 or array.size == 0:
-        raise ValueError(f"solver {solver!r}: variables is empty; pass the variables whose "
-                         "objective coefficients theta sets")
+        raise ValueError(message(solver, "variables is empty; pass the variables whose "
+                                         "objective coefficients theta sets"))
     return array
 
 
@@ -44,23 +45,12 @@ def _one_dimensional(items: list[Any] | tuple[Any, ...]) -> np.ndarray:
     return array
 
 
-def check_time_limit(time_limit: Any, solver: str) -> float | None:
+def check_time_limit(solver: str, time_limit: Any) -> float | None:
     """``None`` or a positive number of seconds."""
-    if time_limit is None:
-        return None
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.number)):
-        raise TypeError(f"solver {solver!r}: time_limit must be a number of seconds or None, "
-                        f"got {time_limit!r}")
-    if not (math.isfinite(float(time_limit)) and time_limit > 0):
-        raise ValueError(f"solver {solver!r}: time_limit must be > 0 seconds, got {time_limit!r}")
-    return float(time_limit)
+    return None if time_limit is None else check_number(solver, "time_limit", time_limit,
+                                                        positive=True)
 
 
-def check_threads(threads: Any, what: str, solver: str) -> int | None:
+def check_threads(solver: str, option: str, threads: Any) -> int | None:
     """``None`` or an integer >= 1."""
-    if threads is None:
-        return None
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"solver {solver!r}: {what} must be an integer >= 1 or None, "
-                         f"got {threads!r}")
-    return int(threads)
+    return None if threads is None else check_int(solver, option, threads, minimum=1)

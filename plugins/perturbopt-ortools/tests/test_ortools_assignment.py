@@ -92,11 +92,22 @@ def test_non_square_theta_names_the_solver() -> None:
         perturbopt.perturbed(NAME, num_samples=2, seed=0).solve(np.zeros((2, 3)))
 
 
-def test_fixed_n_is_checked_before_any_solve() -> None:
-    po = perturbopt.perturbed(NAME, solver_options={"n": 3}, num_samples=2, seed=0)
+def test_fixed_shape_is_checked_before_any_solve() -> None:
+    po = perturbopt.perturbed(NAME, solver_options={"shape": (3, 3)}, num_samples=2, seed=0)
     with pytest.raises(ValueError, match=r"ortools.assignment.*shape \(3, 3\)"):
         po.solve(np.zeros((4, 4)))
     assert po.solve(np.eye(3)).mean.shape == (3, 3)
+    with pytest.raises(ValueError, match=r"shape must be square \(n, n\).*\(3, 4\)"):
+        AssignmentSolver(shape=(3, 4))
+
+
+def test_n_is_a_deprecated_spelling_of_shape() -> None:
+    with pytest.warns(DeprecationWarning, match=r"'ortools.assignment': n=3 is deprecated; "
+                                                r"pass shape=\(3, 3\) instead"):
+        solver = AssignmentSolver(n=3)
+    assert solver.shape == (3, 3)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="contradicts"):
+        AssignmentSolver(n=3, shape=(4, 4))
 
 
 def test_overflow_and_bad_options() -> None:
@@ -108,5 +119,7 @@ def test_overflow_and_bad_options() -> None:
         huge.solve(theta)
     with pytest.raises(ValueError, match="resolution must be a finite number > 0"):
         AssignmentSolver(resolution=0.0)
+    with pytest.raises(TypeError, match="resolution must be a number"):
+        AssignmentSolver(resolution="1e-6")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="sense must be 'max' or 'min'"):
         AssignmentSolver(sense="maximize")  # type: ignore[arg-type]

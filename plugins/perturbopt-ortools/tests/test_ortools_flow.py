@@ -132,8 +132,8 @@ def test_wrong_theta_length_is_caught_before_any_solve() -> None:
     with pytest.raises(ValueError, match=r"'ortools.shortest_path'.*shape \(2,\)"):
         po.solve(np.ones(3))
     solver = perturbopt.get_solver(FLOW, edges=[(0, 1)], capacities=[1], supplies=[1, -1])
-    with pytest.raises(ValueError, match=r"'ortools.min_cost_flow'.*\(1,\).*one unit cost per "
-                                         r"edge.*\(2,\)"):
+    with pytest.raises(ValueError, match=r"'ortools.min_cost_flow'.*\(2,\).*\(1,\) \(one unit "
+                                         r"cost per edge\)"):
         solver.solve(np.ones(2))
 
 
@@ -148,16 +148,82 @@ def test_disconnected_source_and_target() -> None:
         po.solve(np.ones(2))
 
 
-def test_negative_cycle() -> None:
-    # 1 -> 2 -> 1 is a cycle beside the path 0 -> 1 -> 3; so is 4 -> 5 -> 4, off the path.
+def test_negative_cycle_on_a_source_target_walk_is_named() -> None:
+    # 1 -> 2 -> 1 is a cycle beside the path 0 -> 1 -> 3; 4 -> 5 -> 4 is off every walk.
     solver = perturbopt.get_solver(PATH, edges=[(0, 1), (1, 2), (2, 1), (1, 3), (4, 5), (5, 4)],
                                    source=0, target=3)
-    for theta in ([1.0, -2.0, 1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, -1.0, 0.5]):
-        with pytest.raises(StatusError, match=r"'ortools.shortest_path'.*NEGATIVE_CYCLE.*"
-                                              r"multiplicative"):
-            solver.solve(np.array(theta))
-    np.testing.assert_array_equal(solver.solve(np.array([1.0, -1.0, 1.0, 1.0, 1.0, 1.0])),
-                                  [1, 0, 0, 1, 0, 0])
+    with pytest.raises(StatusError, match=r"'ortools.shortest_path'.*NEGATIVE_CYCLE: the cycle "
+                                          r"1 -> 2 -> 1 \(edges 1, 2\) has total cost -1.*"
+                                          r"negative_costs='clip'") as caught:
+        solver.solve(np.array([1.0, -2.0, 1.0, 1.0, 1.0, 1.0]))
+    assert caught.value.status == "NEGATIVE_CYCLE"
+    for theta in ([1.0, 1.0, 1.0, 1.0, -1.0, 0.5],  # negative, but on no walk: harmless
+                  [1.0, -1.0, 1.0, 1.0, 1.0, 1.0]):  # a zero-cost cycle beside the path
+        np.testing.assert_array_equal(solver.solve(np.array(theta)), [1, 0, 0, 1, 0, 0])
+
+
+def test_negative_cycle_through_the_path_is_not_accepted_silently() -> None:
+    # The path 0 -> 1 -> 2 -> 3 uses 1 -> 2, so unit capacities keep the flow from going
+    # round the negative cycle 1 -> 2 -> 1: the flow alone looks like a valid path.
+    solver = perturbopt.get_solver(PATH, edges=[(0, 1), (1, 2), (2, 3), (2, 1)],
+                                   source=0, target=3)
+    with pytest.raises(StatusError, match=r"NEGATIVE_CYCLE: the cycle (1 -> 2 -> 1|2 -> 1 -> 2) "
+                                          r"\(edges (1, 3|3, 1)\) has total cost -4"):
+        solver.solve(np.array([1.0, 1.0, 1.0, -5.0]))
+
+
+def test_zero_cost_cycles_are_harmless() -> None:
+    solver = perturbopt.get_solver(PATH, edges=[(0, 3), (0, 1), (2, 0), (1, 2), (2, 3)],
+                                   source=0, target=3)
+    y = solver.solve(np.array([0.0, 0.0, 0.0, 0.0, 1.0]))
+    assert y.dtype == np.int8
+    np.testing.assert_array_equal(y, [1, 0, 0, 0, 0])
+
+
+def test_grids_with_zero_costs_match_networkx() -> None:
+    """Random grids with both directions of every edge and many zero costs."""
+    rng = np.random.default_rng(11)
+    for trial in range(200):
+        rows, cols = rng.integers(2, 5, size=2)
+        nodes = np.arange(rows * cols).reshape(rows, cols)
+        pairs = ([(a, b) for a, b in zip(nodes[:, :-1].ravel(), nodes[:, 1:].ravel())]
+                 + [(a, b) for a, b in zip(nodes[:-1].ravel(), nodes[1:].ravel())])
+        edges = np.array(pairs + [(b, a) for a, b in pairs])
+        theta = rng.integers(0, 3, size=len(edges)).astype(float)
+        source, target = rng.choice(rows * cols, size=2, replace=False)
+        graph = nx.DiGraph()
+        graph.add_weighted_edges_from((int(t), int(h), w) for (t, h), w in zip(edges, theta))
+        best = nx.shortest_path_length(graph, int(source), int(target), weight="weight")
+        y = perturbopt.get_solver(PATH, edges=edges, source=int(source),
+                                  target=int(target)).solve(theta)
+        assert y @ theta == best, trial
+        flow = incidence(edges, rows * cols) @ y
+        np.testing.assert_array_equal(flow, np.eye(rows * cols)[source] - np.eye(rows * cols)[target])
+        assert np.all(np.bincount(edges[y == 1, 0], minlength=rows * cols) <= 1)  # simple
+
+
+def test_clip_counts_negative_costs_as_zero() -> None:
+    edges = np.array([(0, 1), (1, 0), (1, 2), (2, 1), (0, 2), (2, 3)])
+    options = {"edges": edges, "source": 0, "target": 3}
+    theta = np.array([0.1, 0.1, 0.2, 0.2, 1.0, 0.5])
+    plain = perturbopt.perturbed(PATH, solver_options=options, epsilon=1.0, num_samples=20, seed=0)
+    with pytest.raises(perturbopt.SolverError, match="NEGATIVE_CYCLE"):
+        plain.solve(theta)
+    clip = {**options, "negative_costs": "clip"}
+    result = perturbopt.perturbed(PATH, solver_options=clip, epsilon=1.0, num_samples=20,
+                                  seed=0).solve(theta)
+    np.testing.assert_allclose(incidence(edges, 4) @ result.mean, [1, 0, 0, -1], atol=1e-12)
+    solver = perturbopt.get_solver(PATH, **clip)
+    rng = np.random.default_rng(12)
+    for _ in range(20):
+        costs = rng.normal(size=len(edges))
+        graph = nx.DiGraph()
+        graph.add_weighted_edges_from((int(t), int(h), max(w, 0.0))
+                                      for (t, h), w in zip(edges, costs))
+        best = nx.shortest_path_length(graph, 0, 3, weight="weight")
+        assert np.maximum(costs, 0) @ solver.solve(costs) == pytest.approx(best, abs=1e-5)
+    with pytest.raises(ValueError, match=r"negative_costs must be 'allow' or 'clip', got 'error'"):
+        perturbopt.get_solver(PATH, **options, negative_costs="error")
 
 
 def test_bad_graph_options() -> None:

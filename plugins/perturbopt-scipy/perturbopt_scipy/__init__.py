@@ -18,9 +18,9 @@ Example:
     array([1., 1., 1.])
 """
 
+from typing import TYPE_CHECKING
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from perturbopt.plugin import lazy_attributes
 
 from ._plugin import register_solvers
 
@@ -29,25 +29,20 @@ if TYPE_CHECKING:
     from ._grid_arcs import GridArcShortestPathSolver, grid_arcs
     from ._grid_vertices import GridShortestPathSolver
     from ._linprog import LinprogSolver
+    from ._lp import HighsStatusError
     from ._milp import MilpSolver
 
 # Solver classes import their solver library: load them on first access only, so
 # that perturbopt's registry can list this plugin's solvers without importing it.
-_LAZY = {
+__getattr__, __dir__ = lazy_attributes(__name__, {
     "AssignmentSolver": "._assignment",
     "GridArcShortestPathSolver": "._grid_arcs",
     "GridShortestPathSolver": "._grid_vertices",
+    "HighsStatusError": "._lp",
     "LinprogSolver": "._linprog",
     "MilpSolver": "._milp",
     "grid_arcs": "._grid_arcs",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+})
 
 __version__ = "0.1.0"
 
@@ -55,6 +50,7 @@ __all__ = [
     "AssignmentSolver",
     "GridArcShortestPathSolver",
     "GridShortestPathSolver",
+    "HighsStatusError",
     "LinprogSolver",
     "MilpSolver",
     "__version__",

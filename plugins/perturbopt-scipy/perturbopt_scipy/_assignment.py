@@ -7,7 +7,16 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ._checks import Sense, check_grid, check_instance, check_sense, check_stack
+from perturbopt.plugin import (
+    Sense,
+    check_bool,
+    check_instance,
+    check_sense,
+    check_shape,
+    check_stack,
+    message,
+    warn_deprecated,
+)
 
 __all__ = ["AssignmentSolver"]
 
@@ -30,10 +39,8 @@ class AssignmentSolver:
     Args:
         shape: the instance shape ``(n, m)``; when given, the engine checks it before any
             solve. By default any 2-D ``theta`` is accepted.
-        sense: ``"min"`` or ``"max"``.
-        maximize: the same choice in :func:`scipy.optimize.linear_sum_assignment`'s words:
-            ``True`` means ``sense="max"``. Give ``sense`` or ``maximize``, not two that
-            disagree.
+        sense: ``"min"`` (default) or ``"max"``.
+        maximize: deprecated; ``maximize=True`` means ``sense="max"``.
 
     Example:
         >>> import numpy as np, perturbopt
@@ -44,29 +51,31 @@ class AssignmentSolver:
     """
 
     name = "scipy.assignment"
+    releases_gil = True  # measured by benchmarks/bench_threads.py
     ndim = 2
 
     def __init__(self, *, shape: Any = None, sense: Sense | None = None,
                  maximize: bool | None = None) -> None:
-        if maximize is not None and not isinstance(maximize, (bool, np.bool_)):
-            raise ValueError(f"{self.name}: maximize must be True or False, got {maximize!r}")
         if sense is not None:
             check_sense(self.name, sense)
-        implied = None if maximize is None else ("max" if maximize else "min")
-        if sense is not None and implied is not None and sense != implied:
-            raise ValueError(f"{self.name}: sense={sense!r} contradicts maximize={maximize!r}; "
-                             "give only one of them")
-        self.sense: Sense = sense or implied or "min"  # type: ignore[assignment]
-        self.shape: tuple[int, int] | None = (
-            None if shape is None else check_grid(self.name, "shape", shape))
+        if maximize is not None:
+            implied: Sense = "max" if check_bool(self.name, "maximize", maximize) else "min"
+            warn_deprecated(self.name, f"maximize={maximize!r}", f"sense={implied!r}")
+            if sense is not None and sense != implied:
+                raise ValueError(message(self.name, f"sense={sense!r} contradicts "
+                                                    f"maximize={maximize!r}; pass sense alone"))
+            sense = implied
+        self.sense: Sense = sense or "min"
+        self.shape: tuple[int, ...] | None = (
+            None if shape is None else check_shape(self.name, "shape", shape, ndim=2))
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the 0/1 assignment matrix for ``theta`` (``hint`` is ignored)."""
-        return self._solve(check_instance(self.name, theta, self.shape, self.ndim))
+        return self._solve(check_instance(self.name, theta, shape=self.shape, ndim=self.ndim))
 
     def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
         """Solve a stack ``(k, n, m)`` of instances, one after the other."""
-        stack = check_stack(self.name, thetas, self.shape, self.ndim)
+        stack = check_stack(self.name, thetas, shape=self.shape, ndim=self.ndim)
         out = np.empty(stack.shape, dtype=np.int8)
         for k in range(stack.shape[0]):
             out[k] = self._solve(stack[k])

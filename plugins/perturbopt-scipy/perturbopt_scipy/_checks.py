@@ -1,39 +1,19 @@
-"""Checks shared by the SciPy solvers: options at construction, ``theta`` at solve time.
-
-Every message starts with the solver's registry name, says which input is wrong and
-what to do about it.
+"""The checks ``scipy.grid_shortest_path`` still uses, with their ``"name: ..."``
+messages. Every other solver of this plugin checks its inputs with
+:mod:`perturbopt.plugin`, whose messages start ``solver 'name': ...``; these go when
+the grid shortest path moves to it.
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "Sense",
-    "check_grid",
-    "check_instance",
-    "check_nonnegative",
-    "check_sense",
-    "check_stack",
-    "format_index",
-]
+from perturbopt.plugin import format_index
 
-Sense = Literal["max", "min"]
-
-
-def format_index(index: tuple[int, ...]) -> str:
-    """``(3, 1)`` -> ``"[3, 1]"``."""
-    return "[" + ", ".join(str(int(i)) for i in index) + "]"
-
-
-def check_sense(solver: str, sense: Any) -> Sense:
-    """``sense`` if it is ``"max"`` or ``"min"``, else a ``ValueError``."""
-    if sense not in ("max", "min"):
-        raise ValueError(f"{solver}: sense must be 'max' or 'min', got {sense!r}")
-    return sense  # type: ignore[no-any-return]
+__all__ = ["check_grid", "check_instance", "check_nonnegative"]
 
 
 def check_grid(solver: str, option: str, value: Any, *, at_least: int = 1) -> tuple[int, int]:
@@ -64,16 +44,6 @@ def check_instance(solver: str, theta: Any, shape: tuple[int, ...] | None,
     if shape is None and array.ndim != ndim:
         raise ValueError(f"{solver}: theta has shape {array.shape}, but this solver takes "
                          f"instances with {ndim} ax{'es' if ndim != 1 else 'is'}")
-    return array
-
-
-def check_stack(solver: str, thetas: Any, shape: tuple[int, ...] | None, ndim: int) -> np.ndarray:
-    """A stack ``(n, *s)`` of instances as float64, each checked like :func:`check_instance`."""
-    array = np.asarray(thetas, dtype=np.float64)
-    if array.ndim != (len(shape) if shape is not None else ndim) + 1:
-        raise ValueError(f"{solver}: solve_batch needs a stack (n, *instance_shape), "
-                         f"got shape {array.shape}")
-    check_instance(solver, np.empty(array.shape[1:]), shape, ndim)
     return array
 
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_grid, check_instance, check_stack
+from perturbopt.plugin import check_instance, check_shape, check_stack
 
 __all__ = ["GridArcShortestPathSolver", "grid_arcs"]
 
 
-def grid_arcs(grid: tuple[int, int]) -> list[tuple[int, int]]:
+def grid_arcs(grid: tuple[int, ...]) -> list[tuple[int, int]]:
     """The arcs of an ``h x w`` right/down grid, in PyEPO's order.
 
     Nodes are numbered row-major, ``(i, j) -> i * w + j``. For each row ``i`` in turn:
@@ -71,7 +71,7 @@ class GridArcShortestPathSolver:
     ndim = 1
 
     def __init__(self, *, grid: Any) -> None:
-        self.grid: tuple[int, int] = check_grid(self.name, "grid", grid, at_least=2)
+        self.grid: tuple[int, ...] = check_shape(self.name, "grid", grid, ndim=2, at_least=2)
         h, w = self.grid
         self.arcs: list[tuple[int, int]] = grid_arcs(self.grid)
         self.shape: tuple[int] = (len(self.arcs),)
@@ -83,12 +83,13 @@ class GridArcShortestPathSolver:
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the 0/1 arc indicator of the cheapest path (``hint`` is ignored)."""
-        costs = check_instance(self.name, theta, self.shape, self.ndim)
+        costs = check_instance(self.name, theta, shape=self.shape, what="one cost per arc")
         return self._solve_stack(costs[None])[0]
 
     def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
         """Solve a stack ``(n, num_arcs)`` of instances at once (numpy over the stack)."""
-        return self._solve_stack(check_stack(self.name, thetas, self.shape, self.ndim))
+        return self._solve_stack(check_stack(self.name, thetas, shape=self.shape,
+                                             what="one cost per arc"))
 
     def _solve_stack(self, costs: np.ndarray) -> np.ndarray:
         n = costs.shape[0]

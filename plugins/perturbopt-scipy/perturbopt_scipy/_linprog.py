@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from ._checks import Sense, check_instance, check_sense
-from ._lp import parse_linear_constraints, status_message
+from perturbopt.plugin import Sense, check_instance, check_sense, message
+
+from ._lp import HighsStatusError, parse_linear_constraints
 
 __all__ = ["LinprogSolver"]
 
@@ -41,9 +42,11 @@ class LinprogSolver:
             ``{"time_limit": 1.0}``).
 
     Raises:
-        ValueError: at construction, for malformed options; at solve time, when the LP
-            is infeasible or unbounded or HiGHS stops early (the message has HiGHS's
-            status).
+        TypeError: at construction, for options of the wrong type.
+        ValueError: at construction, for malformed options.
+        HighsStatusError: at solve time, when the LP is infeasible or unbounded or
+            HiGHS stops early (a :class:`perturbopt.plugin.StatusError`, and a
+            ``ValueError``).
 
     Example:
         >>> import numpy as np, perturbopt
@@ -54,6 +57,7 @@ class LinprogSolver:
     """
 
     name = "scipy.linprog"
+    releases_gil = True  # measured by benchmarks/bench_threads.py
     ndim = 1
 
     def __init__(
@@ -73,20 +77,20 @@ class LinprogSolver:
         n = self.constraints.num_variables
         self.shape: tuple[int, ...] | None = None if n is None else (n,)
         if options is not None and not isinstance(options, dict):
-            raise ValueError(f"{self.name}: options must be a dict of HiGHS options, "
-                             f"got {type(options).__name__}")
+            raise TypeError(message(self.name, "options must be a dict of HiGHS options, "
+                                               f"got {type(options).__name__}"))
         self.options = dict(options or {})
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the optimal vertex ``x`` for objective ``theta`` (``hint`` is ignored)."""
-        c = check_instance(self.name, theta, self.shape, self.ndim)
+        c = check_instance(self.name, theta, shape=self.shape, ndim=self.ndim)
         lower, upper = self.constraints.bounds(c.shape[0])
         lp = self.constraints
         result = linprog(c if self.sense == "min" else -c, A_ub=lp.A_ub, b_ub=lp.b_ub,
                          A_eq=lp.A_eq, b_eq=lp.b_eq, bounds=np.column_stack([lower, upper]),
                          method="highs", options=self.options or None)
         if result.status != 0:
-            raise ValueError(status_message(self.name, result.status, result.message))
+            raise HighsStatusError.from_result(self.name, result.status, result.message)
         return np.asarray(result.x, dtype=np.float64)
 
     def __repr__(self) -> str:

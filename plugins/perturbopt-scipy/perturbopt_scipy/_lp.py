@@ -12,16 +12,32 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
-from ._checks import format_index
+from perturbopt.plugin import StatusError, format_index, message
 
-__all__ = ["LinearConstraints", "parse_linear_constraints", "status_message"]
+__all__ = ["HighsStatusError", "LinearConstraints", "parse_linear_constraints"]
 
 _STATUS = {
-    1: "the iteration or time limit was reached before optimality",
-    2: "the LP is infeasible",
-    3: "the LP is unbounded",
-    4: "HiGHS stopped without an optimal solution",
+    1: ("LIMIT", "the iteration or time limit was reached before optimality"),
+    2: ("INFEASIBLE", "the LP is infeasible"),
+    3: ("UNBOUNDED", "the LP is unbounded"),
+    4: ("NOT_SOLVED", "HiGHS stopped without an optimal solution"),
 }
+
+
+class HighsStatusError(StatusError, ValueError):
+    """HiGHS ended a ``scipy.linprog`` or ``scipy.milp`` solve without an optimal answer.
+
+    A :class:`perturbopt.plugin.StatusError` whose ``status`` is ``"INFEASIBLE"``,
+    ``"UNBOUNDED"``, ``"LIMIT"`` or ``"NOT_SOLVED"``; also a ``ValueError``, as these
+    solvers raised before.
+    """
+
+    @classmethod
+    def from_result(cls, solver: str, status: int, text: str,
+                    problem: str = "LP") -> HighsStatusError:
+        """The error for scipy's ``result.status`` and ``result.message``."""
+        name, what = _STATUS.get(status, ("ERROR", "the solve failed"))
+        return cls(solver, name, f"{what.replace('LP', problem)} (HiGHS status {status}: {text})")
 
 Matrix = Any  # a 2-D numpy array or a scipy.sparse CSR array
 
@@ -60,14 +76,15 @@ def _matrix(solver: str, name: str, value: Any) -> Matrix:
         try:
             matrix = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"{solver}: {name} must be a 2-D numeric matrix: {error}") from error
+            raise TypeError(message(solver, f"{name} must be a 2-D numeric matrix: {error}")
+                            ) from error
         data = matrix
     if matrix.ndim != 2:
-        raise ValueError(f"{solver}: {name} must be a 2-D matrix (rows are constraints, "
-                         f"columns variables), got shape {matrix.shape}")
+        raise ValueError(message(solver, f"{name} must be a 2-D matrix (rows are constraints, "
+                                         f"columns variables), got shape {matrix.shape}"))
     if not np.isfinite(data).all():
-        raise ValueError(f"{solver}: {name} has a non-finite entry; constraint "
-                         "coefficients must be finite")
+        raise ValueError(message(solver, f"{name} has a non-finite entry; constraint "
+                                         "coefficients must be finite"))
     return matrix
 
 
@@ -77,14 +94,20 @@ def _rows(solver: str, A_name: str, A: Any, b_name: str, b: Any
         return None, None
     if A is None or b is None:
         given, missing = (A_name, b_name) if b is None else (b_name, A_name)
-        raise ValueError(f"{solver}: {given} was given without {missing}; pass both or neither")
+        raise ValueError(message(solver, f"{given} was given without {missing}; pass both or "
+                                         "neither"))
     matrix = _matrix(solver, A_name, A)
-    vector = np.asarray(b, dtype=np.float64)
+    try:
+        vector = np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(message(solver, f"{b_name} must be a numeric vector: {error}")
+                        ) from error
     if vector.ndim != 1 or vector.shape[0] != matrix.shape[0]:
-        raise ValueError(f"{solver}: {b_name} must be a vector of length {matrix.shape[0]} "
-                         f"(one entry per row of {A_name}), got shape {vector.shape}")
+        raise ValueError(message(solver, f"{b_name} must be a vector of length "
+                                         f"{matrix.shape[0]} (one entry per row of {A_name}), "
+                                         f"got shape {vector.shape}"))
     if np.isnan(vector).any():
-        raise ValueError(f"{solver}: {b_name} contains NaN")
+        raise ValueError(message(solver, f"{b_name} contains NaN"))
     return matrix, vector
 
 
@@ -111,17 +134,18 @@ def _parse_bounds(solver: str, bounds: Any) -> tuple[np.ndarray, np.ndarray]:
         lower = np.array([_bound(pair[0], -np.inf) for pair in pairs], dtype=np.float64)
         upper = np.array([_bound(pair[1], np.inf) for pair in pairs], dtype=np.float64)
     except TypeError as error:
-        raise ValueError(f"{solver}: bounds must be one (lower, upper) pair for every variable "
-                         f"or a sequence of such pairs (None for no bound), got {bounds!r}"
-                         ) from error
+        raise TypeError(message(solver, "bounds must be one (lower, upper) pair for every "
+                                        "variable or a sequence of such pairs (None for no "
+                                        f"bound), got {bounds!r}")) from error
     if np.isnan(lower).any() or np.isnan(upper).any():
-        raise ValueError(f"{solver}: bounds contain NaN; use None for no bound")
+        raise ValueError(message(solver, "bounds contain NaN; use None for no bound"))
     crossed = np.flatnonzero(lower > upper)
     if crossed.size:
         i = int(crossed[0])
         where = "bounds" if single else f"bounds{format_index((i,))}"
-        raise ValueError(f"{solver}: {where} = ({lower[i]:g}, {upper[i]:g}) has its lower "
-                         "bound above its upper bound, so the LP is infeasible")
+        raise ValueError(message(solver, f"{where} = ({lower[i]:g}, {upper[i]:g}) has its "
+                                         "lower bound above its upper bound, so the LP is "
+                                         "infeasible"))
     if single:
         return np.asarray(lower[0]), np.asarray(upper[0])
     return lower, upper
@@ -138,6 +162,7 @@ def parse_linear_constraints(solver: str, *, A_ub: Any, b_ub: Any, A_eq: Any, b_
         sizes: other options that also fix ``n`` (e.g. ``{"integrality": 5}``).
 
     Raises:
+        TypeError: an option of the wrong type.
         ValueError: a malformed option, or options that disagree on ``n``.
     """
     A_ub, b_ub = _rows(solver, "A_ub", A_ub, "b_ub", b_ub)
@@ -152,15 +177,10 @@ def parse_linear_constraints(solver: str, *, A_ub: Any, b_ub: Any, A_eq: Any, b_
         claims["bounds"] = lower.shape[0]
     if len(set(claims.values())) > 1:
         said = ", ".join(f"{name} says {n}" for name, n in claims.items())
-        raise ValueError(f"{solver}: the options disagree on the number of variables ({said}); "
-                         "A_ub and A_eq need one column per variable, bounds one pair each")
+        raise ValueError(message(solver, f"the options disagree on the number of variables "
+                                         f"({said}); A_ub and A_eq need one column per "
+                                         "variable, bounds one pair each"))
     n = next(iter(claims.values())) if claims else None
     if n == 0:
-        raise ValueError(f"{solver}: the LP has no variables")
+        raise ValueError(message(solver, "the LP has no variables"))
     return LinearConstraints(A_ub, b_ub, A_eq, b_eq, lower, upper, n)
-
-
-def status_message(solver: str, status: int, message: str, problem: str = "LP") -> str:
-    """The error text for a HiGHS status other than optimal."""
-    what = _STATUS.get(status, "the solve failed").replace("LP", problem)
-    return f"{solver}: {what} (HiGHS status {status}: {message})"

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from ._checks import Sense, check_instance, check_sense
-from ._lp import parse_linear_constraints, status_message
+from perturbopt.plugin import Sense, check_instance, check_sense, message
+
+from ._lp import HighsStatusError, parse_linear_constraints
 
 __all__ = ["MilpSolver"]
 
@@ -26,8 +27,9 @@ class MilpSolver:
     LP relaxation's polytope.
 
     Layout: ``theta`` is the objective vector ``c``, shape ``(n,)``; ``y`` is the optimal
-    ``x``, float64 of shape ``(n,)``, with its integer variables rounded to the nearest
-    integer (HiGHS returns them within its feasibility tolerance).
+    ``x`` of shape ``(n,)``, with its integer variables rounded to the nearest integer
+    (HiGHS returns them within its feasibility tolerance): int8 for a 0/1 programme
+    (every variable integer with bounds inside ``[0, 1]``), float64 otherwise.
 
     Args:
         A_ub, b_ub, A_eq, b_eq, bounds: as for ``scipy.linprog``
@@ -39,18 +41,21 @@ class MilpSolver:
         options: passed to :func:`scipy.optimize.milp` (``time_limit``, ``mip_rel_gap``, ...).
 
     Raises:
-        ValueError: malformed options at construction; an infeasible or unbounded
-            problem, or a limit reached, at solve time.
+        TypeError: options of the wrong type, at construction.
+        ValueError: malformed options, at construction.
+        HighsStatusError: an infeasible or unbounded problem, or a limit reached, at
+            solve time.
 
     Example:
         >>> import numpy as np, perturbopt
         >>> knapsack = perturbopt.get_solver("scipy.milp", A_ub=[[3.0, 2.0, 2.0]],
         ...                                  b_ub=[4.0], bounds=(0, 1), sense="max")
         >>> knapsack.solve(np.array([4.0, 3.0, 3.0]))
-        array([0., 1., 1.])
+        array([0, 1, 1], dtype=int8)
     """
 
     name = "scipy.milp"
+    releases_gil = True  # measured by benchmarks/bench_threads.py
     ndim = 1
 
     def __init__(
@@ -67,10 +72,12 @@ class MilpSolver:
     ) -> None:
         self.sense: Sense = check_sense(self.name, sense)
         codes = np.asarray(integrality)
-        if (codes.ndim > 1 or codes.dtype.kind not in "biuf"
-                or not np.isin(codes, (0, 1, 2, 3)).all()):
-            raise ValueError(f"{self.name}: integrality must be one code or a vector of codes "
-                             f"in {{0, 1, 2, 3}} (0 continuous, 1 integer), got {integrality!r}")
+        described = ("integrality must be one code or a vector of codes in {0, 1, 2, 3} "
+                     f"(0 continuous, 1 integer), got {integrality!r}")
+        if codes.dtype.kind not in "biuf":
+            raise TypeError(message(self.name, described))
+        if codes.ndim > 1 or not np.isin(codes, (0, 1, 2, 3)).all():
+            raise ValueError(message(self.name, described))
         self.constraints = parse_linear_constraints(
             self.name, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds,
             sizes={"integrality": codes.shape[0]} if codes.ndim == 1 else None)
@@ -78,10 +85,12 @@ class MilpSolver:
         self.shape: tuple[int, ...] | None = None if n is None else (n,)
         self.integrality = codes.astype(np.int64)
         if options is not None and not isinstance(options, dict):
-            raise ValueError(f"{self.name}: options must be a dict of milp options, "
-                             f"got {type(options).__name__}")
+            raise TypeError(message(self.name, "options must be a dict of milp options, "
+                                               f"got {type(options).__name__}"))
         self.options = dict(options or {})
         lp = self.constraints
+        self._binary = bool(np.isin(codes, (1, 3)).all() and np.all(lp.lower >= 0)
+                            and np.all(lp.upper <= 1))
         self._rows = []
         if lp.A_ub is not None:
             self._rows.append(LinearConstraint(lp.A_ub, -np.inf, lp.b_ub))
@@ -90,7 +99,7 @@ class MilpSolver:
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the optimal ``x`` for objective ``theta`` (``hint`` is ignored)."""
-        c = check_instance(self.name, theta, self.shape, self.ndim)
+        c = check_instance(self.name, theta, shape=self.shape, ndim=self.ndim)
         n = c.shape[0]
         lower, upper = self.constraints.bounds(n)
         integrality = np.broadcast_to(self.integrality, (n,))
@@ -98,11 +107,11 @@ class MilpSolver:
                       bounds=Bounds(lower, upper), constraints=self._rows,
                       options=self.options or None)
         if result.status != 0 or result.x is None:
-            raise ValueError(status_message(self.name, result.status, result.message, "MILP"))
-        x = np.asarray(result.x, dtype=np.float64)
+            raise HighsStatusError.from_result(self.name, result.status, result.message, "MILP")
+        x = np.array(result.x, dtype=np.float64)
         integer = (integrality == 1) | (integrality == 3)
         x[integer] = np.round(x[integer])
-        return x
+        return x.astype(np.int8) if self._binary else x
 
     def __repr__(self) -> str:
         n = "?" if self.shape is None else self.shape[0]

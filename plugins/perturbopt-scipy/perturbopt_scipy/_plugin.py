@@ -17,7 +17,7 @@ def register_solvers(register: Any) -> None:
     register("scipy.milp", "perturbopt_scipy._milp:MilpSolver",
              description="MILP by HiGHS; options as scipy.linprog plus integrality")
     register("scipy.assignment", "perturbopt_scipy._assignment:AssignmentSolver",
-             description="linear assignment (n x m, 0/1), linear_sum_assignment; sense/maximize")
+             description="linear assignment (n x m, 0/1), linear_sum_assignment; options shape, sense")
     register("scipy.grid_shortest_path", "perturbopt_scipy._grid_vertices:GridShortestPathSolver",
              description="8-neighbour vertex-weighted H x W grid path, Dijkstra; option shape")
     register("scipy.grid_shortest_path_edges", "perturbopt_scipy._grid_arcs:GridArcShortestPathSolver",

@@ -43,11 +43,15 @@ def test_matches_brute_force(shape: tuple[int, int], sense: str) -> None:
         np.testing.assert_array_equal(y, brute_force(theta, sense))
 
 
-def test_maximize_is_an_alias_of_sense() -> None:
-    assert AssignmentSolver(maximize=True).sense == "max"
-    assert AssignmentSolver(maximize=False).sense == "min"
+def test_maximize_is_a_deprecated_alias_of_sense() -> None:
+    with pytest.warns(DeprecationWarning, match=r"solver 'scipy\.assignment': maximize=True is "
+                                                r"deprecated; pass sense='max' instead"):
+        assert AssignmentSolver(maximize=True).sense == "max"
+    with pytest.warns(DeprecationWarning, match=r"pass sense='min' instead"):
+        assert AssignmentSolver(maximize=False).sense == "min"
     assert AssignmentSolver().sense == "min"
-    with pytest.raises(ValueError, match=r"scipy\.assignment: sense='min' contradicts maximize=True"):
+    with pytest.warns(DeprecationWarning), pytest.raises(
+            ValueError, match=r"solver 'scipy\.assignment': sense='min' contradicts maximize=True"):
         AssignmentSolver(sense="min", maximize=True)
 
 
@@ -98,7 +102,7 @@ def test_torch_gradient_is_the_vjp() -> None:
     tp = pytest.importorskip("perturbopt.torch")
     rng = np.random.default_rng(4)
     theta, g = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
-    kwargs = dict(epsilon=0.5, num_samples=100, seed=0, solver_options={"sense": "max"})
+    kwargs = {"epsilon": 0.5, "num_samples": 100, "seed": 0, "solver_options": {"sense": "max"}}
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -113,18 +117,20 @@ def test_wrong_theta_shape() -> None:
     po = perturbopt.perturbed(NAME, solver_options={"shape": (3, 3)}, num_samples=2, seed=0)
     with pytest.raises(ValueError, match=r"'scipy\.assignment' takes instances of shape \(3, 3\)"):
         po.solve(np.ones((3, 4)))
-    with pytest.raises(ValueError, match=r"scipy\.assignment: theta has shape \(3, 4\).*\(3, 3\)"):
+    with pytest.raises(ValueError, match=r"solver 'scipy\.assignment': theta has shape "
+                                         r"\(3, 4\).*\(3, 3\)"):
         AssignmentSolver(shape=(3, 3)).solve(np.ones((3, 4)))
-    with pytest.raises(ValueError, match=r"scipy\.assignment: theta has shape \(3,\).*2 axes"):
+    with pytest.raises(ValueError, match=r"solver 'scipy\.assignment': theta has shape "
+                                         r"\(3,\).*2 axes"):
         AssignmentSolver().solve(np.ones(3))
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"shape": (3, 0)}, r"shape must be a pair of positive integers"),
-    ({"shape": 3}, r"shape must be a pair of positive integers"),
-    ({"maximize": "yes"}, r"maximize must be True or False"),
-    ({"sense": "largest"}, r"sense must be 'max' or 'min'"),
+@pytest.mark.parametrize("options, error, message", [
+    ({"shape": (3, 0)}, ValueError, r"shape must be a pair of positive integers"),
+    ({"shape": 3}, TypeError, r"shape must be a pair of positive integers"),
+    ({"maximize": "yes"}, TypeError, r"maximize must be True or False"),
+    ({"sense": "largest"}, ValueError, r"sense must be 'max' or 'min'"),
 ])
-def test_bad_options(options: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=r"scipy\.assignment: " + message):
+def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=r"^solver 'scipy\.assignment': " + message):
         AssignmentSolver(**options)

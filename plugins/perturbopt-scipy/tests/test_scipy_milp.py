@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
-from perturbopt_scipy import MilpSolver
+from perturbopt_scipy import HighsStatusError, MilpSolver
 
 import perturbopt
 
@@ -64,7 +64,7 @@ def test_torch_gradient_is_the_vjp() -> None:
     rng = np.random.default_rng(8)
     options = knapsack(rng)
     theta, g = rng.uniform(1, 5, size=6), rng.normal(size=6)
-    kwargs = dict(epsilon=1.0, num_samples=30, seed=0, solver_options=options)
+    kwargs = {"epsilon": 1.0, "num_samples": 30, "seed": 0, "solver_options": options}
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -75,11 +75,16 @@ def test_torch_gradient_is_the_vjp() -> None:
 
 
 def test_infeasible_and_unbounded_problems_are_clear_errors() -> None:
-    with pytest.raises(ValueError, match=r"scipy\.milp: the MILP is infeasible \(HiGHS status 2"):
+    with pytest.raises(HighsStatusError, match=r"solver 'scipy\.milp': ended with status "
+                                               r"INFEASIBLE: the MILP is infeasible \(HiGHS "
+                                               r"status 2") as caught:
         MilpSolver(bounds=(0.2, 0.8)).solve(np.ones(2))
+    assert isinstance(caught.value, ValueError) and caught.value.status == "INFEASIBLE"
     # HiGHS's MIP solver does not tell an unbounded problem from an infeasible one
-    with pytest.raises(ValueError, match=r"scipy\.milp: HiGHS stopped without an optimal "
-                                         r"solution \(HiGHS status 4: .*unbounded or infeasible"):
+    with pytest.raises(HighsStatusError, match=r"solver 'scipy\.milp': ended with status "
+                                               r"NOT_SOLVED: HiGHS stopped without an optimal "
+                                               r"solution \(HiGHS status 4: .*unbounded or "
+                                               r"infeasible"):
         MilpSolver(sense="max").solve(np.ones(2))
 
 
@@ -90,12 +95,26 @@ def test_wrong_theta_shape() -> None:
         po.solve(np.ones(2))
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"integrality": [1, 5]}, r"integrality must be one code or a vector of codes"),
-    ({"integrality": [1, 1], "A_ub": np.ones((1, 3)), "b_ub": [1.0]},
+@pytest.mark.parametrize("options, error, message", [
+    ({"integrality": [1, 5]}, ValueError, r"integrality must be one code or a vector of codes"),
+    ({"integrality": ["integer"]}, TypeError, r"integrality must be one code or a vector"),
+    ({"integrality": [1, 1], "A_ub": np.ones((1, 3)), "b_ub": [1.0]}, ValueError,
      r"the options disagree on the number of variables \(integrality says 2, A_ub says 3\)"),
-    ({"sense": None}, r"sense must be 'max' or 'min'"),
+    ({"sense": None}, TypeError, r"sense must be 'max' or 'min'"),
+    ({"options": "fast"}, TypeError, r"options must be a dict of milp options"),
 ])
-def test_bad_options(options: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=r"scipy\.milp: " + message):
+def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=r"^solver 'scipy\.milp': " + message):
         MilpSolver(**options)
+
+
+def test_binary_programmes_return_int8_and_others_float64() -> None:
+    binary = MilpSolver(A_ub=[[3.0, 2.0, 2.0]], b_ub=[4.0], bounds=(0, 1), sense="max")
+    y = binary.solve(np.array([4.0, 3.0, 3.0]))
+    assert y.dtype == np.int8
+    np.testing.assert_array_equal(y, [0, 1, 1])
+    general = MilpSolver(A_ub=[[3.0, 2.0, 2.0]], b_ub=[4.0], bounds=(0, 2), sense="max")
+    assert general.solve(np.array([4.0, 3.0, 3.0])).dtype == np.float64
+    mixed = MilpSolver(A_ub=[[3.0, 2.0]], b_ub=[4.0], bounds=(0, 1), integrality=[1, 0],
+                       sense="max")
+    assert mixed.solve(np.array([1.0, 1.0])).dtype == np.float64
