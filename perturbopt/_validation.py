@@ -7,13 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from .plugin import format_index
+
 __all__ = ["as_float_array", "check_memory", "check_nonzero", "format_bytes", "format_index",
            "split_batch"]
-
-
-def format_index(index: tuple[int, ...] | np.ndarray) -> str:
-    """``(3, 1)`` -> ``"[3, 1]"``."""
-    return "[" + ", ".join(str(int(i)) for i in index) + "]"
 
 
 def format_bytes(count: float) -> str:

@@ -9,8 +9,9 @@ solve. This module gives those checks one behaviour across plugins:
   out of range raises :class:`ValueError`;
 * a solve that ends without a usable answer raises :class:`StatusError`.
 
-It imports only numpy, the standard library and :mod:`perturbopt`'s errors, so any
-plugin (and the core) can use it without import cycles.
+It imports only numpy, the standard library and the core's errors, types, hook marker
+and registry entries (re-exported here: ``hookimpl``, ``ENTRY_POINT_GROUP``,
+``RegisteredEntry``), so any plugin, and the core itself, can use it without cycles.
 
 Example:
     >>> import numpy as np
@@ -37,10 +38,15 @@ from typing import Any, Literal, SupportsInt
 import numpy as np
 
 from ._errors import PerturbOptError
+from ._hookspecs import ENTRY_POINT_GROUP, hookimpl
+from ._registry import RegisteredEntry
+from ._types import Sense
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "NEGATIVE_COSTS",
     "NegativeCosts",
+    "RegisteredEntry",
     "Sense",
     "StatusError",
     "check_bool",
@@ -55,13 +61,11 @@ __all__ = [
     "check_shape",
     "check_stack",
     "format_index",
+    "hookimpl",
     "lazy_attributes",
     "message",
     "warn_deprecated",
 ]
-
-Sense = Literal["max", "min"]
-"""``"max"``: ``y*(theta) = argmax <y, theta>`` (scores); ``"min"``: ``argmin`` (costs)."""
 
 NegativeCosts = Literal["error", "clip"]
 """What a solver that needs non-negative costs does with a negative one (see

@@ -161,4 +161,5 @@ def test_no_import_of_the_engine() -> None:
     imports = [line.split()[1] for line in source.splitlines()
                if line.startswith(("import ", "from "))]
     assert set(imports) <= {"__future__", "importlib", "math", "numbers", "sys", "warnings",
-                            "collections.abc", "typing", "numpy", "._errors"}
+                            "collections.abc", "typing", "numpy", "._errors", "._hookspecs",
+                            "._registry", "._types"}

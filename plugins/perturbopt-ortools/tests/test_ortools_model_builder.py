@@ -86,7 +86,7 @@ def test_pickle_workers_and_the_user_model() -> None:
     for n_jobs in (1, 2):
         po = perturbopt.perturbed(NAME, solver_options={"model": model, "variables": x},
                                   epsilon=0.5, num_samples=30, seed=0, n_jobs=n_jobs)
-        po._handle.seconds_per_row = 1.0  # force dispatch to the worker processes
+        po._spec.seconds_per_row = 1.0  # force dispatch to the workers
         samples[n_jobs] = po.solve(theta).samples
     np.testing.assert_array_equal(samples[1], samples[2])
     assert model.export_to_proto() == before
