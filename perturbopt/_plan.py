@@ -177,20 +177,28 @@ class NoisePlan:
         return z
 
     def draw_rows(self, start: int, stop: int) -> np.ndarray:
-        """The noise of rows ``[start, stop)``, drawing every block they touch."""
+        """The noise of rows ``[start, stop)`` as a new array, drawing every block they
+        touch (a thread keeps its last block, for tasks that cut one block in pieces)."""
         first, last = self.block_of(start), self.block_of(stop - 1)
-        if first == last:
-            block_start, _ = self.block_bounds(first)
-            z = self.draw_block(first)
-            return z if (start, stop) == self.block_bounds(first) else \
-                z[start - block_start: stop - block_start]
+        if first == last and (start, stop) == self.block_bounds(first):
+            return self.draw_block(first)
         out = np.empty((stop - start,) + self.instance_shape, dtype=self.np_dtype)
         for block in range(first, last + 1):
             block_start, block_stop = self.block_bounds(block)
             low, high = max(start, block_start), min(stop, block_stop)
-            out[low - start: high - start] = self.draw_block(block)[low - block_start:
-                                                                     high - block_start]
+            out[low - start: high - start] = self._kept_block(block)[low - block_start:
+                                                                      high - block_start]
         return out
+
+    def _kept_block(self, block: int) -> np.ndarray:
+        """Block ``block``'s noise, drawn once per thread while the thread asks for it."""
+        kept = getattr(_generators, "block", None)
+        if kept is None or kept[0] != (self.key, self.block_rows, self.noise, self.dtype,
+                                       block):
+            kept = ((self.key, self.block_rows, self.noise, self.dtype, block),
+                    self.draw_block(block))
+            _generators.block = kept
+        return kept[1]
 
     def perturb(self, theta: np.ndarray, z: np.ndarray, start: int) -> np.ndarray:
         """Turn the noise ``z`` of rows ``start, start + 1, ...`` into their perturbed
