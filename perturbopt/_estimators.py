@@ -302,10 +302,12 @@ class PerturbedResult:
         out = np.zeros((self.batch_size, plan.row_size))
         flat = self._flat()
 
+        shift = float(plan.shift or 0.0)
+
         def block(index: int) -> tuple[int, np.ndarray]:
             start, stop = plan.block_bounds(index)
             factor = np.exp(plan.epsilon * self._noise_block(index).reshape(stop - start, -1)
-                            .astype(np.float64) - plan.shift)
+                            .astype(np.float64) - shift)
             return start, flat[start:stop] * factor
 
         self._walk(plan.num_blocks, block, lambda part: add_rows(out, part[1], part[0]))

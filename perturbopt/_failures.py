@@ -52,7 +52,6 @@ def raise_failure(failure: EngineFailure, solver: str, batch_shape: tuple[int, .
     """
     first = failure.failures[0]
     sample, item, where = _locate(first, batch_shape, perturbed)
-    located = {"sample": sample, "batch_item": item, "solver": solver}
     if first.kind == "overflow":
         raise ValueError(f"theta perturbed at {where} is not finite: {first.message}; rescale "
                          "theta or use a smaller epsilon")
@@ -62,14 +61,15 @@ def raise_failure(failure: EngineFailure, solver: str, batch_shape: tuple[int, .
         names = " and ".join(p[2] for p in places)
         error = SolverCrashError(f"solver {solver!r} crashed on {names}: {first.message}. The "
                                  "worker was replaced; look for the crash on these samples "
-                                 "alone", **located)
+                                 "alone", sample=sample, batch_item=item, solver=solver)
         error.samples = tuple((p[0], p[1]) for p in places)
         raise error
     if first.kind == "timeout":
         raise SolverTimeoutError(f"solver {solver!r} timed out on {where}: {first.message}",
-                                 **located)
+                                 sample=sample, batch_item=item, solver=solver)
     if first.kind == "contract":
         raise SolverContractError(f"solver {solver!r} broke the solver contract on {where}: "
-                                  f"{first.message}", **located)
+                                  f"{first.message}", sample=sample, batch_item=item,
+                                  solver=solver)
     raise SolverError(f"solver {solver!r} failed on {where}: {first.message}",
-                      **located) from first.error
+                      sample=sample, batch_item=item, solver=solver) from first.error

@@ -101,7 +101,7 @@ class Gumbel:
 
 
 @functools.lru_cache(maxsize=64)
-def _takes_dtype(noise_type: type) -> bool:
+def _takes_dtype(noise_type: Any) -> bool:
     try:
         parameters = inspect.signature(noise_type.sample).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
@@ -113,7 +113,7 @@ def sample_noise(noise: Any, rng: np.random.Generator, shape: tuple[int, ...],
                  dtype: type[np.floating[Any]]) -> np.ndarray:
     """``noise.sample`` as a C-contiguous array of ``dtype``, for noises written before
     ``sample`` took a ``dtype`` too."""
-    if _takes_dtype(type(noise)):
+    if _takes_dtype(type(noise)):  # type: ignore[arg-type]  # classes are hashable
         z = noise.sample(rng, shape, dtype=dtype)
     else:
         z = noise.sample(rng, shape)

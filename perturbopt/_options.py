@@ -226,9 +226,9 @@ def parse_bytes(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of bytes (an int or a string such as "
                         f"'8GiB'), got {value!r}")
-    if not value > 0:
+    if not float(value) > 0:
         raise ValueError(f"{name} must be > 0 bytes, got {value!r}")
-    return int(value)
+    return int(float(value))
 
 
 def default_memory_limit() -> int:

@@ -78,11 +78,12 @@ class NoiseKey:
         if cached is None or cached[0] != self:
             bit_generator = np.random.PCG64(np.random.SeedSequence(self.entropy,
                                                                    spawn_key=self.spawn_key))
-            cached = (self, np.random.Generator(bit_generator), bit_generator.state)
+            cached = (self, bit_generator, np.random.Generator(bit_generator),
+                      bit_generator.state)
             _generators.cached = cached
-        _, generator, start = cached
-        generator.bit_generator.state = start
-        generator.bit_generator.advance(block * _STREAM_STRIDE)
+        _, pcg, generator, start = cached
+        pcg.state = start
+        pcg.advance(block * _STREAM_STRIDE)
         return generator
 
 
