@@ -83,19 +83,22 @@ class TopK(_VectorSolver):
         if self.k > d:
             raise ValueError(f"topk with k={self.k} cannot select from d={d} entries; "
                              f"use k <= {d}")
-        out = np.zeros(thetas.shape, dtype=np.int8)
         if self.k == d:
-            out[...] = 1
-            return out
-        # An unstable sort is several times faster than a stable one; rows with a tie
-        # at the k-th largest value are redone stably so that ties go to the lower index.
-        order = np.argsort(thetas, axis=-1)
-        boundary = np.take_along_axis(thetas, order[..., -self.k - 1: d - self.k + 1], axis=-1)
-        tied = boundary[..., 0] == boundary[..., 1]
-        chosen = order[..., d - self.k:]
+            return np.ones(thetas.shape, dtype=np.int8)
+        # Partitioning the values (no indices) finds each row's k-th and (k+1)-th largest
+        # in linear time; the entries at least the k-th largest are the answer, unless
+        # those two are tied: such rows are redone with a stable sort, so that ties go to
+        # the lower index.
+        k = self.k
+        part = np.partition(thetas, (d - k - 1, d - k), axis=-1)
+        kth, below = part[..., d - k], part[..., d - k - 1]
+        out = np.greater_equal(thetas, kth[..., None]).view(np.int8)
+        tied = kth == below
         if tied.any():
-            chosen[tied] = np.argsort(-thetas[tied], axis=-1, kind="stable")[..., : self.k]
-        _scatter_rows(out, chosen, 1)
+            chosen = np.argsort(-thetas[tied], axis=-1, kind="stable")[..., :k]
+            redone = np.zeros(chosen.shape[:-1] + (d,), dtype=np.int8)
+            _scatter_rows(redone, chosen, 1)
+            out[tied] = redone
         return out
 
     def __repr__(self) -> str:
