@@ -46,7 +46,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                sigmas=tuple(args.sigmas), epochs=args.epochs,
                                batch_size=args.batch_size, epsilon=args.epsilon,
                                num_samples=args.samples, learning_rate=args.lr,
-                               seed=args.seed, n_jobs=args.n_jobs)
+                               scale_learning_rate=args.scale_lr, seed=args.seed,
+                               n_jobs=args.n_jobs)
     except ValueError as error:
         print(f"perturbopt demo: {error}", file=sys.stderr)
         return 2
@@ -104,7 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--samples", type=int, default=defaults.num_samples,
                       help="perturbations per instance and step (M)")
     demo.add_argument("--lr", type=float, default=defaults.learning_rate,
-                      help="Adam's initial step size (cosine decay to 0)")
+                      help="Adam's initial step size for the direction of w (cosine decay "
+                           "to 0)")
+    demo.add_argument("--scale-lr", type=float, default=defaults.scale_learning_rate,
+                      help="Adam's initial step size for the log-scale of w (cosine decay "
+                           "to 0)")
     demo.add_argument("--sigmas", type=float, nargs="+", default=list(defaults.sigmas),
                       help="label-noise variances, one model each")
     demo.add_argument("--n-jobs", type=int, default=defaults.n_jobs,
