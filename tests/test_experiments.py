@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 import perturbopt
-from perturbopt.cli import build_parser, main
 from perturbopt.experiments._config import (
     ExperimentConfig,
     Rule,
@@ -173,53 +172,6 @@ def test_evaluation_is_perfect_for_the_hidden_direction() -> None:
     data = make_ranking_data(10, n=30, direction=direction, sigma=0.3, seed=5)
     assert evaluate_ranking_model(2.5 * direction, data) == (1.0, 1.0)
     assert isinstance(data, RankingData)
-
-
-# -- the demo ---------------------------------------------------------------------------
-
-DEMO_ARGS = ["demo", "--train", "64", "--test", "32", "--epochs", "1", "--sigmas", "0",
-             "--no-progress"]
-
-
-def test_demo_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        build_parser().parse_args(["demo", "--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    for option in ("--train", "--test", "--n", "--d", "--epochs", "--epsilon", "--samples",
-                   "--sigmas", "--n-jobs", "--seed", "--output", "--batch-size", "--scale-lr"):
-        assert option in out
-
-
-def test_demo_runs_and_writes_the_figure(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("torch")
-    pytest.importorskip("matplotlib")
-    figure = tmp_path / "fig.png"
-    assert main(DEMO_ARGS + ["--output", str(figure)]) == 0
-    out = capsys.readouterr().out
-    assert "| sigma (variance) |" in out
-    assert "perfect ranking" in out and "partial ranking" in out
-    assert figure.read_bytes().startswith(PNG_SIGNATURE)
-
-
-def test_demo_without_matplotlib_still_prints_the_table(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
-    figure = tmp_path / "fig.png"
-    assert main(DEMO_ARGS + ["--output", str(figure)]) == 0
-    out = capsys.readouterr().out
-    assert "| sigma (variance) |" in out
-    assert "perturbopt[examples]" in out
-    assert not figure.exists()
-
-
-def test_demo_reports_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("torch")
-    assert main(["demo", "--train", "0"]) == 2
-    assert "RankingConfig.train must be an integer >= 1, got 0" in capsys.readouterr().err
 
 
 # -- classification ---------------------------------------------------------------------
