@@ -453,7 +453,7 @@ def plot_cost_ratio_curves(result: ShortestPathResult, path: str | Path) -> Path
         ratio.set_ylabel("cost ratio - 1 (predicted / optimal path cost)")
         ratio.set_title("Test cost ratio (Fig. 5)")
         optimal.set_ylabel("share of optimal test paths")
-        optimal.set_ylim(-0.02, 1.02)
+        optimal.set_ylim(top=1.005)
         optimal.set_title("Optimal test paths")
         for ax in (ratio, optimal):
             ax.set_xlabel("epoch")
