@@ -60,7 +60,7 @@ from ._config import ExperimentConfig, Rule, each, integer, real
 from ._plotting import png_figure
 from ._tables import markdown_table
 from ._training import fit
-from ._util import Progress, progress_bar, torch_single_thread
+from ._util import Progress, progress_bar
 
 __all__ = [
     "RankingConfig",
@@ -361,8 +361,7 @@ def run_ranking_experiment(config: RankingConfig = RankingConfig(), *,
             train = make_ranking_data(config.train, n=config.n, direction=direction,
                                       sigma=sigma, seed=config.seed + 1)
             tic = time.perf_counter()
-            with torch_single_thread():
-                weight = train_ranking_model(train, config, bar=bar)
+            weight = train_ranking_model(train, config, bar=bar)
             seconds = time.perf_counter() - tic
             perfect, partial = evaluate_ranking_model(weight, test)
             rows.append(RankingRow(sigma=sigma, perfect=perfect, partial=partial,

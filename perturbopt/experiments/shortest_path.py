@@ -62,7 +62,7 @@ from ._config import ExperimentConfig, Rule, each, integer, one_of, optional, re
 from ._plotting import png_figure
 from ._tables import markdown_table
 from ._training import fit
-from ._util import Progress, progress_bar, torch_single_thread
+from ._util import Progress, progress_bar
 from .terrain import TerrainMaps, make_terrain_maps, path_costs
 
 if TYPE_CHECKING:
@@ -340,7 +340,7 @@ def train_cost_network(train: TerrainMaps, test: TerrainMaps, config: ShortestPa
                                    n_jobs=config.n_jobs, solver_options=options)
 
     def batch_loss(index: np.ndarray) -> torch.Tensor:
-        rows = np.sort(index)
+        rows = np.sort(index)  # the same batch, its images read in memory order
         costs = model(torch.from_numpy(train.images[rows]))
         target = labels[torch.as_tensor(rows)]
         if epsilon is not None:
@@ -398,18 +398,15 @@ def run_shortest_path_experiment(config: ShortestPathConfig = ShortestPathConfig
                                              for eps in config.epsilons]
     if config.blackbox_lambda is not None:
         plans.append((f"blackbox, lambda={config.blackbox_lambda:g}", None))
-    steps = -(-len(train) // config.batch_size) * config.epochs
-    bar = progress_bar(len(plans) * steps, desc="shortest paths", enabled=progress)
+    bar = progress_bar(len(plans) * config.epochs * config.steps_per_epoch,
+                       desc="shortest paths", enabled=progress)
     runs: list[ShortestPathRun] = []
     try:
-        with torch_single_thread():
-            for label, epsilon in plans:
-                tic = time.perf_counter()
-                _, curve, scale = train_cost_network(train, test, config, epsilon=epsilon,
-                                                     bar=bar)
-                runs.append(ShortestPathRun(label=label, epsilon=epsilon, curve=curve,
-                                            cost_scale=scale,
-                                            seconds=time.perf_counter() - tic))
+        for label, epsilon in plans:
+            tic = time.perf_counter()
+            _, curve, scale = train_cost_network(train, test, config, epsilon=epsilon, bar=bar)
+            runs.append(ShortestPathRun(label=label, epsilon=epsilon, curve=curve,
+                                        cost_scale=scale, seconds=time.perf_counter() - tic))
     finally:
         bar.close()
     return ShortestPathResult(config=config, data_name=train.name, runs=tuple(runs),
