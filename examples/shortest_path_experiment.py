@@ -25,7 +25,7 @@ from perturbopt.experiments.shortest_path import (
     plot_perturbed_paths,
     run_shortest_path_experiment,
 )
-from perturbopt.experiments.terrain import load_warcraft_maps, make_terrain_maps
+from perturbopt.experiments.terrain import TerrainMaps, load_warcraft_maps, make_terrain_maps
 
 
 def main() -> None:
@@ -58,12 +58,13 @@ def main() -> None:
     parser.add_argument("--fig5", default="shortest_path_fig5.png",
                         help="path of the Fig. 5 PNG")
     args = parser.parse_args()
+    train: TerrainMaps | None = None
+    test: TerrainMaps | None = None
     if args.data:
         train = load_warcraft_maps(args.data, "train", limit=args.train)
         test = load_warcraft_maps(args.data, "test", limit=args.test)
         grid, train_size, test_size = train.grid, len(train), len(test)
     else:
-        train = test = None
         grid, train_size, test_size = args.grid, args.train, args.test
     config = ShortestPathConfig(
         grid=grid, train=train_size, test=test_size, epochs=args.epochs,

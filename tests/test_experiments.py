@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -252,7 +252,7 @@ class Toy(ExperimentConfig):
 def test_one_validation_names_the_field_and_the_rule(field: str, value: object,
                                                      message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        Toy(**{field: value})
+        Toy(**{field: value})  # type: ignore[arg-type]
     Toy(workers=None)
     Toy(workers=2, scales=(0.0, 3.0), mode="slow")
 
@@ -265,15 +265,19 @@ def test_fit_minimises_with_seeded_batches_and_a_cosine_decay() -> None:
     seen: list[np.ndarray] = []
     epochs: list[int] = []
 
-    def batch_loss(index: np.ndarray) -> torch.Tensor:
+    def batch_loss(index: np.ndarray) -> Any:
         seen.append(index.copy())
         rows = torch.as_tensor(index)
         return ((weight[rows] + offset - target[rows]) ** 2).mean()
 
+    def after_epoch(epoch: int) -> str:
+        epochs.append(epoch)
+        return ""
+
     before = torch.get_num_threads()
-    losses = fit([{"params": [weight]}, {"params": [offset], "lr": 0.0}], batch_loss,
-                 num_examples=10, epochs=30, batch_size=4, learning_rate=0.1, seed=5,
-                 schedule="cosine", after_epoch=lambda e: epochs.append(e) or "")
+    groups: list[dict[str, Any]] = [{"params": [weight]}, {"params": [offset], "lr": 0.0}]
+    losses = fit(groups, batch_loss, num_examples=10, epochs=30, batch_size=4,
+                 learning_rate=0.1, seed=5, schedule="cosine", after_epoch=after_epoch)
     assert torch.get_num_threads() == before
     assert losses.shape == (30,) and losses[-1] < 1e-3 * losses[0]
     assert offset.item() == 0.0  # its group's own step size, 0

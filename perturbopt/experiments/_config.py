@@ -28,7 +28,7 @@ def integer(*, at_least: int) -> Rule:
     """An integer (not a bool) ``>= at_least``."""
     return Rule(f"an integer >= {at_least}",
                 lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                and v >= at_least)
+                and int(v) >= at_least)
 
 
 def real(*, above: float | None = None, at_least: float | None = None,
@@ -40,9 +40,11 @@ def real(*, above: float | None = None, at_least: float | None = None,
               f"< {below:g}" if below is not None else ""]
 
     def test(value: Any) -> bool:
-        return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-                and math.isfinite(value) and (above is None or value > above)
-                and (at_least is None or value >= at_least) and (below is None or value < below))
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            return False
+        x = float(value)
+        return (math.isfinite(x) and (above is None or x > above)
+                and (at_least is None or x >= at_least) and (below is None or x < below))
 
     return Rule(" ".join(["a finite number", " and ".join(b for b in bounds if b)]).strip(),
                 test)

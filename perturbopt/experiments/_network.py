@@ -13,6 +13,9 @@ class Standardise(torch.nn.Module):
     """Images ``(B, H, W, 3)`` (uint8 or float) to float32 ``(B, 3, H, W)``, each channel
     standardised with fixed statistics ``(x - mean) / std``."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))

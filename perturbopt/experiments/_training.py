@@ -53,7 +53,7 @@ def fit(parameters: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
     """
     import torch
 
-    optimiser = torch.optim.Adam(list(parameters), lr=learning_rate)
+    optimiser = torch.optim.Adam(parameters, lr=learning_rate)
     steps_per_epoch = -(-num_examples // batch_size)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimiser,
                                                             T_max=epochs * steps_per_epoch)

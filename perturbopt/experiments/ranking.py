@@ -51,7 +51,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -310,9 +310,9 @@ def train_ranking_model(data: RankingData, config: RankingConfig, *,
         rows = torch.as_tensor(index)
         return loss_fn(features[rows] @ weight(), labels[rows])
 
-    fit([{"params": [direction]},
-         {"params": [log_scale], "lr": config.scale_learning_rate}], batch_loss,
-        num_examples=features.shape[0], epochs=config.epochs, batch_size=config.batch_size,
+    groups: list[dict[str, Any]] = [
+        {"params": [direction]}, {"params": [log_scale], "lr": config.scale_learning_rate}]
+    fit(groups, batch_loss, num_examples=features.shape[0], epochs=config.epochs, batch_size=config.batch_size,
         learning_rate=config.learning_rate, seed=config.seed, schedule="cosine", bar=bar)
     with torch.no_grad():
         return weight().numpy().copy()
