@@ -1,15 +1,34 @@
-"""Tests of the paper's experiments (perturbopt.experiments) and of ``perturbopt demo``."""
+"""Tests of the paper's ranking and classification experiments and of the parts every
+experiment shares (config validation, training loop, figure and table helpers)."""
 
 from __future__ import annotations
 
+import itertools
+import re
+import subprocess
 import sys
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
 import perturbopt
-from perturbopt.cli import build_parser, main
+from perturbopt.experiments._config import (
+    ExperimentConfig,
+    Rule,
+    each,
+    integer,
+    one_of,
+    optional,
+    real,
+)
+from perturbopt.experiments._plotting import png_figure
+from perturbopt.experiments._tables import markdown_table
+from perturbopt.experiments._training import fit
 from perturbopt.experiments.ranking import (
     RankingConfig,
     RankingData,
@@ -89,10 +108,13 @@ def test_metrics_on_hand_made_cases() -> None:
 
 
 def test_config_rejects_bad_values() -> None:
-    with pytest.raises(ValueError, match="variances"):
+    with pytest.raises(ValueError, match=r"RankingConfig.sigmas must be noise variances: "
+                                         r"a non-empty tuple, each item a finite number >= 0"):
         RankingConfig(sigmas=(-0.1,))
-    with pytest.raises(ValueError, match="train"):
+    with pytest.raises(ValueError, match="RankingConfig.train must be an integer >= 1, got 0"):
         RankingConfig(train=0)
+    with pytest.raises(ValueError, match="scale_learning_rate must be a finite number > 0"):
+        RankingConfig(scale_learning_rate=float("inf"))
 
 
 def test_table_lists_every_sigma() -> None:
@@ -119,58 +141,37 @@ def test_ranking_model_learns_on_noiseless_data() -> None:
     assert cosine > 0.99
 
 
+def test_clean_labels_give_perfect_rankings_after_ten_epochs() -> None:
+    """The paper's result: with sigma = 0 the model generalises after 10 epochs. The
+    default configuration ranks >= 90 % of the test instances right in all 100
+    positions, on average over three seeds (0.917, 0.943, 0.916 measured)."""
+    pytest.importorskip("torch")
+    perfect = [run_ranking_experiment(RankingConfig(sigmas=(0.0,), seed=seed)).rows[0].perfect
+               for seed in (0, 1, 2)]
+    assert np.mean(perfect) >= 0.9, perfect
+
+
+def test_accuracy_falls_with_the_label_noise() -> None:
+    """Perfect and partial accuracy do not increase with sigma (a tolerance of 0.02
+    for seed noise; the measured gaps are far larger) and the model learns the scale
+    the noise calls for, |w| / eps near 1 / sqrt(sigma)."""
+    pytest.importorskip("torch")
+    sigmas = (0.0, 0.01, 0.1, 1.0)
+    result = run_ranking_experiment(RankingConfig(sigmas=sigmas))
+    for attr in ("perfect", "partial"):
+        values = [getattr(row, attr) for row in result.rows]
+        assert all(b <= a + 0.02 for a, b in itertools.pairwise(values)), (attr, values)
+    assert result.rows[0].perfect > result.rows[-1].perfect + 0.5
+    for sigma in sigmas[1:]:
+        scale = np.linalg.norm(result.weights[sigma]) / result.config.epsilon
+        assert scale == pytest.approx(1 / np.sqrt(sigma), rel=0.1)
+
+
 def test_evaluation_is_perfect_for_the_hidden_direction() -> None:
     direction = hidden_direction(4, 0)
     data = make_ranking_data(10, n=30, direction=direction, sigma=0.3, seed=5)
     assert evaluate_ranking_model(2.5 * direction, data) == (1.0, 1.0)
     assert isinstance(data, RankingData)
-
-
-# -- the demo ---------------------------------------------------------------------------
-
-DEMO_ARGS = ["demo", "--train", "64", "--test", "32", "--epochs", "1", "--sigmas", "0",
-             "--no-progress"]
-
-
-def test_demo_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        build_parser().parse_args(["demo", "--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    for option in ("--train", "--test", "--n", "--d", "--epochs", "--epsilon", "--samples",
-                   "--sigmas", "--n-jobs", "--seed", "--output", "--batch-size"):
-        assert option in out
-
-
-def test_demo_runs_and_writes_the_figure(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("torch")
-    pytest.importorskip("matplotlib")
-    figure = tmp_path / "fig.png"
-    assert main(DEMO_ARGS + ["--output", str(figure)]) == 0
-    out = capsys.readouterr().out
-    assert "| sigma (variance) |" in out
-    assert "perfect ranking" in out and "partial ranking" in out
-    assert figure.read_bytes().startswith(PNG_SIGNATURE)
-
-
-def test_demo_without_matplotlib_still_prints_the_table(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
-    figure = tmp_path / "fig.png"
-    assert main(DEMO_ARGS + ["--output", str(figure)]) == 0
-    out = capsys.readouterr().out
-    assert "| sigma (variance) |" in out
-    assert "perturbopt[examples]" in out
-    assert not figure.exists()
-
-
-def test_demo_reports_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("torch")
-    assert main(["demo", "--train", "0"]) == 2
-    assert "train must be >= 1" in capsys.readouterr().err
 
 
 # -- classification ---------------------------------------------------------------------
@@ -219,3 +220,107 @@ def test_digits_loader_is_a_stratified_split() -> None:
     assert len(data.y_train) + len(data.y_test) == 1797
     assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
     assert set(np.unique(data.y_test)) == set(range(10))
+
+
+# -- what the experiments share -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Toy(ExperimentConfig):
+    size: int = 3
+    rate: float = 0.5
+    scales: tuple[float, ...] = (1.0,)
+    workers: int | None = None
+    mode: str = "fast"
+    _rules: ClassVar[Mapping[str, Rule]] = {
+        "size": integer(at_least=2), "rate": real(above=0, below=1),
+        "scales": each(real(at_least=0), what="scales"),
+        "workers": optional(integer(at_least=1)), "mode": one_of("fast", "slow")}
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("size", 1, "Toy.size must be an integer >= 2, got 1"),
+    ("size", 2.0, "Toy.size must be an integer >= 2, got 2.0"),
+    ("size", True, "Toy.size must be an integer >= 2, got True"),
+    ("rate", 1.0, "Toy.rate must be a finite number > 0 and < 1, got 1.0"),
+    ("rate", float("nan"), "Toy.rate must be a finite number > 0 and < 1, got nan"),
+    ("scales", (), ("Toy.scales must be scales: a non-empty tuple, each item a finite "
+                    "number >= 0, got ()")),
+    ("scales", [1.0], "Toy.scales must be scales"),
+    ("workers", 0, "Toy.workers must be None or an integer >= 1, got 0"),
+    ("mode", "quick", "Toy.mode must be one of 'fast', 'slow', got 'quick'"),
+])
+def test_one_validation_names_the_field_and_the_rule(field: str, value: object,
+                                                     message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Toy(**{field: value})  # type: ignore[arg-type]
+    Toy(workers=None)
+    Toy(workers=2, scales=(0.0, 3.0), mode="slow")
+
+
+def test_fit_minimises_with_seeded_batches_and_a_cosine_decay() -> None:
+    torch = pytest.importorskip("torch")
+    target = torch.linspace(-1.0, 1.0, 10, dtype=torch.float64)
+    weight = torch.zeros(10, dtype=torch.float64, requires_grad=True)
+    offset = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    seen: list[np.ndarray] = []
+    epochs: list[int] = []
+
+    def batch_loss(index: np.ndarray) -> Any:
+        seen.append(index.copy())
+        rows = torch.as_tensor(index)
+        return ((weight[rows] + offset - target[rows]) ** 2).mean()
+
+    def after_epoch(epoch: int) -> str:
+        epochs.append(epoch)
+        return ""
+
+    before = torch.get_num_threads()
+    groups: list[dict[str, Any]] = [{"params": [weight]}, {"params": [offset], "lr": 0.0}]
+    losses = fit(groups, batch_loss, num_examples=10, epochs=30, batch_size=4,
+                 learning_rate=0.1, seed=5, schedule="cosine", after_epoch=after_epoch)
+    assert torch.get_num_threads() == before
+    assert losses.shape == (30,) and losses[-1] < 1e-3 * losses[0]
+    assert offset.item() == 0.0  # its group's own step size, 0
+    assert epochs == list(range(30))
+    assert [len(i) for i in seen[:3]] == [4, 4, 2]
+    np.testing.assert_array_equal(np.sort(np.concatenate(seen[:3])), np.arange(10))
+    order = np.random.default_rng(5).permutation(10)
+    np.testing.assert_array_equal(np.concatenate(seen[:3]), order)
+
+
+def test_figures_leave_pyplot_and_the_backend_alone(tmp_path: Path) -> None:
+    """Drawing builds a matplotlib Figure directly: pyplot is never imported and
+    matplotlib.use never called, whatever backend the user chose."""
+    pytest.importorskip("matplotlib")
+    script = textwrap.dedent(f"""
+        import sys
+        import matplotlib
+        matplotlib.use("svg")
+        def refuse(*args, **kwargs):
+            raise AssertionError("matplotlib.use called")
+        matplotlib.use = refuse
+        from perturbopt.experiments._plotting import png_figure
+        with png_figure({str(tmp_path / "a" / "b.png")!r}, ncols=2) as (fig, axes):
+            axes[0, 1].plot([0, 1], [1, 0])
+        assert axes.shape == (1, 2)
+        assert "matplotlib.pyplot" not in sys.modules
+        assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert (tmp_path / "a" / "b.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_no_figure_is_written_when_drawing_fails(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    with pytest.raises(ZeroDivisionError), png_figure(tmp_path / "x.png"):
+        1 / 0  # noqa: B018
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_markdown_table() -> None:
+    assert markdown_table(["a", "b"], [["1", "2"], ["3", "4"]], align="rl").splitlines() == [
+        "| a | b |", "|---:|---|", "| 1 | 2 |", "| 3 | 4 |"]
+    with pytest.raises(ValueError, match="a row has 1 cells for 2 columns"):
+        markdown_table(["a", "b"], [["1"]])
+    with pytest.raises(ValueError, match="align needs one 'l' or 'r' per column"):
+        markdown_table(["a", "b"], [], align="c")

@@ -1,5 +1,5 @@
 """Helpers shared by the experiments: a progress bar (tqdm when installed, plain text
-on stderr otherwise), a single-threaded torch context, and matplotlib set up for a PNG."""
+on stderr otherwise) and a single-threaded torch context."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["Progress", "progress_bar", "pyplot_for", "torch_single_thread"]
+__all__ = ["Progress", "progress_bar", "torch_single_thread"]
 
 
 class Progress(Protocol):
@@ -112,15 +111,3 @@ def torch_single_thread() -> Iterator[None]:
     finally:
         torch.set_num_threads(before)
 
-
-def pyplot_for(path: str | Path) -> tuple[Any, Path]:
-    """``matplotlib.pyplot`` on the file-only Agg backend, and ``path`` as a Path whose
-    parent folders exist. matplotlib is imported here, only when a figure is drawn."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return plt, path

@@ -31,13 +31,18 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from ._util import Progress, progress_bar, pyplot_for, torch_single_thread
+from ._config import ExperimentConfig, Rule, each, integer, real
+from ._plotting import png_figure
+from ._tables import markdown_table
+from ._training import fit
+from ._util import Progress, progress_bar, torch_single_thread
 
 if TYPE_CHECKING:
     import torch
@@ -60,7 +65,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ClassificationConfig:
+class ClassificationConfig(ExperimentConfig):
     """Sizes and hyper-parameters of the classification experiment.
 
     Attributes:
@@ -92,20 +97,16 @@ class ClassificationConfig:
     seed: int = 0
     n_jobs: int | None = None
 
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "hidden", "sweep_samples", "eval_samples"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"ClassificationConfig.{name} must be >= 1, "
-                                 f"got {getattr(self, name)}")
-        if any(m < 1 for m in self.num_samples):
-            raise ValueError(f"ClassificationConfig.num_samples must all be >= 1, "
-                             f"got {self.num_samples}")
-        if not self.epsilon > 0 or any(not e > 0 for e in self.epsilons):
-            raise ValueError(f"epsilon and epsilons must be > 0, got {self.epsilon} and "
-                             f"{self.epsilons}")
-        if not 0 < self.test_size < 1:
-            raise ValueError(f"ClassificationConfig.test_size must be in (0, 1), "
-                             f"got {self.test_size}")
+    _rules: ClassVar[Mapping[str, Rule]] = {
+        **{name: integer(at_least=1) for name in ("epochs", "batch_size", "hidden",
+                                                   "sweep_samples", "eval_samples")},
+        "num_samples": each(integer(at_least=1), what="values of M"),
+        "learning_rate": real(above=0),
+        "epsilon": real(above=0),
+        "epsilons": each(real(above=0), what="noise scales"),
+        "test_size": real(above=0, below=1),
+        "seed": integer(at_least=0),
+    }
 
 
 @dataclass(frozen=True)
@@ -289,32 +290,28 @@ def train_classifier(data: ClassificationData, config: ClassificationConfig, *,
 
     num_features = int(np.prod(data.x_train.shape[1:]))
     model = make_mlp(num_features, config.hidden, data.num_classes, config.seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     fy_loss = None
     if num_samples is not None:
         fy_loss = FenchelYoungLoss("argmax", epsilon=epsilon, num_samples=num_samples,
                                    noise="gaussian", seed=config.seed, n_jobs=config.n_jobs)
     x = torch.as_tensor(data.x_train)
     y = torch.as_tensor(data.y_train)
-    order_rng = np.random.default_rng(config.seed)
     curve = np.empty(config.epochs)
-    for epoch in range(config.epochs):
-        model.train()
-        order = torch.as_tensor(order_rng.permutation(len(y)))
-        for start in range(0, len(y), config.batch_size):
-            index = order[start:start + config.batch_size]
-            scores = model(x[index])
-            if fy_loss is None:
-                loss = torch.nn.functional.cross_entropy(scores, y[index])
-            else:
-                loss = fy_loss(scores, torch.nn.functional.one_hot(y[index], data.num_classes))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            if bar is not None:
-                bar.update(1)
-        model.eval()
+
+    def batch_loss(index: np.ndarray) -> torch.Tensor:
+        rows = torch.as_tensor(index)
+        scores = model(x[rows])
+        if fy_loss is None:
+            return torch.nn.functional.cross_entropy(scores, y[rows])
+        return fy_loss(scores, torch.nn.functional.one_hot(y[rows], data.num_classes))
+
+    def after_epoch(epoch: int) -> str:
         curve[epoch] = accuracy(model, data.x_test, data.y_test)
+        return f"test accuracy {curve[epoch]:.3f}"
+
+    fit(model.parameters(), batch_loss, num_examples=len(y), epochs=config.epochs,
+        batch_size=config.batch_size, learning_rate=config.learning_rate, seed=config.seed,
+        after_epoch=after_epoch, bar=bar)
     return model, curve
 
 
@@ -370,35 +367,29 @@ def run_classification_experiment(config: ClassificationConfig = ClassificationC
 def format_classification_tables(result: ClassificationResult) -> str:
     """The two tables as Markdown: test accuracy per method, and the epsilon grid."""
     cfg = result.config
-    lines = [
+    methods = markdown_table(
+        ["loss", "test accuracy", "best epoch's accuracy", "train time (s)"],
+        [[m.label, f"{m.final_accuracy:.4f}", f"{m.test_accuracy.max():.4f}",
+          f"{m.seconds:.1f}"] for m in result.methods])
+    sweep = markdown_table(
+        ["epsilon", "train FY loss", "test FY loss", "test accuracy"],
+        [[f"{row.epsilon:g}", f"{row.train_loss:.4f}", f"{row.test_loss:.4f}",
+          f"{row.test_accuracy:.4f}"] for row in result.sweep],
+        align="rrrr")
+    return "\n".join([
         (f"Test accuracy on {result.data_name} after {cfg.epochs} epochs "
          f"(epsilon={cfg.epsilon:g} for the perturbed FY losses):"),
-        "",
-        "| loss | test accuracy | best epoch's accuracy | train time (s) |",
-        "|---|---:|---:|---:|",
-    ]
-    for method in result.methods:
-        lines.append(f"| {method.label} | {method.final_accuracy:.4f} "
-                     f"| {method.test_accuracy.max():.4f} | {method.seconds:.1f} |")
-    lines += [
-        "",
+        "", methods, "",
         (f"Perturbed FY loss against epsilon (trained with M={cfg.sweep_samples}, losses "
          f"estimated with M={cfg.eval_samples}):"),
-        "",
-        "| epsilon | train FY loss | test FY loss | test accuracy |",
-        "|---:|---:|---:|---:|",
-    ]
-    for row in result.sweep:
-        lines.append(f"| {row.epsilon:g} | {row.train_loss:.4f} | {row.test_loss:.4f} "
-                     f"| {row.test_accuracy:.4f} |")
-    return "\n".join(lines)
+        "", sweep])
 
 
 def plot_classification_results(result: ClassificationResult, path: str | Path) -> Path:
     """Draw the analogue of Fig. 2 (test accuracy per epoch for each loss; train and
     test Fenchel-Young loss against epsilon) and write it as a PNG.
 
-    Needs matplotlib (``pip install "perturbopt[examples]"``), imported here only.
+    Needs matplotlib (``pip install "perturbopt[examples]"``), imported only here.
 
     Args:
         result: the experiment's result.
@@ -407,32 +398,35 @@ def plot_classification_results(result: ClassificationResult, path: str | Path) 
     Returns:
         The path written.
     """
-    plt, path = pyplot_for(path)
     cfg = result.config
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    epochs = np.arange(1, cfg.epochs + 1)
-    styles = ["k--", "C0-", "C3-", "C2-", "C4-"]
-    for method, style in zip(result.methods, itertools.cycle(styles)):
-        left.plot(epochs, method.test_accuracy, style,
-                  label=f"{method.label} ({method.final_accuracy:.3f})")
-    left.set_xlabel("epoch")
-    left.set_ylabel("test accuracy")
-    left.set_title(f"Test accuracy, {result.data_name}")
-    left.grid(True, alpha=0.3)
-    left.legend(loc="lower right", fontsize=8)
-    eps = [row.epsilon for row in result.sweep]
-    right.plot(eps, [row.train_loss for row in result.sweep], "o-", color="C0", label="train")
-    right.plot(eps, [row.test_loss for row in result.sweep], "s--", color="C3", label="test")
-    right.set_xscale("log")
-    losses = [row.train_loss for row in result.sweep] + [row.test_loss for row in result.sweep]
-    # Monte-Carlo estimates of a loss near 0 may dip below it: log scale only if positive
-    right.set_yscale("log" if min(losses) > 0 else "symlog", **(
-        {} if min(losses) > 0 else {"linthresh": 1e-3}))
-    right.set_xlabel("epsilon")
-    right.set_ylabel("perturbed Fenchel-Young loss")
-    right.set_title(f"Final FY loss vs epsilon (M={cfg.sweep_samples})")
-    right.grid(True, which="both", alpha=0.3)
-    right.legend(fontsize=8)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    with png_figure(path, ncols=2) as (_, axes):
+        left, right = axes[0]
+        epochs = np.arange(1, cfg.epochs + 1)
+        styles = ["k--", "C0-", "C3-", "C2-", "C4-"]
+        for method, style in zip(result.methods, itertools.cycle(styles)):
+            left.plot(epochs, method.test_accuracy, style,
+                      label=f"{method.label} ({method.final_accuracy:.3f})")
+        left.set_xlabel("epoch")
+        left.set_ylabel("test accuracy")
+        left.set_title(f"Test accuracy, {result.data_name}")
+        left.grid(True, alpha=0.3)
+        left.legend(loc="lower right", fontsize=8)
+        eps = [row.epsilon for row in result.sweep]
+        right.plot(eps, [row.train_loss for row in result.sweep], "o-", color="C0",
+                   label="train")
+        right.plot(eps, [row.test_loss for row in result.sweep], "s--", color="C3",
+                   label="test")
+        right.set_xscale("log")
+        losses = ([row.train_loss for row in result.sweep]
+                  + [row.test_loss for row in result.sweep])
+        # Monte-Carlo estimates of a loss near 0 may dip below it: log scale only if positive
+        if min(losses) > 0:
+            right.set_yscale("log")
+        else:
+            right.set_yscale("symlog", linthresh=1e-3)
+        right.set_xlabel("epsilon")
+        right.set_ylabel("perturbed Fenchel-Young loss")
+        right.set_title(f"Final FY loss vs epsilon (M={cfg.sweep_samples})")
+        right.grid(True, which="both", alpha=0.3)
+        right.legend(fontsize=8)
+    return Path(path)

@@ -17,6 +17,15 @@ instance), trained with the perturbed Fenchel-Young loss over the permutahedron,
 estimated from a few perturbations per step (doubly stochastic: minibatches and Monte
 Carlo), with Adam.
 
+Scale and direction are trained apart: ``w = exp(rho) v / |v|``. The loss depends on
+``w`` through ``w / eps`` alone (``y_eps(theta) = y_1(theta / eps)``), and the scale it
+wants depends on the label noise: ``|w| / eps`` near ``1 / sqrt(sigma)`` for noisy
+labels, growing without bound for clean ones. Adam's steps on the log-scale ``rho`` are
+relative changes of ``|w|``, the same at every scale, so one step size serves every
+``sigma`` (and ``eps`` only sets the starting scale ``|w| = eps``). Trained directly,
+``w`` moves by about the learning rate per step, i.e. ``lr / eps`` in units of
+``w / eps``: too slow for clean labels or too jittery for noisy ones.
+
 Evaluation. On the test set the prediction is the hard ranking ``y*(theta)`` of the
 learned scores, compared with the ranks of the *clean* scores ``<w0, X_i>`` (the noiseless
 ranks), as in the paper:
@@ -39,13 +48,19 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .._builtins import Ranking
-from ._util import Progress, progress_bar, pyplot_for, torch_single_thread
+from .. import get_solver
+from ._config import ExperimentConfig, Rule, each, integer, real
+from ._plotting import png_figure
+from ._tables import markdown_table
+from ._training import fit
+from ._util import Progress, progress_bar
 
 __all__ = [
     "RankingConfig",
@@ -66,7 +81,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class RankingConfig:
+class RankingConfig(ExperimentConfig):
     """Sizes and hyper-parameters of the ranking experiment.
 
     Attributes:
@@ -77,9 +92,13 @@ class RankingConfig:
         sigmas: the label-noise variances to run, one model each.
         epochs: passes over the training set.
         batch_size: instances per minibatch.
-        epsilon: scale of the Gaussian perturbation in the Fenchel-Young loss.
+        epsilon: scale of the Gaussian perturbation in the Fenchel-Young loss; the
+            model starts at ``|w| = epsilon``.
         num_samples: perturbations per instance and step (``M``).
-        learning_rate: Adam's step size.
+        learning_rate: Adam's initial step size for the direction ``v`` (cosine decay
+            to 0).
+        scale_learning_rate: Adam's initial step size for the log-scale ``rho`` (cosine
+            decay to 0): a step changes ``|w|`` by a factor up to ``exp(step)``.
         seed: seeds the direction ``w0``, the data, the shuffling and the perturbations.
         n_jobs: joblib workers for the perturbed solves (``None``: 1; the built-in
             ranking solver is vectorised, so 1 is the fastest here).
@@ -94,22 +113,20 @@ class RankingConfig:
     batch_size: int = 32
     epsilon: float = 1.0
     num_samples: int = 4
-    learning_rate: float = 0.3
+    learning_rate: float = 1.0
+    scale_learning_rate: float = 0.5
     seed: int = 0
     n_jobs: int | None = None
 
-    def __post_init__(self) -> None:
-        for name in ("train", "test", "n", "d", "epochs", "batch_size", "num_samples"):
-            value = getattr(self, name)
-            if value < 1:
-                raise ValueError(f"RankingConfig.{name} must be >= 1, got {value}")
-        if not self.sigmas:
-            raise ValueError("RankingConfig.sigmas must hold at least one noise variance")
-        if any(s < 0 or not math.isfinite(s) for s in self.sigmas):
-            raise ValueError(f"RankingConfig.sigmas are noise variances and must be finite "
-                             f"and >= 0, got {self.sigmas}")
-        if not self.epsilon > 0:
-            raise ValueError(f"RankingConfig.epsilon must be > 0, got {self.epsilon}")
+    _rules: ClassVar[Mapping[str, Rule]] = {
+        **{name: integer(at_least=1) for name in ("train", "test", "n", "d", "epochs",
+                                                   "batch_size", "num_samples")},
+        "sigmas": each(real(at_least=0), what="noise variances"),
+        "epsilon": real(above=0),
+        "learning_rate": real(above=0),
+        "scale_learning_rate": real(above=0),
+        "seed": integer(at_least=0),
+    }
 
     @property
     def steps_per_epoch(self) -> int:
@@ -183,7 +200,7 @@ def ranks(scores: np.ndarray) -> np.ndarray:
     """
     scores = np.asarray(scores, dtype=np.float64)
     flat = scores.reshape(-1, scores.shape[-1])
-    return Ranking().solve_batch(flat).astype(np.int64).reshape(scores.shape)
+    return get_solver("ranking").solve_batch(flat).astype(np.int64).reshape(scores.shape)
 
 
 def hidden_direction(d: int, seed: int) -> np.ndarray:
@@ -253,13 +270,16 @@ def _check_pair(predicted: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np
 
 def train_ranking_model(data: RankingData, config: RankingConfig, *,
                         bar: Progress | None = None) -> np.ndarray:
-    """Fit ``w`` in ``theta = X w`` with the perturbed Fenchel-Young loss.
+    """Fit ``w = exp(rho) v / |v|`` in ``theta = X w`` with the perturbed Fenchel-Young loss.
 
-    ``w`` starts at zero. Each step draws ``config.num_samples`` Gaussian perturbations
-    of scale ``config.epsilon`` per instance of a minibatch; the gradient
-    ``y_eps(theta) - y`` goes through ``X`` to ``w``; Adam updates ``w``, its step size
-    decaying from ``config.learning_rate`` to zero on a cosine schedule (the accuracies
-    are very sensitive to the direction of ``w``, and a constant step leaves it jittering).
+    ``rho`` starts at ``log(epsilon)`` and ``v`` at a random unit vector drawn from the
+    seed (independently of ``w0``). Each step draws ``config.num_samples`` Gaussian
+    perturbations of scale ``config.epsilon`` per instance of a minibatch; the gradient
+    ``y_eps(theta) - y`` goes through ``X`` to ``rho`` and ``v``; Adam updates them, its
+    step sizes decaying from ``config.learning_rate`` (``v``) and
+    ``config.scale_learning_rate`` (``rho``) to zero on a cosine schedule (the
+    accuracies are very sensitive to the direction of ``w``, and a constant step leaves
+    it jittering).
 
     Args:
         data: training instances (their noisy ``labels`` are the targets).
@@ -275,29 +295,27 @@ def train_ranking_model(data: RankingData, config: RankingConfig, *,
 
     features = torch.as_tensor(data.features, dtype=torch.float64)
     labels = torch.as_tensor(data.labels, dtype=torch.float64)
-    weight = torch.zeros(features.shape[-1], dtype=torch.float64, requires_grad=True)
-    optimiser = torch.optim.Adam([weight], lr=config.learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimiser, T_max=config.epochs * config.steps_per_epoch)
+    start = np.random.default_rng([config.seed, 1]).standard_normal(features.shape[-1])
+    direction = torch.tensor(start / np.linalg.norm(start), requires_grad=True)
+    log_scale = torch.tensor(math.log(config.epsilon), dtype=torch.float64,
+                             requires_grad=True)
     loss_fn = FenchelYoungLoss("ranking", epsilon=config.epsilon,
                                num_samples=config.num_samples, noise="gaussian",
                                seed=config.seed, n_jobs=config.n_jobs)
-    order_rng = np.random.default_rng(config.seed)
-    for _ in range(config.epochs):
-        order = torch.as_tensor(order_rng.permutation(features.shape[0]))
-        for start in range(0, features.shape[0], config.batch_size):
-            index = order[start:start + config.batch_size]
-            theta = features[index] @ weight
-            loss = loss_fn(theta, labels[index])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.set_postfix_str(f"last batch loss {loss.item():.4g}")
-    return weight.detach().numpy().copy()
+
+    def weight() -> torch.Tensor:
+        return torch.exp(log_scale) * direction / direction.norm()
+
+    def batch_loss(index: np.ndarray) -> torch.Tensor:
+        rows = torch.as_tensor(index)
+        return loss_fn(features[rows] @ weight(), labels[rows])
+
+    groups: list[dict[str, Any]] = [
+        {"params": [direction]}, {"params": [log_scale], "lr": config.scale_learning_rate}]
+    fit(groups, batch_loss, num_examples=features.shape[0], epochs=config.epochs, batch_size=config.batch_size,
+        learning_rate=config.learning_rate, seed=config.seed, schedule="cosine", bar=bar)
+    with torch.no_grad():
+        return weight().numpy().copy()
 
 
 def evaluate_ranking_model(weight: np.ndarray, data: RankingData) -> tuple[float, float]:
@@ -343,8 +361,7 @@ def run_ranking_experiment(config: RankingConfig = RankingConfig(), *,
             train = make_ranking_data(config.train, n=config.n, direction=direction,
                                       sigma=sigma, seed=config.seed + 1)
             tic = time.perf_counter()
-            with torch_single_thread():
-                weight = train_ranking_model(train, config, bar=bar)
+            weight = train_ranking_model(train, config, bar=bar)
             seconds = time.perf_counter() - tic
             perfect, partial = evaluate_ranking_model(weight, test)
             rows.append(RankingRow(sigma=sigma, perfect=perfect, partial=partial,
@@ -360,22 +377,20 @@ def run_ranking_experiment(config: RankingConfig = RankingConfig(), *,
 
 def format_ranking_table(result: RankingResult) -> str:
     """The test accuracies as a Markdown table, one row per noise level."""
-    lines = [
-        ("| sigma (variance) | noise std | perfect ranking | partial ranking "
-         "| noisy train labels, partial | train time (s) |"),
-        "|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in result.rows:
-        lines.append(f"| {row.sigma:g} | {math.sqrt(row.sigma):.3g} | {row.perfect:.3f} "
-                     f"| {row.partial:.3f} | {row.label_partial:.3f} | {row.seconds:.1f} |")
-    return "\n".join(lines)
+    return markdown_table(
+        ["sigma (variance)", "noise std", "perfect ranking", "partial ranking",
+         "noisy train labels, partial", "train time (s)"],
+        [[f"{row.sigma:g}", f"{math.sqrt(row.sigma):.3g}", f"{row.perfect:.3f}",
+          f"{row.partial:.3f}", f"{row.label_partial:.3f}", f"{row.seconds:.1f}"]
+         for row in result.rows],
+        align="rrrrrr")
 
 
 def plot_ranking_results(result: RankingResult, path: str | Path) -> Path:
     """Draw the two panels of Fig. 4 (perfect and partial ranking accuracy against
     ``sigma``) and write them as a PNG.
 
-    Needs matplotlib (``pip install "perturbopt[examples]"``), imported here only.
+    Needs matplotlib (``pip install "perturbopt[examples]"``), imported only here.
 
     Args:
         result: the experiment's result.
@@ -384,31 +399,29 @@ def plot_ranking_results(result: RankingResult, path: str | Path) -> Path:
     Returns:
         The path written.
     """
-    plt, path = pyplot_for(path)
     sigmas = [row.sigma for row in result.rows]
     positive = [s for s in sigmas if s > 0]
     cfg = result.config
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    panels = (("perfect", "Perfect ranking accuracy"), ("partial", "Partial ranking accuracy"))
-    for ax, (attr, title) in zip(axes, panels):
-        ax.plot(sigmas, [getattr(row, attr) for row in result.rows], "o-", color="C0",
-                label=f"perturbed FY loss (M={cfg.num_samples}, eps={cfg.epsilon:g})")
-        if attr == "partial":
-            ax.plot(sigmas, [row.label_partial for row in result.rows], "s--", color="C1",
-                    label="noisy training labels")
-            ax.axhline(1 / cfg.n, color="grey", lw=0.8, ls=":", label=f"chance (1/{cfg.n})")
-        if positive:
-            ax.set_xscale("symlog", linthresh=min(positive))
-            ax.set_xlim(min(sigmas) - 0.3 * min(positive), 1.5 * max(sigmas))
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("label noise variance sigma (symmetric log scale)")
-        ax.set_title(title)
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower left", fontsize=8)
-    fig.suptitle(f"Learning to rank noisy data (n={cfg.n}, d={cfg.d}, {cfg.train} train / "
-                 f"{cfg.test} test, {cfg.epochs} epochs); test accuracy vs clean ranks",
-                 fontsize=10)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
+    with png_figure(path, ncols=2) as (fig, axes):
+        panels = (("perfect", "Perfect ranking accuracy"),
+                  ("partial", "Partial ranking accuracy"))
+        for ax, (attr, title) in zip(axes[0], panels):
+            ax.plot(sigmas, [getattr(row, attr) for row in result.rows], "o-", color="C0",
+                    label=f"perturbed FY loss (M={cfg.num_samples}, eps={cfg.epsilon:g})")
+            if attr == "partial":
+                ax.plot(sigmas, [row.label_partial for row in result.rows], "s--",
+                        color="C1", label="noisy training labels")
+                ax.axhline(1 / cfg.n, color="grey", lw=0.8, ls=":",
+                           label=f"chance (1/{cfg.n})")
+            if positive:
+                ax.set_xscale("symlog", linthresh=min(positive))
+                ax.set_xlim(min(sigmas) - 0.3 * min(positive), 1.5 * max(sigmas))
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel("label noise variance sigma (symmetric log scale)")
+            ax.set_title(title)
+            ax.grid(True, alpha=0.3)
+            ax.legend(loc="lower left", fontsize=8)
+        fig.suptitle(f"Learning to rank noisy data (n={cfg.n}, d={cfg.d}, {cfg.train} train "
+                     f"/ {cfg.test} test, {cfg.epochs} epochs); test accuracy vs clean ranks",
+                     fontsize=10)
+    return Path(path)

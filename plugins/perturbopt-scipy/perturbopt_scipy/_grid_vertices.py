@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse
 from scipy.sparse.csgraph import dijkstra
 
-from ._checks import check_grid, check_instance, check_nonnegative
+from ._checks import check_grid, check_instance, check_nonnegative, check_stack
 
-__all__ = ["GridShortestPathSolver"]
+__all__ = ["GridShortestPathSolver", "NegativeCosts"]
+
+NegativeCosts = Literal["error", "clip"]
 
 _NEIGHBOURS = [(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1) if (di, dj) != (0, 0)]
 
@@ -31,16 +33,43 @@ class GridShortestPathSolver:
     The directed graph with an arc ``u -> v`` between 8-neighbours is built once, at
     construction; a solve only fills in the arc weights ``w(u -> v) = theta[v]`` and
     runs :func:`scipy.sparse.csgraph.dijkstra` from the top-left cell (the path's cost
-    is its arc weights plus the constant ``theta[0, 0]``). Dijkstra needs non-negative
-    costs, so perturb positive costs multiplicatively
-    (``perturbed(..., perturbation="multiplicative")``), as in the paper.
+    is its arc weights plus the constant ``theta[0, 0]``). The answer depends on the
+    instance alone: ``solve_batch`` runs the same Dijkstra on each row of a stack (one
+    graph for the whole stack, the paths read out together), and ties between equally
+    cheap paths are broken the same way whatever the stack around a row.
+
+    Negative costs. Dijkstra needs ``theta >= 0``. Additive noise ``theta + eps Z``
+    gives negative perturbed costs even when ``theta > 0``; ``negative_costs`` says what
+    happens to them:
+
+    * ``"error"`` (default): a ``ValueError`` naming the first negative cell.
+    * ``"clip"``: a negative cost counts as 0, i.e. the solver returns
+      ``y*(max(theta, 0))``. Clipping is then part of the black box
+      ``g(theta) = y*(max(theta, 0))``, so the perturbed solution
+      ``y_eps(theta) = E[g(theta + eps Z)]`` is smooth in ``theta`` and its Jacobian
+      ``E[g(theta + eps Z) grad nu(Z)^T] / eps`` (Prop. 3.1) holds unchanged. The
+      Fenchel-Young gradient ``y - y_eps(theta)`` differs from the gradient of
+      ``<theta, y> - E[min_y <y, max(theta + eps Z, 0)>]`` only on cells clipped while on
+      the path, at most ``P(theta_i + eps Z_i < 0) = Phi(-theta_i / eps)`` per cell: nothing
+      once the costs are a few ``eps`` above 0.
+
+    This is the way to learn positive costs with the Fenchel-Young loss: additive noise
+    with ``negative_costs="clip"``. The noise has a fixed scale ``eps``, so the loss is
+    not homogeneous in ``theta`` and ``theta = 0`` is no minimiser. Multiplicative noise
+    ``theta * exp(eps Z - eps^2 / 2)`` keeps the costs positive without clipping, but
+    its Fenchel-Young loss is positively 1-homogeneous in ``theta`` and 0 at
+    ``theta = 0``: its gradient steps shrink a cost network's output towards 0 and the
+    learned paths collapse. Multiplicative noise is fine for the perturbed solution
+    ``y_eps`` on its own (e.g. ``PerturbedOptimizer`` followed by another loss).
 
     Args:
         shape: the grid's size ``(H, W)``.
+        negative_costs: ``"error"`` (default) or ``"clip"``, see above.
 
     Raises:
-        ValueError: a malformed ``shape``; a negative cell cost at solve time (the
-            message names the first one).
+        ValueError: a malformed ``shape`` or ``negative_costs``; with
+            ``negative_costs="error"``, a negative cell cost at solve time (the message
+            names the first one).
 
     Example:
         >>> import numpy as np, perturbopt
@@ -49,14 +78,23 @@ class GridShortestPathSolver:
         array([[1, 0, 0],
                [0, 1, 0],
                [0, 0, 1]], dtype=int8)
+        >>> clipped = perturbopt.get_solver("scipy.grid_shortest_path", shape=(2, 3),
+        ...                                 negative_costs="clip")
+        >>> clipped.solve(np.array([[1.0, -5.0, 9.0], [9.0, 9.0, 1.0]]))  # -5 costs 0
+        array([[1, 1, 0],
+               [0, 0, 1]], dtype=int8)
     """
 
     name = "scipy.grid_shortest_path"
     sense = "min"
     ndim = 2
 
-    def __init__(self, *, shape: Any) -> None:
+    def __init__(self, *, shape: Any, negative_costs: NegativeCosts = "error") -> None:
         self.shape: tuple[int, int] = check_grid(self.name, "shape", shape)
+        if negative_costs not in ("error", "clip"):
+            raise ValueError(f"{self.name}: negative_costs must be 'error' or 'clip', got "
+                             f"{negative_costs!r}")
+        self.negative_costs: NegativeCosts = negative_costs
         rows, cols = self.shape
         cell = np.arange(rows * cols).reshape(rows, cols)
         heads: list[np.ndarray] = []
@@ -74,19 +112,42 @@ class GridShortestPathSolver:
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the ``H x W`` 0/1 indicator of the cheapest path (``hint`` is ignored)."""
         costs = check_instance(self.name, theta, self.shape, self.ndim)
+        return self._solve_stack(self._admissible(costs))[0]
+
+    def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
+        """Solve a stack ``(n, H, W)``: row ``r`` of the answer is ``solve(thetas[r])``."""
+        costs = check_stack(self.name, thetas, self.shape, self.ndim)
+        return self._solve_stack(self._admissible(costs))
+
+    def _admissible(self, costs: np.ndarray) -> np.ndarray:
+        """The costs Dijkstra runs on, shape ``(n, H, W)``: clipped at 0, or checked."""
+        if self.negative_costs == "clip":
+            return np.maximum(costs, 0.0).reshape(-1, *self.shape)
         check_nonnegative(self.name, costs, "cell costs",
-                          "Dijkstra needs non-negative costs; perturb positive costs with "
-                          "perturbation='multiplicative' instead of additive noise")
-        size = costs.size
-        graph = scipy.sparse.csr_array((costs.ravel()[self._heads], self._heads, self._indptr),
+                          "additive noise makes costs negative: pass negative_costs='clip' "
+                          "to count them as 0 (see the solver's docstring)")
+        return costs.reshape(-1, *self.shape)
+
+    def _solve_stack(self, costs: np.ndarray) -> np.ndarray:
+        count, size = costs.shape[0], costs[0].size
+        weights = costs.reshape(count, size)[:, self._heads]
+        graph = scipy.sparse.csr_array((weights[0].copy(), self._heads, self._indptr),
                                        shape=(size, size))
-        _, predecessors = dijkstra(graph, directed=True, indices=0, return_predecessors=True)
-        y = np.zeros(size, dtype=np.int8)
-        node = size - 1
-        while node >= 0:  # the source's predecessor is -9999
-            y[node] = 1
-            node = predecessors[node]
-        return y.reshape(self.shape)
+        predecessors = np.empty((count, size), dtype=np.int64)
+        for row in range(count):
+            graph.data[:] = weights[row]
+            predecessors[row] = dijkstra(graph, directed=True, indices=0,
+                                         return_predecessors=True)[1]
+        # Walk every row's path back from the bottom-right cell at once; the source's
+        # predecessor is negative (-9999), which ends that row's walk.
+        y = np.zeros((count, size), dtype=np.int8)
+        rows, node = np.arange(count), np.full(count, size - 1)
+        while rows.size:
+            y[rows, node] = 1
+            node = predecessors[rows, node]
+            going = node >= 0
+            rows, node = rows[going], node[going]
+        return y.reshape(count, *self.shape)
 
     def __repr__(self) -> str:
-        return f"GridShortestPathSolver(shape={self.shape})"
+        return f"GridShortestPathSolver(shape={self.shape}, negative_costs={self.negative_costs!r})"

@@ -1,5 +1,6 @@
-"""scipy.grid_shortest_path: brute force over simple paths and networkx's Dijkstra, the
-perturbed mean, torch gradients and error messages."""
+"""scipy.grid_shortest_path: brute force over simple paths and networkx's Dijkstra, ties
+and zero costs, solve_batch against solve, clipping negative costs, the perturbed mean,
+torch gradients and error messages."""
 
 from __future__ import annotations
 
@@ -60,21 +61,24 @@ def test_zero_costs_are_edges_not_gaps() -> None:
                                   np.eye(3, dtype=np.int8))
 
 
-def test_perturbed_mean_and_convergence() -> None:
+@pytest.mark.parametrize("noise", [{"perturbation": "multiplicative"},
+                                   {"solver_options": {"negative_costs": "clip"}}],
+                         ids=["multiplicative", "additive-clip"])
+def test_perturbed_mean_and_convergence(noise: dict) -> None:
     rng = np.random.default_rng(2)
     theta = rng.uniform(0.5, 5, size=(5, 6))
-    options = {"shape": (5, 6)}
+    options = {"shape": (5, 6), **noise.get("solver_options", {})}
+    kwargs = {"solver_options": options, "seed": 0,
+              "perturbation": noise.get("perturbation", "additive")}
     hard = GridShortestPathSolver(**options).solve(theta)
-    wide = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=200,
-                                perturbation="multiplicative", seed=0).solve(theta)
+    wide = perturbopt.perturbed(NAME, epsilon=1.0, num_samples=200, **kwargs).solve(theta)
     assert wide.mean[0, 0] == 1.0 and wide.mean[-1, -1] == 1.0
     assert np.all((wide.mean >= 0) & (wide.mean <= 1))
     # every path visits at least max(H, W) cells, one per column
     assert np.all(wide.samples.reshape(200, -1).sum(axis=1) >= 6)
     assert np.all(wide.samples.max(axis=1).sum(axis=-1) == 6)
     assert np.abs(wide.mean - hard).max() > 0.1
-    narrow = perturbopt.perturbed(NAME, solver_options=options, epsilon=1e-4, num_samples=20,
-                                  perturbation="multiplicative", seed=0).solve(theta)
+    narrow = perturbopt.perturbed(NAME, epsilon=1e-4, num_samples=20, **kwargs).solve(theta)
     np.testing.assert_array_equal(narrow.mean, hard)
 
 
@@ -83,8 +87,8 @@ def test_torch_gradient_is_the_vjp() -> None:
     tp = pytest.importorskip("perturbopt.torch")
     rng = np.random.default_rng(3)
     theta, g = rng.uniform(0.5, 3, size=(4, 4)), rng.normal(size=(4, 4))
-    kwargs = dict(epsilon=0.5, num_samples=50, seed=0, perturbation="multiplicative",
-                  solver_options={"shape": (4, 4)})
+    kwargs = {"epsilon": 0.5, "num_samples": 50, "seed": 0, "perturbation": "multiplicative",
+              "solver_options": {"shape": (4, 4)}}
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -99,7 +103,8 @@ def test_negative_costs_name_the_first_negative_cell() -> None:
     theta[1, 2] = -0.5
     theta[2, 0] = -1.0
     with pytest.raises(ValueError, match=r"scipy\.grid_shortest_path: cell costs must be "
-                                         r"non-negative, but theta\[1, 2\] = -0\.5.*multiplicative"):
+                                         r"non-negative, but theta\[1, 2\] = -0\.5.*"
+                                         r"negative_costs='clip'"):
         GridShortestPathSolver(shape=(3, 4)).solve(theta)
     po = perturbopt.perturbed(NAME, solver_options={"shape": (3, 4)}, epsilon=5.0,
                               num_samples=4, seed=0)
@@ -114,3 +119,78 @@ def test_wrong_theta_shape_and_bad_options() -> None:
         po.solve(np.ones((4, 3)))
     with pytest.raises(ValueError, match=r"scipy\.grid_shortest_path: shape must be a pair"):
         GridShortestPathSolver(shape=(3, -1))
+    with pytest.raises(ValueError, match=r"negative_costs must be 'error' or 'clip', got 'zero'"):
+        GridShortestPathSolver(shape=(3, 3), negative_costs="zero")
+
+
+# -- ties, zero costs and solve_batch ------------------------------------------------------
+
+def path_cells_connect_the_corners(y: np.ndarray) -> bool:
+    """Whether the cells marked by ``y`` hold an 8-connected chain between the corners."""
+    rows, cols = y.shape
+    cells = [tuple(c) for c in np.argwhere(y == 1)]
+    graph = king_graph(np.ones((rows, cols))).subgraph(cells)
+    return (0, 0) in graph and nx.has_path(graph, (0, 0), (rows - 1, cols - 1))
+
+
+@pytest.mark.parametrize("kind", ["ties", "zeros", "continuous"])
+def test_solve_batch_paths_are_optimal_against_networkx(kind: str) -> None:
+    """Path costs equal networkx's optimum, also where many paths tie (five cost values,
+    as on Warcraft maps) or cost 0; each row answers as ``solve`` does alone."""
+    rng = np.random.default_rng({"ties": 4, "zeros": 5, "continuous": 6}[kind])
+    shape = (7, 9)
+    if kind == "ties":
+        thetas = rng.choice([0.8, 1.2, 5.3, 7.7, 9.2], size=(30, *shape))
+    elif kind == "zeros":
+        thetas = rng.choice([0.0, 0.0, 1.0, 3.0], size=(30, *shape))
+    else:
+        thetas = rng.uniform(0, 5, size=(30, *shape))
+    solver = GridShortestPathSolver(shape=shape)
+    ys = solver.solve_batch(thetas)
+    assert ys.shape == thetas.shape and ys.dtype == np.int8
+    for theta, y in zip(thetas, ys):
+        graph = king_graph(theta)
+        optimum = theta[0, 0] + nx.dijkstra_path_length(graph, (0, 0), (6, 8))
+        assert np.sum(y * theta) == pytest.approx(optimum, rel=1e-12, abs=1e-12)
+        assert path_cells_connect_the_corners(y)
+        np.testing.assert_array_equal(solver.solve(theta), y)
+    # a row's path does not depend on the rows around it, nor on the call
+    np.testing.assert_array_equal(solver.solve_batch(thetas[::-1]), ys[::-1])
+    np.testing.assert_array_equal(solver.solve_batch(thetas[5:6])[0], ys[5])
+
+
+def test_all_zero_costs_give_one_path() -> None:
+    y = GridShortestPathSolver(shape=(4, 6)).solve(np.zeros((4, 6)))
+    assert path_cells_connect_the_corners(y)
+    assert y.sum() == 6  # a cheapest path of zero cost and no detour
+
+
+def test_clip_solves_the_clipped_costs() -> None:
+    rng = np.random.default_rng(7)
+    thetas = rng.normal(1.0, 2.0, size=(20, 5, 5))
+    clip = GridShortestPathSolver(shape=(5, 5), negative_costs="clip")
+    plain = GridShortestPathSolver(shape=(5, 5))
+    np.testing.assert_array_equal(clip.solve_batch(thetas),
+                                  plain.solve_batch(np.maximum(thetas, 0.0)))
+    for theta in thetas[:5]:
+        y = clip.solve(theta)
+        optimum = max(theta[0, 0], 0.0) + nx.dijkstra_path_length(
+            king_graph(np.maximum(theta, 0.0)), (0, 0), (4, 4))
+        assert np.sum(y * np.maximum(theta, 0.0)) == pytest.approx(optimum)
+    assert (thetas < 0).any()
+    with pytest.raises(ValueError, match=r"theta\[0, 0, 1\] = -.*negative_costs='clip'"):
+        plain.solve_batch(np.where(np.arange(5) == 1, -1.0, 1.0) * np.ones((2, 5, 5)))
+
+
+def test_additive_noise_with_clip_runs_where_error_refuses() -> None:
+    """Additive noise of scale 1 on costs near 0.1: many perturbed costs are negative."""
+    theta = np.full((4, 4), 0.1)
+    po = perturbopt.perturbed(NAME, solver_options={"shape": (4, 4), "negative_costs": "clip"},
+                              epsilon=1.0, num_samples=50, seed=0)
+    result = po.solve(theta)
+    assert result.mean[0, 0] == 1.0 and result.mean[-1, -1] == 1.0
+    assert np.all((result.mean >= 0) & (result.mean <= 1))
+    refusing = perturbopt.perturbed(NAME, solver_options={"shape": (4, 4)}, epsilon=1.0,
+                                    num_samples=50, seed=0)
+    with pytest.raises(perturbopt.SolverError, match="negative_costs='clip'"):
+        refusing.solve(theta)
