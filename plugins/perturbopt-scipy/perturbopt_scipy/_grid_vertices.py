@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import scipy.sparse
 from scipy.sparse.csgraph import dijkstra
 
-from ._checks import check_grid, check_instance, check_nonnegative, check_stack
+from perturbopt import plugin
+from perturbopt.plugin import NEGATIVE_COSTS, NegativeCosts
 
-__all__ = ["GridShortestPathSolver", "NegativeCosts"]
-
-NegativeCosts = Literal["error", "clip"]
+__all__ = ["GridShortestPathSolver"]
 
 _NEIGHBOURS = [(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1) if (di, dj) != (0, 0)]
 
@@ -90,12 +89,10 @@ class GridShortestPathSolver:
     ndim = 2
 
     def __init__(self, *, shape: Any, negative_costs: NegativeCosts = "error") -> None:
-        self.shape: tuple[int, int] = check_grid(self.name, "shape", shape)
-        if negative_costs not in ("error", "clip"):
-            raise ValueError(f"{self.name}: negative_costs must be 'error' or 'clip', got "
-                             f"{negative_costs!r}")
-        self.negative_costs: NegativeCosts = negative_costs
-        rows, cols = self.shape
+        rows, cols = plugin.check_shape(self.name, "shape", shape, ndim=2)
+        self.shape: tuple[int, int] = (rows, cols)
+        self.negative_costs: NegativeCosts = plugin.check_choice(  # type: ignore[assignment]
+            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS)
         cell = np.arange(rows * cols).reshape(rows, cols)
         heads: list[np.ndarray] = []
         tails: list[np.ndarray] = []
@@ -111,22 +108,19 @@ class GridShortestPathSolver:
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the ``H x W`` 0/1 indicator of the cheapest path (``hint`` is ignored)."""
-        costs = check_instance(self.name, theta, self.shape, self.ndim)
+        costs = plugin.check_instance(self.name, theta, shape=self.shape)
         return self._solve_stack(self._admissible(costs))[0]
 
     def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
         """Solve a stack ``(n, H, W)``: row ``r`` of the answer is ``solve(thetas[r])``."""
-        costs = check_stack(self.name, thetas, self.shape, self.ndim)
+        costs = plugin.check_stack(self.name, thetas, shape=self.shape)
         return self._solve_stack(self._admissible(costs))
 
     def _admissible(self, costs: np.ndarray) -> np.ndarray:
         """The costs Dijkstra runs on, shape ``(n, H, W)``: clipped at 0, or checked."""
-        if self.negative_costs == "clip":
-            return np.maximum(costs, 0.0).reshape(-1, *self.shape)
-        check_nonnegative(self.name, costs, "cell costs",
-                          "additive noise makes costs negative: pass negative_costs='clip' "
-                          "to count them as 0 (see the solver's docstring)")
-        return costs.reshape(-1, *self.shape)
+        admissible = plugin.check_nonnegative(self.name, costs, what="cell costs",
+                                              negative_costs=self.negative_costs)
+        return admissible.reshape(-1, *self.shape)
 
     def _solve_stack(self, costs: np.ndarray) -> np.ndarray:
         count, size = costs.shape[0], costs[0].size

@@ -102,7 +102,7 @@ def test_negative_costs_name_the_first_negative_cell() -> None:
     theta = np.ones((3, 4))
     theta[1, 2] = -0.5
     theta[2, 0] = -1.0
-    with pytest.raises(ValueError, match=r"scipy\.grid_shortest_path: cell costs must be "
+    with pytest.raises(ValueError, match=r"solver 'scipy\.grid_shortest_path': cell costs must be "
                                          r"non-negative, but theta\[1, 2\] = -0\.5.*"
                                          r"negative_costs='clip'"):
         GridShortestPathSolver(shape=(3, 4)).solve(theta)
@@ -117,7 +117,7 @@ def test_wrong_theta_shape_and_bad_options() -> None:
     with pytest.raises(ValueError, match=r"'scipy\.grid_shortest_path' takes instances of "
                                          r"shape \(3, 4\)"):
         po.solve(np.ones((4, 3)))
-    with pytest.raises(ValueError, match=r"scipy\.grid_shortest_path: shape must be a pair"):
+    with pytest.raises(ValueError, match=r"solver 'scipy\.grid_shortest_path': shape must be a pair"):
         GridShortestPathSolver(shape=(3, -1))
     with pytest.raises(ValueError, match=r"negative_costs must be 'error' or 'clip', got 'zero'"):
         GridShortestPathSolver(shape=(3, 3), negative_costs="zero")
