@@ -41,7 +41,7 @@ def test_read_only_inputs(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(n for n in CASES if getattr(
-    perturbopt.default_registry().solver_entry(n).factory, "releases_gil", False)))
+    perturbopt.Registry.default().solver_entry(n).factory, "releases_gil", False)))
 def test_solvers_that_release_the_gil_give_the_same_answers_on_two_threads(name: str) -> None:
     options, shape = CASES[name]
     thetas = np.random.default_rng(1).normal(size=(2, 40, *shape))
