@@ -42,8 +42,8 @@ JOBLIB_CALL_SECONDS = 0.025
 TRANSFER_SECONDS_PER_BYTE = 4e-9
 """What shipping one byte to or from a worker process costs the caller."""
 
-TASKS_PER_WORKER = {"threads": 6, "processes": 4, "joblib": 4}
-"""Split a call into at least this many tasks per worker, for load balance."""
+TASKS_PER_WORKER = {"threads": 3, "processes": 4, "joblib": 2}
+"""A task takes ``1 / (workers x this)`` of the work left (guided self-scheduling)."""
 
 TASK_SECONDS = {"threads": (1e-4, 0.02), "processes": (2e-3, 0.05), "joblib": (0.05, 5.0)}
 """Bounds on a task's duration: long enough to hide its overhead, short enough to
@@ -122,33 +122,52 @@ class _Collector:
         self.solved_rows += stop - start
 
 
-def _task_rows(placement: Placement, seconds_per_row: float, rows: int) -> int:
-    """Rows per task for ``rows`` remaining solves of ``seconds_per_row`` each."""
+def _task_rows(placement: Placement, seconds_per_row: float) -> Callable[[int], int]:
+    """Rows of the next task, given the rows left: guided self-scheduling. Each task
+    takes a ``1 / (workers x TASKS_PER_WORKER)`` share of the work left, within the
+    mode's bounds on a task's duration, so tasks shrink towards the end of a call and
+    no worker is left with a long one while the others idle."""
     low, high = TASK_SECONDS[placement.mode]
-    share = rows * seconds_per_row / (placement.workers * TASKS_PER_WORKER[placement.mode])
-    target = min(high, max(low, share))
-    return max(1, math.ceil(target / max(seconds_per_row, 1e-9)))
+    share = placement.workers * TASKS_PER_WORKER[placement.mode]
+    per_row = max(seconds_per_row, 1e-9)
+
+    def rows(left: int) -> int:
+        return max(1, math.ceil(min(high, max(low, left * per_row / share)) / per_row))
+
+    return rows
 
 
-def _split(source: RowSource, start: int, stop: int, size: int) -> list[tuple[int, int]]:
-    """Rows ``[start, stop)`` as tasks of about ``size`` rows, lined up with the noise
-    blocks: whole blocks grouped when ``size`` is at least a block, else pieces of one
-    block (so a task draws at most the blocks it uses)."""
+def _split(source: RowSource, start: int, stop: int,
+           size: Callable[[int], int]) -> list[tuple[int, int]]:
+    """Rows ``[start, stop)`` as tasks of ``size(rows left)`` rows, lined up with the
+    noise blocks: whole blocks grouped when a task is at least a block, else pieces of
+    one block (so a task draws at most the blocks it uses)."""
     if not isinstance(source, PerturbedRows):
-        return [(i, min(stop, i + size)) for i in range(start, stop, size)]
+        tasks, position = [], start
+        while position < stop:
+            tasks.append((position, min(stop, position + size(stop - position))))
+            position = tasks[-1][1]
+        return tasks
     plan = source.plan
-    tasks: list[tuple[int, int]] = []
+    tasks = []
     pending: tuple[int, int] | None = None
     for block in range(plan.block_of(start), plan.block_of(stop - 1) + 1):
         low, high = plan.block_bounds(block)
         low, high = max(low, start), min(high, stop)
-        if size >= plan.block_rows:
+        wanted = size(stop - (pending[0] if pending else low))
+        if wanted >= plan.block_rows:
             pending = (low, high) if pending is None else (pending[0], high)
-            if pending[1] - pending[0] >= size:
+            if pending[1] - pending[0] >= wanted:
                 tasks.append(pending)
                 pending = None
-        else:
-            tasks.extend((i, min(high, i + size)) for i in range(low, high, size))
+            continue
+        if pending is not None:
+            tasks.append(pending)
+            pending = None
+        position = low
+        while position < high:
+            tasks.append((position, min(high, position + size(stop - position))))
+            position = tasks[-1][1]
     if pending is not None:
         tasks.append(pending)
     return tasks
@@ -203,8 +222,8 @@ def solve(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, run: Ru
         if not run.isolated and not _worth_it(placement, seconds, shipped):
             _solve_here(spec, source, hints, done, total, collector, with_noise)
         else:
-            size = _task_rows(placement, spec.seconds_per_row or 1e-3, remaining)
-            tasks = _split(source, done, total, size)
+            sizes = _task_rows(placement, spec.seconds_per_row or 1e-3)
+            tasks = _split(source, done, total, sizes)
             lost = _dispatch(spec, source, hints, tasks, placement, run, collector, with_noise)
     failures = lost + ([collector.failure] if collector.failure is not None else [])
     if failures:
@@ -229,7 +248,7 @@ def _solve_here(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, s
                 stop: int, collector: _Collector, with_noise: bool) -> int:
     """Solve rows ``[start, stop)`` in the calling thread, block by block; return ``stop``."""
     size = source.plan.block_rows if isinstance(source, PerturbedRows) else stop - start
-    for index, (low, high) in enumerate(_split(source, start, stop, size)):
+    for index, (low, high) in enumerate(_split(source, start, stop, lambda _: size)):
         output = run_task(spec.solver, source, low, high, hints, with_noise=with_noise)
         if not collector.consume(index, output):
             break

@@ -33,6 +33,6 @@ def dispatches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def force_dispatch(monkeypatch: pytest.MonkeyPatch, dispatches: list[str]) -> list[str]:
     """Make the engine dispatch even tiny jobs, in tasks of a few rows."""
     monkeypatch.setattr(_engine, "_worth_it", lambda *args: True)
-    monkeypatch.setattr(_engine, "_task_rows", lambda *args: 3)
+    monkeypatch.setattr(_engine, "_task_rows", lambda *args: lambda left: 3)
     monkeypatch.setattr(_engine, "_probe_rows", lambda *args: 1)
     return dispatches

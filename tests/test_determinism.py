@@ -101,7 +101,7 @@ def test_task_size_does_not_change_results(force_dispatch: list[str],
                                            monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
     theta = np.random.default_rng(3).normal(size=(7, 11))
     reference = _run("argmax", theta, 1, noise="gumbel")
-    monkeypatch.setattr(_engine, "_task_rows", lambda *args: rows)
+    monkeypatch.setattr(_engine, "_task_rows", lambda *args: lambda left: rows)
     with joblib.parallel_config(backend="threading"):
         assert _run("argmax", theta, 2, noise="gumbel") == reference
 
