@@ -13,6 +13,10 @@ seed=135)``, the first 1000 for training and the rest for test; a linear model 5
 Fenchel-Young loss with 3 samples and sigma 1, sense "min". Measured: training wall
 time (the epochs alone; candidates are trained epoch by epoch in turn, so machine load
 hits all alike) and normalized test regret (``pyepo.metric.regret``, PyEPO's GLOP model).
+Torch runs on one intra-op thread for every candidate (``--torch-threads`` changes it):
+a step's torch work is a 5 -> 40 linear layer, and torch's OpenMP threads spin for
+milliseconds after each op, taking the second core from any parallel solving (PyEPO's
+processes=2 and perturbopt's n_jobs=2 alike).
 
 Candidates: PyEPO's ``perturbedFenchelYoung`` on its OR-Tools GLOP model at processes=1
 and 2; perturbopt's ``FenchelYoungLoss`` (a) on the same LP through
@@ -168,6 +172,9 @@ def candidates(optmodel: object, quick: bool) -> list[Candidate]:
         found.append(candidate(f"(a) perturbopt ortools.model_builder GLOP n_jobs={n_jobs}",
                                ours("ortools.model_builder", n_jobs, **model_builder_lp(GRID))))
     for n_jobs in (1, 2):
+        found.append(candidate(f"(a'') perturbopt ortools.mathopt GLOP n_jobs={n_jobs}",
+                               ours("ortools.mathopt", n_jobs, **mathopt_lp(GRID))))
+    for n_jobs in (1, 2):
         found.append(candidate(f"(a') perturbopt pywraplp GLOP n_jobs={n_jobs}",
                                ours(PywraplpGlopShortestPath(GRID), n_jobs)))
     found.append(candidate("(b) perturbopt scipy.grid_shortest_path_edges n_jobs=1",
@@ -203,7 +210,8 @@ def run(quick: bool = False, epochs: int | None = None) -> list[str]:
     test_loader = DataLoader(test, batch_size=BATCH, shuffle=False)
     pyepo_best = min(e.seconds for e in entries if e.name.startswith("PyEPO"))
     lines = [(f"PyEPO {pyepo.__version__} shortest path 5x5, {epochs} epochs, batch {BATCH}, "
-             f"{SAMPLES} samples, sigma {SIGMA}, on {machine()}"), "",
+             f"{SAMPLES} samples, sigma {SIGMA}, torch threads {torch.get_num_threads()}, "
+             f"on {machine()}"), "",
              "| candidate | training (s) | speed-up vs PyEPO best | normalized test regret |",
              "|---|---|---|---|"]
     regrets = {e.name: 100 * pyepo.metric.regret(e.model, optmodel, test_loader) for e in entries}
@@ -289,7 +297,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override the number of epochs")
     parser.add_argument("--solvers", action="store_true",
                         help="time the GLOP interfaces alone (per solve, 2 threads)")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch's intra-op threads for every candidate")
     args = parser.parse_args()
+    torch.set_num_threads(args.torch_threads)
     print("\n".join(solver_timings() if args.solvers else run(args.quick, args.epochs)))
 
 

@@ -5,8 +5,9 @@ The user picks with ``joblib.parallel_config``, as in scikit-learn, and the expl
 choice always wins: ``"threading"`` runs on threads, ``"loky"`` and
 ``"multiprocessing"`` on processes (the engine's own, see :mod:`perturbopt._processes`),
 ``"sequential"`` in the calling thread, anything else through ``joblib.Parallel``. With
-no explicit backend, solvers that declare ``releases_gil = True`` run on threads (one
-instance per thread, nothing pickled or shipped) and the others on processes;
+no explicit backend, solvers that declare ``releases_gil = True`` may run on threads
+(one instance per thread, nothing pickled or shipped) or on processes, whichever is
+measured faster (:mod:`perturbopt._tuning`), and the others on processes;
 ``parallel_config(prefer="threads" | "processes")`` is honoured too.
 """
 
@@ -33,11 +34,17 @@ _LOCAL_PROCESSES = ("LokyBackend", "MultiprocessingBackend")
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a call runs and with how many workers (the calling thread included for
+    """Where a call may run: the parallel modes allowed, in order of preference (none:
+    the calling thread only), and how many workers (the calling thread included for
     threads and non-isolated processes)."""
 
-    mode: Mode
+    modes: tuple[Mode, ...]
     workers: int
+
+    @property
+    def mode(self) -> Mode:
+        """The preferred mode (``"inline"`` when no parallel mode is allowed)."""
+        return self.modes[0] if self.modes else "inline"
 
 
 def _explicit_backend() -> Any | None:
@@ -68,19 +75,21 @@ def choose_placement(n_jobs: int | None, *, releases_gil: bool, isolated: bool) 
             raise ValueError(f"timeout= and isolate=True run solves in perturbopt's own worker "
                              f"processes, which the active joblib backend ({kind}) replaces; "
                              "drop them, or leave the parallel_config block")
-        return Placement("processes", workers)
+        return Placement(("processes",), workers)
     if workers <= 1 or kind == "SequentialBackend":
-        return Placement("inline", 1)
+        return Placement((), 1)
     if kind in _LOCAL_PROCESSES:
-        return Placement("processes", workers)
+        return Placement(("processes",), workers)
     if kind == "ThreadingBackend":
-        return Placement("threads", workers)
+        return Placement(("threads",), workers)
     if kind is not None:
-        return Placement("joblib", workers)
+        return Placement(("joblib",), workers)
     prefer = _preference()
-    if prefer == "threads" or (prefer != "processes" and releases_gil):
-        return Placement("threads", workers)
-    return Placement("processes", workers)
+    if prefer == "threads":
+        return Placement(("threads",), workers)
+    if prefer == "processes" or not releases_gil:
+        return Placement(("processes",), workers)
+    return Placement(("threads", "processes"), workers)
 
 
 _parallels: dict[tuple[Any, ...], joblib.Parallel] = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -80,7 +81,8 @@ class Solved:
 
 @dataclass
 class _Collector:
-    """Gathers task outputs into the call's arrays; stops at the first failure."""
+    """Gathers task outputs into the call's arrays; stops at the first failure. The
+    noise of the drawn rows is kept only if every task brought its rows' noise."""
 
     rows: int
     instance_shape: tuple[int, ...]
@@ -88,15 +90,14 @@ class _Collector:
     noise_dtype: type[np.floating] = np.float64
     solutions: np.ndarray | None = None
     values: np.ndarray = field(init=False)
-    noise: np.ndarray | None = field(init=False)
+    noise: np.ndarray | None = None
+    noise_stored: int = 0
     failure: RowFailure | None = None
     seconds: float = 0.0
     solved_rows: int = 0
 
     def __post_init__(self) -> None:
         self.values = np.empty(self.rows, dtype=np.float64)
-        self.noise = (np.empty((self.noise_rows,) + self.instance_shape, self.noise_dtype)
-                      if self.noise_rows else None)
 
     def consume(self, index: int, output: TaskOutput | RowFailure) -> bool:
         if isinstance(output, RowFailure):
@@ -114,12 +115,19 @@ class _Collector:
             self.solutions = self.solutions.astype(np.promote_types(self.solutions.dtype, dtype))
         self.solutions[start:stop] = output.solutions
         self.values[start:stop] = output.values
-        if self.noise is not None and output.noise is not None:
-            end = min(stop, self.noise_rows)
-            if start < end:
-                self.noise[start:end] = output.noise[: end - start]
+        end = min(stop, self.noise_rows)
+        if output.noise is not None and start < end:
+            if self.noise is None:
+                self.noise = np.empty((self.noise_rows,) + self.instance_shape,
+                                      self.noise_dtype)
+            self.noise[start:end] = output.noise[: end - start]
+            self.noise_stored += end - start
         self.seconds += output.seconds
         self.solved_rows += stop - start
+
+    def kept_noise(self) -> np.ndarray | None:
+        """The noise of the drawn rows, if every one of them was kept."""
+        return self.noise if self.noise_stored == self.noise_rows else None
 
 
 def _task_rows(placement: Placement, seconds_per_row: float) -> Callable[[int], int]:
@@ -173,12 +181,13 @@ def _split(source: RowSource, start: int, stop: int,
     return tasks
 
 
-def _worth_it(placement: Placement, seconds: float, shipped_bytes: int) -> bool:
-    """Whether running ``seconds`` of solves in parallel saves more than it costs."""
-    saved = seconds * (1.0 - 1.0 / placement.workers)
-    if placement.mode == "threads":
+def _worth_it(mode: str, workers: int, seconds: float, shipped_bytes: int) -> bool:
+    """Whether running ``seconds`` of solves in parallel in ``mode`` could save more
+    than it costs."""
+    saved = seconds * (1.0 - 1.0 / workers)
+    if mode == "threads":
         return saved > 4 * THREAD_CALL_SECONDS
-    if placement.mode == "processes":
+    if mode == "processes":
         return saved > 2 * PROCESS_CALL_SECONDS + shipped_bytes * TRANSFER_SECONDS_PER_BYTE
     return saved > 2 * JOBLIB_CALL_SECONDS
 
@@ -203,36 +212,52 @@ def solve(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, run: Ru
                                  isolated=run.isolated)
     shape = tuple(source.theta.shape[1:])
     plan = source.plan if isinstance(source, PerturbedRows) else None
-    local = placement.mode in ("inline", "threads")
-    collector = _Collector(total, shape, plan.drawn_rows if keep_noise and plan and local else 0,
+    collector = _Collector(total, shape, plan.drawn_rows if keep_noise and plan else 0,
                            plan.np_dtype if plan else np.float64)
-    with_noise = collector.noise is not None
     lost: list[RowFailure] = []
     done = 0
-    if not run.isolated and (placement.mode == "inline" or spec.seconds_per_row is None):
-        probe = total if placement.mode == "inline" else _probe_rows(spec, source)
-        done = _solve_here(spec, source, hints, 0, probe, collector, with_noise)
+    if not run.isolated and (not placement.modes or spec.seconds_per_row is None):
+        probe = _probe_rows(spec, source) if placement.modes else total
+        done = _solve_here(spec, source, hints, 0, probe, collector, keep_noise)
         if collector.solved_rows:
             spec.record(collector.seconds, collector.solved_rows)
             collector.seconds, collector.solved_rows = 0.0, 0
     remaining = total - done
     if remaining and collector.failure is None:
-        seconds = (spec.seconds_per_row or 0.0) * remaining
-        shipped = remaining * math.prod(shape) * 9
-        if not run.isolated and not _worth_it(placement, seconds, shipped):
-            _solve_here(spec, source, hints, done, total, collector, with_noise)
+        mode = _pick_mode(spec, placement, remaining, shape, run)
+        started = time.perf_counter()
+        if mode == "inline":
+            _solve_here(spec, source, hints, done, total, collector, keep_noise)
         else:
-            sizes = _task_rows(placement, spec.seconds_per_row or 1e-3)
-            tasks = _split(source, done, total, sizes)
-            lost = _dispatch(spec, source, hints, tasks, placement, run, collector, with_noise)
+            chosen = Placement((mode,), placement.workers)  # type: ignore[arg-type]
+            tasks = _split(source, done, total,
+                           _task_rows(chosen, spec.seconds_per_row or 1e-3))
+            with_noise = keep_noise and mode == "threads"
+            lost, helped = _dispatch(spec, source, hints, tasks, chosen, run, collector,
+                                     with_noise)
+        if not lost and collector.failure is None and (mode == "inline" or helped):
+            spec.modes.record(mode, time.perf_counter() - started, remaining)
     failures = lost + ([collector.failure] if collector.failure is not None else [])
     if failures:
         raise EngineFailure(failures)
     if collector.solved_rows:
         spec.record(collector.seconds, collector.solved_rows)
     assert collector.solutions is not None
-    return Solved(collector.solutions, collector.values,
-                  collector.noise if with_noise else None)
+    return Solved(collector.solutions, collector.values, collector.kept_noise())
+
+
+def _pick_mode(spec: SolverSpec, placement: Placement, rows: int, shape: tuple[int, ...],
+               run: RunOptions) -> str:
+    """Where the rest of a call runs: isolated calls on processes; otherwise, among the
+    calling thread and the parallel modes that could pay for ``rows`` solves, the one
+    measured fastest for this solver (:class:`perturbopt._tuning.ModeTimes`)."""
+    if run.isolated:
+        return "processes"
+    seconds = (spec.seconds_per_row or 0.0) * rows
+    shipped = rows * math.prod(shape) * 9
+    modes = [mode for mode in placement.modes
+             if _worth_it(mode, placement.workers, seconds, shipped)]
+    return spec.modes.pick(modes + ["inline"]) if modes else "inline"
 
 
 def _probe_rows(spec: SolverSpec, source: RowSource) -> int:
@@ -257,8 +282,9 @@ def _solve_here(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, s
 
 def _dispatch(spec: SolverSpec, source: RowSource, hints: np.ndarray | None,
               tasks: list[tuple[int, int]], placement: Placement, run: RunOptions,
-              collector: _Collector, with_noise: bool) -> list[RowFailure]:
-    """Run ``tasks`` where ``placement`` says; return failures that no task reported."""
+              collector: _Collector, with_noise: bool) -> tuple[list[RowFailure], bool]:
+    """Run ``tasks`` where ``placement`` says; return the failures that no task
+    reported, and whether any worker (not the calling thread) solved a task."""
     digest, payload = spec.payload()
 
     def here(start: int, stop: int) -> TaskOutput | RowFailure:
@@ -266,24 +292,27 @@ def _dispatch(spec: SolverSpec, source: RowSource, hints: np.ndarray | None,
 
     if placement.mode == "threads":
         caller_thread = threading.get_ident()
+        helped = []
 
         def task(index: int) -> TaskOutput | RowFailure:
             start, stop = tasks[index]
             if threading.get_ident() == caller_thread:  # the caller keeps its own instance
                 return here(start, stop)
+            helped.append(index)
             return serve_task(digest, payload, source, start, stop, hints,
                               with_noise=with_noise)
 
         thread_workers().run_ordered(len(tasks), task, collector.consume,
                                      helpers=placement.workers - 1)
-        return []
+        return [], bool(helped)
     if placement.mode == "processes":
         caller: Callable[[int, int], TaskOutput | RowFailure] | None = (
             None if run.isolated else here)
         workers = placement.workers if run.isolated else placement.workers - 1
-        return process_workers().run(digest, payload, source, tasks, hints, workers=workers,
-                                     consume=collector.consume, caller=caller,
-                                     timeout=run.timeout)
+        lost, solved = process_workers().run(digest, payload, source, tasks, hints,
+                                             workers=workers, consume=collector.consume,
+                                             caller=caller, timeout=run.timeout)
+        return lost, solved > 0
     run_on_joblib(digest, payload, source, tasks, hints, workers=placement.workers,
                   consume=collector.consume)
-    return []
+    return [], True

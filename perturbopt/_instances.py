@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover
     from joblib.externals import cloudpickle  # type: ignore[no-redef]
 
 from ._solver import solver_name
+from ._tuning import ModeTimes
 
 __all__ = ["SolverSpec", "acquire_instance", "release_instance"]
 
@@ -40,11 +41,13 @@ class SolverSpec:
 
     Attributes:
         seconds_per_row: the measured time of one solve, ``None`` until measured.
+        modes: the measured wall time per row of its calls, per place they ran.
     """
 
     solver: Any
     recipe: tuple[Callable[..., Any], dict[str, Any]] | None = None
     seconds_per_row: float | None = None
+    modes: ModeTimes = field(default_factory=ModeTimes, repr=False)
     _payload: tuple[str, bytes] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -108,7 +108,8 @@ class _Worker:
     status: np.ndarray
     mapping: mmap.mmap
     ready: bool = False
-    specs: set[str] = field(default_factory=set)
+    specs: set[str] = field(default_factory=set)  # sent
+    built: set[str] = field(default_factory=set)  # built: the worker answered
     call: int = -1  # the call whose inputs this worker holds
     in_flight: deque[int] = field(default_factory=deque)
     outbox: queue.SimpleQueue[bytes | None] = field(default_factory=queue.SimpleQueue)
@@ -206,6 +207,7 @@ class _Call:
     assigned: dict[int, _Worker] = field(default_factory=dict)
     stopped: bool = False
     lost: list[RowFailure] = field(default_factory=list)
+    solved_by_workers: int = 0
 
     def take(self) -> int | None:
         if self.stopped or self.next_task >= len(self.tasks):
@@ -267,14 +269,15 @@ class ProcessWorkers:
             hints: np.ndarray | None, *, workers: int,
             consume: Callable[[int, TaskOutput | RowFailure], bool | None],
             caller: Callable[[int, int], TaskOutput | RowFailure] | None,
-            timeout: float | None) -> list[RowFailure]:
+            timeout: float | None) -> tuple[list[RowFailure], int]:
         """Solve ``tasks`` (row ranges of ``source``) on ``workers`` processes, and on the
         calling thread too when ``caller`` is given; ``consume(i, result)`` in task
         order.
 
         Returns:
-            Failures that belong to no task's result: timeouts and crashes. The workers
-            concerned were killed.
+            Failures that belong to no task's result (timeouts and crashes; the workers
+            concerned were killed), and how many tasks the workers solved (none when
+            they were still starting: the caller then did everything).
         """
         with self._lock:
             call = _Call(tasks, consume, cloudpickle.dumps((source, hints),
@@ -294,7 +297,7 @@ class ProcessWorkers:
                         worker.kill()
                         worker.in_flight.clear()
                 raise
-            return call.lost
+            return call.lost, call.solved_by_workers
 
     def _wait_for_one(self, workers: int) -> list[_Worker]:
         """The pool, after waiting for at least one of its workers to be ready (dead ones
@@ -319,10 +322,15 @@ class ProcessWorkers:
         worker.specs.add(digest)
 
     def _dispatch(self, pool: list[_Worker], call: _Call, digest: str, payload: bytes,
-                  source: Any, hints: np.ndarray | None, per_row: bool) -> None:
+                  source: Any, hints: np.ndarray | None, per_row: bool,
+                  caller_helps: bool) -> None:
         for worker in pool:
             if not (worker.ready and worker.alive):
                 continue
+            if digest not in worker.specs:
+                self._send_spec(worker, digest, payload)
+            if caller_helps and worker.specs - worker.built:
+                continue  # the caller works on while the worker builds a solver
             while len(worker.in_flight) < IN_FLIGHT:
                 index = call.take()
                 if index is None:
@@ -344,7 +352,8 @@ class ProcessWorkers:
         while True:
             pool = self._workers
             self._collect_ready(pool, 0.0)
-            self._dispatch(pool, call, digest, payload, source, hints, per_row)
+            self._dispatch(pool, call, digest, payload, source, hints, per_row,
+                           caller is not None)
             if caller is not None:
                 index = call.take()
                 if index is not None:
@@ -369,7 +378,8 @@ class ProcessWorkers:
 
     def _receive(self, pool: list[_Worker], call: _Call, timeout: float | None) -> None:
         busy = [w for w in pool if w.in_flight]
-        starting = [w for w in pool if not w.ready and w.alive]
+        starting = [w for w in pool if w.alive and not w.in_flight and
+                    (not w.ready or w.specs - w.built)]
         watched = {w.from_worker: w for w in busy + starting}
         if not watched:
             return
@@ -383,9 +393,13 @@ class ProcessWorkers:
             if message[0] == "ready":
                 worker.ready = True
                 continue
+            if message[0] == "built":
+                worker.built.add(message[1])
+                continue
             _, index, output = message
             worker.in_flight.remove(index)
             call.assigned.pop(index, None)
+            call.solved_by_workers += 1
             call.finish(index, output)
 
     def _enforce(self, pool: list[_Worker], call: _Call, timeout: float) -> None:

@@ -3,7 +3,8 @@
 Messages come from the parent as cloudpickled tuples on one pipe, answers go back as
 pickles on another:
 
-* ``("spec", digest, payload)``: a solver recipe, built into an instance right away;
+* ``("spec", digest, payload)``: a solver recipe, built into an instance right away and
+  answered with ``("built", digest)`` (a failure is reported by the first task instead);
 * ``("task", task_id, digest, call, inputs, start, stop, per_row)``: answered with
   ``("result", task_id, TaskOutput or RowFailure)``; ``inputs`` is the pickled
   ``(source, hints)`` of call ``call``, sent with the first task of each call only;
@@ -84,6 +85,7 @@ def main(task_fd: int, result_fd: int, status_fd: int, parent: int) -> None:
                 release_instance(digest, acquire_instance(digest, payload))
             except Exception:  # noqa: BLE001, S110 - reported by the first task instead
                 pass
+            results.send_bytes(pickle.dumps(("built", digest)))
             continue
         _, task_id, digest, call, inputs, start, stop, per_row = message
         if inputs is not None:

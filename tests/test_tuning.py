@@ -1,0 +1,58 @@
+"""Calls run where they were measured fastest, the calling thread alone included."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import perturbopt
+from perturbopt._tuning import EXPLORE_EVERY, ModeTimes
+
+
+def test_every_mode_is_tried_then_the_fastest_is_kept_and_the_others_rechecked() -> None:
+    times = ModeTimes()
+    modes = ["threads", "processes", "inline"]
+    seen = []
+    for _ in range(3 * EXPLORE_EVERY):
+        mode = times.pick(modes)
+        seen.append(mode)
+        times.record(mode, {"threads": 2.0, "processes": 1.0, "inline": 3.0}[mode], 1)
+    assert seen[:5] == ["threads", "threads", "processes", "processes", "inline"]
+    settled = seen[5:]
+    assert settled.count("processes") > 2 * EXPLORE_EVERY  # the fastest
+    assert "threads" in settled and "inline" in settled  # the others, now and then
+
+
+def test_a_first_parallel_call_is_not_measured_but_an_inline_one_is() -> None:
+    times = ModeTimes()
+    times.record("threads", 10.0, 1)
+    times.record("inline", 1.0, 1)
+    assert "threads" not in times.seconds_per_row and times.seconds_per_row["inline"] == 1.0
+
+
+class SlowOnThreads:
+    """argmax that says it releases the GIL but holds it in a pure Python loop."""
+
+    sense = "max"
+    name = "slow-on-threads"
+    releases_gil = True
+
+    def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
+        best = 0
+        for i, value in enumerate(theta.tolist()):
+            for _ in range(200):
+                pass
+            if value > theta[best]:
+                best = i
+        y = np.zeros(theta.shape)
+        y[best] = 1.0
+        return y
+
+
+def test_a_solver_that_does_not_gain_from_workers_ends_up_in_the_calling_thread() -> None:
+    theta = np.random.default_rng(0).normal(size=(8, 50))
+    po = perturbopt.perturbed(SlowOnThreads(), num_samples=40, seed=0, n_jobs=2)
+    reference = perturbopt.perturbed(SlowOnThreads(), num_samples=40, seed=0, n_jobs=1)
+    for _ in range(12):
+        assert po.solve(theta).samples.tobytes() == reference.solve(theta).samples.tobytes()
+    times = po._spec.modes.seconds_per_row
+    assert set(times) >= {"threads", "inline"}
