@@ -21,9 +21,13 @@ from pathlib import Path
 
 import bench_builtins
 import bench_efficiency
+import bench_never_slower
 import bench_parallel
 import bench_scaling
+import bench_solvers
+import bench_threads
 import bench_warm_start
+import soak
 from _timing import load, machine
 
 HERE = Path(__file__).resolve().parent
@@ -52,12 +56,37 @@ def pyepo(quick: bool) -> list[str]:
     return done.stdout.rstrip().splitlines()
 
 
+def soak_section(quick: bool) -> list[str]:
+    """The fault-injection soak's report as a table."""
+    report = soak.run_soak(60 if quick else 600)
+    lines = ["| fault | outcomes |", "|---|---|"]
+    for fault in soak.FAULTS:
+        outcomes = report.outcomes.get(fault, {})
+        lines.append(f"| {fault} | " + ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items()))
+                     + " |")
+    return [f"calls {report.calls}, faults injected {report.faults_injected}, wrong results "
+            f"{report.wrong_results}, hangs {report.hangs}, orphan processes after shutdown "
+            f"{report.orphans_after_shutdown}, resident memory {report.rss_first_100_mib} MiB "
+            f"(first 100 calls) -> {report.rss_last_100_mib} MiB (last 100), "
+            f"{report.seconds} s", ""] + lines + [f"PROBLEM: {p}" for p in report.problems]
+
+
 SECTIONS = {
     "efficiency": Section("Engine efficiency: n_jobs=2 against a raw serial loop",
                           "python benchmarks/bench_efficiency.py", bench_efficiency.run),
-    "builtins": Section("Built-in solvers against their floor (drawing the noise)",
+    "builtins": Section("Built-in solvers against their floor (drawing the noise) and torch",
                         "python benchmarks/bench_builtins.py",
                         lambda quick: bench_builtins.run(quick=quick)),
+    "never_slower": Section("n_jobs=2 against n_jobs=1 in a training loop, every solver",
+                            "python benchmarks/bench_never_slower.py",
+                            lambda quick: bench_never_slower.run(10 if quick else 40,
+                                                                 5 if quick else 20)),
+    "threads": Section("Two threads against one, per shipped solver (releases_gil)",
+                       "python benchmarks/bench_threads.py",
+                       lambda quick: bench_threads.run(quiet_rounds=1 if quick else 5)),
+    "solvers": Section("Per-solve time of every plugin solver",
+                       "python benchmarks/bench_solvers.py",
+                       lambda quick: bench_solvers.run(5 if quick else 30)),
     "parallel": Section("Two workers against one (engine against engine)",
                         "python benchmarks/bench_parallel.py",
                         lambda quick: bench_parallel.run(1 if quick else 3)),
@@ -67,6 +96,7 @@ SECTIONS = {
                           "python benchmarks/bench_warm_start.py", bench_warm_start.run),
     "scaling": Section("Scaling in M and B, and memory held for backward",
                        "python benchmarks/bench_scaling.py", bench_scaling.run),
+    "soak": Section("Fault-injection soak", "python benchmarks/soak.py", soak_section),
 }
 
 
