@@ -256,12 +256,19 @@ def _add_demo_parser(commands: Any) -> None:
     demo.set_defaults(run=_cmd_demo)
 
 
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``perturbopt`` command."""
     parser = argparse.ArgumentParser(
         prog="perturbopt",
         description="Differentiable perturbed optimizers (Berthet et al., 2020).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", title="commands")
     commands.required = True
     solvers = commands.add_parser("solvers", help="list every registered solver and its plugin")

@@ -26,6 +26,19 @@ def test_command_is_installed() -> None:
     assert out.splitlines()[0].split()[:3] == ["solver", "distribution", "plugin"]
 
 
+def test_version_is_the_installed_distributions(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.metadata
+
+    import perturbopt
+
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    expected = importlib.metadata.version("perturbopt")
+    assert capsys.readouterr().out.strip() == f"perturbopt {expected}"
+    assert perturbopt.__version__ == expected
+
+
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main([])

@@ -1,9 +1,10 @@
 """MkDocs hook: solver tables generated from the plugin registry, never kept by hand.
 
-A page asks for a table with a line ``<!-- solvers: PREFIX -->`` (``PREFIX`` a name
-prefix such as ``scipy.``, or ``*`` for every solver); the hook replaces it with one
-row per registered solver: its name, description, options (the factory's keyword
-arguments) and the distribution that provides it.
+A page asks for a table with a line ``<!-- solvers: WHICH -->``: ``*`` for every
+solver, a name prefix ending in a dot (``scipy.``), or a distribution's name
+(``perturbopt`` for the built-ins). The hook replaces it with one row per registered
+solver: its name, description, options (the factory's keyword arguments) and the
+distribution that provides it.
 """
 
 from __future__ import annotations
@@ -25,17 +26,25 @@ def _options(entry: Any) -> str:
     return ", ".join(f"`{name}`" for name in names) or "none"
 
 
-def solver_table(prefix: str) -> str:
-    """The markdown table of the registered solvers whose name starts with ``prefix``."""
+def _wanted(entry: Any, which: str) -> bool:
+    if which == "*":
+        return True
+    if which.endswith("."):
+        return bool(entry.name.startswith(which))
+    return bool(entry.distribution == which)
+
+
+def solver_table(which: str) -> str:
+    """The markdown table of the registered solvers ``which`` selects."""
     import perturbopt
 
     rows = ["| solver | what it solves | options | distribution |", "|---|---|---|---|"]
     for entry in perturbopt.list_solvers():
-        if prefix == "*" or entry.name.startswith(prefix):
+        if _wanted(entry, which):
             rows.append(f"| `{entry.name}` | {entry.description} | {_options(entry)} | "
                         f"`{entry.distribution}` |")
     if len(rows) == 2:
-        raise ValueError(f"no registered solver starts with {prefix!r}: is its plugin installed?")
+        raise ValueError(f"no registered solver matches {which!r}: is its plugin installed?")
     return "\n".join(rows)
 
 

@@ -20,6 +20,7 @@ Example:
     3.0
 """
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from perturbopt.plugin import lazy_attributes
@@ -41,7 +42,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "SpanningTreeSolver": "._spanning_tree",
 })
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("perturbopt-networkx")
 
 __all__ = [
     "MatchingSolver",

@@ -24,6 +24,7 @@ Smooth your own model in a few lines::
     y_eps = layer(theta)  # E[argmax_x <theta + eps Z, x>], differentiable in theta
 """
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from perturbopt.plugin import StatusError, lazy_attributes
@@ -50,7 +51,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "ShortestPathSolver": "._flow",
 })
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("perturbopt-ortools")
 
 __all__ = [
     "DEFAULT_RESOLUTION",

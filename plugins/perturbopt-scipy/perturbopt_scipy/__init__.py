@@ -18,6 +18,7 @@ Example:
     array([1., 1., 1.])
 """
 
+import importlib.metadata
 from typing import TYPE_CHECKING
 
 from perturbopt.plugin import lazy_attributes
@@ -44,7 +45,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "grid_arcs": "._grid_arcs",
 })
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("perturbopt-scipy")
 
 __all__ = [
     "AssignmentSolver",
