@@ -221,6 +221,7 @@ def solve(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, run: Ru
         done = _solve_here(spec, source, hints, 0, probe, collector, keep_noise)
         if collector.solved_rows:
             spec.record(collector.seconds, collector.solved_rows)
+            spec.modes.note_probe(collector.seconds, collector.solved_rows)
             collector.seconds, collector.solved_rows = 0.0, 0
     remaining = total - done
     if remaining and collector.failure is None:

@@ -6,10 +6,15 @@ solve holds the GIL, what else competes for the cores (torch's OpenMP threads sp
 milliseconds after each op of a training step), how fast worker processes answer. So
 each solver keeps the measured wall time per row of its calls in each mode, and a call
 runs in the fastest one, the calling thread alone included: ``n_jobs=2`` is then never
-slower than ``n_jobs=1`` for long. A mode's first call is not measured (threads or
-processes starting up), and every ``EXPLORE_EVERY``-th call re-measures a slower mode,
-so a change of conditions is noticed. A parallel call in which the workers solved
-nothing (they were still starting) is not measured either.
+slower than ``n_jobs=1`` for long.
+
+The calling thread's time per row is known from the first call's probe. The preferred
+parallel mode runs first; if it is at least ``GOOD_SPEEDUP`` times faster than the
+calling thread alone, the others are not tried. Otherwise every mode is measured, the
+fastest is kept, and, unless it is that good, every ``EXPLORE_EVERY``-th call
+re-measures one of the others (each in turn), so a change of conditions is noticed. A mode's first call is not measured
+(threads or processes starting up), nor is a parallel call in which the workers solved
+nothing (they were still starting).
 """
 
 from __future__ import annotations
@@ -17,14 +22,22 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-__all__ = ["EXPLORE_EVERY", "ModeTimes"]
+__all__ = ["EXPLORE_EVERY", "GOOD_SPEEDUP", "ModeTimes"]
 
 EXPLORE_EVERY = 16
 """Every this many calls, one of the slower modes runs once (each in turn), to keep
-their times fresh."""
+their times fresh, unless the preferred mode is good enough."""
 
-SMOOTHING = 0.5
+GOOD_SPEEDUP = 1.5
+"""A parallel mode at least this much faster than the calling thread alone is kept
+without trying the others."""
+
+SMOOTHING = 0.3
 """Weight of the newest measurement in a mode's running time per row."""
+
+PROBE_ROWS, PROBE_SECONDS = 8, 0.002
+"""A probe of at least this many rows and seconds estimates the calling thread's time
+per row well enough to stand for a measured call."""
 
 
 @dataclass
@@ -34,18 +47,37 @@ class ModeTimes:
     seconds_per_row: dict[str, float] = field(default_factory=dict)
     uses: dict[str, int] = field(default_factory=dict)
     calls: int = 0
+    probe: float | None = None  # the calling thread's time per row, from a probe
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def note_probe(self, seconds: float, rows: int) -> None:
+        """Keep a first call's probe as the calling thread's time per row, if it was
+        long enough to tell."""
+        if rows >= PROBE_ROWS and seconds >= PROBE_SECONDS:
+            self.probe = seconds / rows
+
     def pick(self, modes: list[str]) -> str:
-        """The mode for the next call among ``modes`` (in order of preference): one not
-        yet measured, else the fastest, or now and then each of the others in turn."""
+        """The mode for the next call among ``modes`` (parallel modes in order of
+        preference, then ``"inline"``)."""
         with self._lock:
             self.calls += 1
-            for mode in modes:
-                if mode not in self.seconds_per_row:
-                    return mode
-            ranked = sorted(modes, key=lambda mode: self.seconds_per_row[mode])
-            if len(ranked) > 1 and self.calls % EXPLORE_EVERY == 0:
+            times = dict(self.seconds_per_row)
+            if "inline" not in times and self.probe is not None:
+                times["inline"] = self.probe
+            preferred = modes[0]
+            if preferred not in times:
+                return preferred
+            inline = times.get("inline")
+
+            def good(mode: str) -> bool:
+                return inline is not None and times[mode] * GOOD_SPEEDUP <= inline
+
+            unmeasured = [mode for mode in modes if mode not in times]
+            if unmeasured and not good(preferred):
+                return unmeasured[0]
+            ranked = sorted((mode for mode in modes if mode in times), key=times.__getitem__)
+            if (len(ranked) > 1 and not good(ranked[0])
+                    and self.calls % EXPLORE_EVERY == 0):
                 rounds = self.calls // EXPLORE_EVERY
                 return ranked[1 + rounds % (len(ranked) - 1)]
             return ranked[0]
