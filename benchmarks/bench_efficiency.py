@@ -146,7 +146,7 @@ def measure(case: Case, seconds: float, rounds: int) -> dict[str, float]:
     """
     per_solve = seconds_per_solve(case)
     samples = max(2, round(seconds / per_solve / BATCH))
-    options = dict(solver_options=case.options, epsilon=EPSILON, num_samples=samples, seed=0)
+    options = {"solver_options": case.options, "epsilon": EPSILON, "num_samples": samples, "seed": 0}
     po2 = perturbopt.perturbed(case.name, n_jobs=2, **options)
     po1 = perturbopt.perturbed(case.name, n_jobs=1, **options)
     thetas = perturbed_inputs(po1, case.theta)
@@ -185,9 +185,9 @@ def run(quick: bool = False) -> list[str]:
     """
     seconds, rounds = (0.3, 2) if quick else (1.5, 3)
     lines = [f"Engine against a raw serial loop, B={BATCH}, eps={EPSILON}, on {machine()}", "",
-             "| solver | ms/solve | solves | serial (s) | engine n_jobs=1 (s) | "
+             ("| solver | ms/solve | solves | serial (s) | engine n_jobs=1 (s) | "
              "engine n_jobs=2 (s) | first call n_jobs=2 (s) | hardware | parent (s) | bound | "
-             "efficiency (medians) | efficiency (best rounds) | target | met |",
+             "efficiency (medians) | efficiency (best rounds) | target | met |"),
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for case in cases(quick):
         t = measure(case, seconds, rounds)

@@ -77,8 +77,8 @@ def compare(name: str, options: dict, theta: np.ndarray, calls: int, warmup: int
 def run(calls: int = 40, warmup: int = 20) -> list[str]:
     rng = np.random.default_rng(0)
     lines = [f"{calls} timed calls each after {warmup} warm-up calls, on {machine()}", "",
-             "| solver | instance | rows per call | n_jobs=1 (s) | n_jobs=2 (s) | "
-             "n_jobs=2 / n_jobs=1 (target <= 1.05) | where n_jobs=2 ran |",
+             ("| solver | instance | rows per call | n_jobs=1 (s) | n_jobs=2 (s) | "
+             "n_jobs=2 / n_jobs=1 (target <= 1.05) | where n_jobs=2 ran |"),
              "|---|---|---|---|---|---|---|"]
     for label, name, options, theta in cases(rng):
         factory = perturbopt.Registry.default().solver_entry(name).factory

@@ -18,9 +18,9 @@ import time
 from typing import Any
 
 import numpy as np
+from _timing import interleaved, machine
 
 import perturbopt
-from _timing import interleaved, machine
 
 TARGET_SECONDS = 0.005
 
@@ -68,7 +68,7 @@ def run(rounds: int, batch: int = 4, samples: int = 50) -> list[str]:
                                                 epsilon=0.1, num_samples=samples, seed=0,
                                                 n_jobs=n_jobs)
                    for n_jobs in (1, 2)}
-        times = interleaved({f"n_jobs={n}": (lambda po=po: po.solve(thetas))
+        times = interleaved({f"n_jobs={n}": (lambda po=po, thetas=thetas: po.solve(thetas))
                              for n, po in engines.items()}, rounds=rounds)
         milliseconds = per_solve(name, options, theta) * 1e3
         lines.append(f"| {label} | {milliseconds:.1f} | {theta.nbytes / 1024:.1f} KiB | "

@@ -81,11 +81,11 @@ def run(quick: bool = False) -> list[str]:
     for name in SOLVERS:
         lines += time_table(name, quick)
     big = (100, 16) if quick else (1000, 256)
-    lines += ["", "Memory held for the backward pass (MiB); target: the peak of one solve + "
-              "VJP with keep_noise=False at most 1.5x the solutions it keeps", "",
-              "| solver | size | keep_noise | samples dtype | samples | noise | held | "
+    lines += ["", ("Memory held for the backward pass (MiB); target: the peak of one solve + "
+              "VJP with keep_noise=False at most 1.5x the solutions it keeps"), "",
+              ("| solver | size | keep_noise | samples dtype | samples | noise | held | "
               "if float64 | held / float64 | peak of the solve | peak of solve + VJP | "
-              "peak / samples |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "peak / samples |"), "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [memory_row(name, *size, keep_noise) for name, size in
               (("argmax", big), ("scipy.assignment", (100, 16))) for keep_noise in (True, False)]
     return lines

@@ -64,11 +64,11 @@ def soak_section(quick: bool) -> list[str]:
         outcomes = report.outcomes.get(fault, {})
         lines.append(f"| {fault} | " + ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items()))
                      + " |")
-    return [f"calls {report.calls}, faults injected {report.faults_injected}, wrong results "
+    return [(f"calls {report.calls}, faults injected {report.faults_injected}, wrong results "
             f"{report.wrong_results}, hangs {report.hangs}, orphan processes after shutdown "
             f"{report.orphans_after_shutdown}, resident memory {report.rss_first_100_mib} MiB "
             f"(first 100 calls) -> {report.rss_last_100_mib} MiB (last 100), "
-            f"{report.seconds} s", ""] + lines + [f"PROBLEM: {p}" for p in report.problems]
+            f"{report.seconds} s"), ""] + lines + [f"PROBLEM: {p}" for p in report.problems]
 
 
 SECTIONS = {
@@ -117,11 +117,11 @@ def header(quick: bool) -> str:
     return "\n".join([
         "# Benchmark results", "",
         f"Machine: {machine()}.", "",
-        f"Made by `python benchmarks/run_all.py{' --quick' if quick else ''}` ({kind}). "
+        (f"Made by `python benchmarks/run_all.py{' --quick' if quick else ''}` ({kind}). "
         "Candidates are timed interleaved, round after round, and summarised by their "
         "medians; the machine is shared, so the load average is given per section. "
         "The last section, on the targets and proposals, is benchmarks/FINDINGS.md, "
-        "written by hand from a full run.", ""])
+        "written by hand from a full run."), ""])
 
 
 def replace_section(text: str, name: str, rendered: str) -> str:
@@ -145,8 +145,7 @@ def main() -> None:
         RESULTS.write_text(text)
     if FINDINGS.exists():
         findings = FINDINGS.read_text().rstrip("\n")
-        text = replace_section(text, "findings", "\n".join(
-            ["<!-- section: findings -->", findings, "<!-- end: findings -->", ""]))
+        text = replace_section(text, "findings", f"<!-- section: findings -->\n{findings}\n<!-- end: findings -->\n")
         RESULTS.write_text(text)
     print(f"wrote {RESULTS}", file=sys.stderr)
 

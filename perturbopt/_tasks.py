@@ -4,6 +4,7 @@ processes, so every row gets the same input, solution and value wherever it runs
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -51,7 +52,7 @@ def _pieces(source: RowSource, start: int, stop: int) -> list[tuple[int, int]]:
         cuts = [start]
         for block in range(plan.block_of(start), plan.block_of(stop - 1) + 1):
             cuts.append(min(stop, plan.block_bounds(block)[1]))
-        return list(zip(cuts[:-1], cuts[1:]))
+        return list(itertools.pairwise(cuts))
     rows = max(1, BLOCK_ELEMENTS // max(1, math.prod(source.theta.shape[1:])))
     return [(i, min(stop, i + rows)) for i in range(start, stop, rows)]
 

@@ -14,15 +14,15 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def dask_client():  # type: ignore[no-untyped-def]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            yield client
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
     perturbopt.shutdown_pools()
 
 
 def test_local_cluster_of_two_processes_is_bit_identical(dask_client, force_dispatch) -> None:  # type: ignore[no-untyped-def]
     theta = np.random.default_rng(0).normal(size=(3, 8))
-    options = dict(epsilon=0.5, num_samples=40, noise="gumbel", seed=1)  # > one probe
+    options = {"epsilon": 0.5, "num_samples": 40, "noise": "gumbel", "seed": 1}  # > one probe
     serial = perturbopt.perturbed("ranking", n_jobs=1, **options)
     with joblib.parallel_config(backend="dask"):
         on_cluster = perturbopt.perturbed("ranking", n_jobs=-1, **options)

@@ -164,7 +164,7 @@ INTERRUPTED = """
 def test_keyboard_interrupt_returns_at_once_and_nothing_hangs_after(backend: str) -> None:
     code = textwrap.dedent(INTERRUPTED.format(path=str(Path(__file__).parent), backend=backend))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
     lines = done.stdout.splitlines()
     assert done.returncode == 0, done.stderr
     assert lines[0].startswith("interrupted") and float(lines[0].split()[1]) < 1.0
@@ -201,7 +201,7 @@ def test_workers_exit_with_their_caller_even_when_stuck() -> None:
 
 def _workers_of(parent: int) -> list[int]:
     out = subprocess.run(["ps", "-ww", "-o", "pid=,ppid=,args=", "-e"], capture_output=True,
-                         text=True).stdout
+                         text=True, check=False).stdout
     return [int(line.split()[0]) for line in out.splitlines()
             if int(line.split()[1]) == parent and "perturbopt._worker" in line]
 
@@ -212,7 +212,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True,
-                           text=True).stdout.strip()
+                           text=True, check=False).stdout.strip()
     return bool(state) and not state.startswith("Z")
 
 

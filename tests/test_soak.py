@@ -17,7 +17,7 @@ def _workers_of(parent: int) -> list[str]:
     """Worker processes started by ``parent`` (their command line names it), wherever
     they were reparented."""
     out = subprocess.run(["ps", "-ww", "-e", "-o", "args="], capture_output=True,
-                         text=True).stdout
+                         text=True, check=False).stdout
     return [line for line in out.splitlines()
             if "perturbopt._worker" in line and f", {parent})" in line]
 
