@@ -10,15 +10,17 @@ import time
 from collections.abc import Callable
 
 
-def interleaved(candidates: dict[str, Callable[[], object]], rounds: int = 5,
-                warmup: int = 1) -> dict[str, float]:
+def interleaved(
+    candidates: dict[str, Callable[[], object]], rounds: int = 5, warmup: int = 1
+) -> dict[str, float]:
     """Median wall time in seconds of each candidate, measured in alternating rounds."""
     times = interleaved_samples(candidates, rounds, warmup)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def interleaved_samples(candidates: dict[str, Callable[[], object]], rounds: int = 5,
-                        warmup: int = 1) -> dict[str, list[float]]:
+def interleaved_samples(
+    candidates: dict[str, Callable[[], object]], rounds: int = 5, warmup: int = 1
+) -> dict[str, list[float]]:
     """Every wall time in seconds of each candidate, measured in alternating rounds."""
     for _ in range(warmup):
         for run in candidates.values():
@@ -45,8 +47,10 @@ def _cpu_model() -> str:
 
 def machine() -> str:
     """One line describing this machine."""
-    return (f"{_cpu_model()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, {platform.system()}")
+    return (
+        f"{_cpu_model()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()}"
+    )
 
 
 def load() -> str:

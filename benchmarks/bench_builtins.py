@@ -64,14 +64,30 @@ def previous_engine(batch: int, dim: int, samples: int, rounds: int) -> dict[str
     """Median times of the previous engine at n_jobs=1, from its own sources."""
     with tempfile.TemporaryDirectory() as folder:
         archive = Path(folder) / "previous.tar"
-        subprocess.run(["git", "archive", "-o", str(archive), PREVIOUS, "perturbopt"],
-                       cwd=HERE.parent, check=True)
+        subprocess.run(
+            ["git", "archive", "-o", str(archive), PREVIOUS, "perturbopt"],
+            cwd=HERE.parent,
+            check=True,
+        )
         with tarfile.open(archive) as tar:
             tar.extractall(folder, filter="data")
         env = {**os.environ, "PYTHONPATH": folder, "PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD": "1"}
-        done = subprocess.run([sys.executable, "-c", PREVIOUS_RUNNER, str(batch), str(dim),
-                               str(samples), str(rounds), json.dumps(SOLVERS)],
-                              env=env, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                PREVIOUS_RUNNER,
+                str(batch),
+                str(dim),
+                str(samples),
+                str(rounds),
+                json.dumps(SOLVERS),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     return json.loads(done.stdout)
 
 
@@ -93,55 +109,87 @@ def torch_candidates(samples: int, theta: np.ndarray) -> dict[str, object]:
 
         return run
 
-    return {"torch float64": perturbed_argmax(torch.float64),
-            "torch float32": perturbed_argmax(torch.float32)}
+    return {
+        "torch float64": perturbed_argmax(torch.float64),
+        "torch float32": perturbed_argmax(torch.float32),
+    }
 
 
-def run(rounds: int = 5, batch: int = 256, dim: int = 100, samples: int = 1000,
-        quick: bool = False) -> list[str]:
+def run(
+    rounds: int = 5, batch: int = 256, dim: int = 100, samples: int = 1000, quick: bool = False
+) -> list[str]:
     """Markdown tables; ``quick`` uses M=100 and one round."""
     if quick:
         rounds, samples = 1, 100
     theta = np.random.default_rng(0).normal(size=(batch, dim))
     previous = previous_engine(batch, dim, samples, rounds)
-    lines = [f"B={batch}, d={dim}, M={samples} on {machine()}", "",
-             ("| solver | noise | draw (s) | n_jobs=1 (s) | n_jobs=2 (s) | n_jobs=2 / draw "
-             "(target <= 0.8) | previous n_jobs=1 (s) | n_jobs=1 / previous |"),
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"B={batch}, d={dim}, M={samples} on {machine()}",
+        "",
+        (
+            "| solver | noise | draw (s) | n_jobs=1 (s) | n_jobs=2 (s) | n_jobs=2 / draw "
+            "(target <= 0.8) | previous n_jobs=1 (s) | n_jobs=1 / previous |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
     torch_rows = []
     for noise in ("gaussian", "gumbel"):
         rng = np.random.default_rng(1)
-        draw = ((lambda rng=rng: rng.standard_normal((samples, batch, dim)))
-                if noise == "gaussian" else (lambda rng=rng: rng.gumbel(size=(samples, batch, dim))))
+        draw = (
+            (lambda rng=rng: rng.standard_normal((samples, batch, dim)))
+            if noise == "gaussian"
+            else (lambda rng=rng: rng.gumbel(size=(samples, batch, dim)))
+        )
         for name, options in SOLVERS:
-            objects = {n: perturbopt.perturbed(name, solver_options=options, epsilon=0.5,
-                                               num_samples=samples, noise=noise, seed=0,
-                                               n_jobs=n) for n in (1, 2)}
+            objects = {
+                n: perturbopt.perturbed(
+                    name,
+                    solver_options=options,
+                    epsilon=0.5,
+                    num_samples=samples,
+                    noise=noise,
+                    seed=0,
+                    n_jobs=n,
+                )
+                for n in (1, 2)
+            }
 
             def solve(n: int, objects: dict = objects) -> None:
                 result = objects[n].solve(theta)
                 result.mean, result.value  # noqa: B018 - the estimators, as users read them
 
-            candidates: dict[str, object] = {"draw": draw, "n_jobs=1": lambda: solve(1),
-                                             "n_jobs=2": lambda: solve(2)}
+            candidates: dict[str, object] = {
+                "draw": draw,
+                "n_jobs=1": lambda: solve(1),
+                "n_jobs=2": lambda: solve(2),
+            }
             if name == "argmax" and noise == "gaussian":
                 candidates.update(torch_candidates(samples, theta))
             times = interleaved(candidates, rounds=rounds)  # type: ignore[arg-type]
             ratio = times["n_jobs=2"] / times["draw"]
             before = previous[f"{name} {noise}"]
-            lines.append(f"| {name} | {noise} | {times['draw']:.3f} | {times['n_jobs=1']:.3f} | "
-                         f"{times['n_jobs=2']:.3f} | {ratio:.2f} "
-                         f"({'met' if ratio <= 0.8 else 'NOT met'}) | {before:.3f} | "
-                         f"{times['n_jobs=1'] / before:.2f} |")
+            lines.append(
+                f"| {name} | {noise} | {times['draw']:.3f} | {times['n_jobs=1']:.3f} | "
+                f"{times['n_jobs=2']:.3f} | {ratio:.2f} "
+                f"({'met' if ratio <= 0.8 else 'NOT met'}) | {before:.3f} | "
+                f"{times['n_jobs=1'] / before:.2f} |"
+            )
             for label in ("torch float64", "torch float32"):
                 if label in times:
-                    torch_rows.append(f"| {label} | {times[label]:.3f} | "
-                                      f"{times[label] / times['n_jobs=2']:.2f} |")
+                    torch_rows.append(
+                        f"| {label} | {times[label]:.3f} | {times[label] / times['n_jobs=2']:.2f} |"
+                    )
     if torch_rows:
-        lines += ["", ("Perturbed argmax (Gaussian) written by hand in torch, against "
-                  "perturbopt n_jobs=2 in the same rounds:"), "",
-                  "| candidate | time (s) | torch / perturbopt (> 1: perturbopt faster) |",
-                  "|---|---|---|"] + torch_rows
+        lines += [
+            "",
+            (
+                "Perturbed argmax (Gaussian) written by hand in torch, against "
+                "perturbopt n_jobs=2 in the same rounds:"
+            ),
+            "",
+            "| candidate | time (s) | torch / perturbopt (> 1: perturbopt faster) |",
+            "|---|---|---|",
+        ] + torch_rows
     return lines
 
 

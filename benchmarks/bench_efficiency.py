@@ -62,8 +62,12 @@ def glop_case(n: int) -> Case:
         model.add_linear_constraint(sum(x[i]) == 1)
         model.add_linear_constraint(sum(row[i] for row in x) == 1)
     theta = np.random.default_rng(n).random((BATCH, n, n))
-    return Case(f"ortools.mathopt GLOP LP {n}x{n}", "ortools.mathopt",
-                {"model": model, "variables": x, "sense": "min", "solver_type": "GLOP"}, theta)
+    return Case(
+        f"ortools.mathopt GLOP LP {n}x{n}",
+        "ortools.mathopt",
+        {"model": model, "variables": x, "sense": "min", "solver_type": "GLOP"},
+        theta,
+    )
 
 
 def model_builder_case(n: int) -> Case:
@@ -74,18 +78,23 @@ def model_builder_case(n: int) -> Case:
         model.add(model_builder.LinearExpr.sum(x[i]) == 1)
         model.add(model_builder.LinearExpr.sum([row[i] for row in x]) == 1)
     theta = np.random.default_rng(n).random((BATCH, n, n))
-    return Case(f"ortools.model_builder GLOP LP {n}x{n}", "ortools.model_builder",
-                {"model": model, "variables": x, "sense": "min"}, theta)
+    return Case(
+        f"ortools.model_builder GLOP LP {n}x{n}",
+        "ortools.model_builder",
+        {"model": model, "variables": x, "sense": "min"},
+        theta,
+    )
 
 
 def cases(quick: bool) -> list[Case]:
     """From ~0.01 ms to ~20 ms a solve on this machine's class of CPU."""
     if quick:
-        return [assignment_case(20), assignment_case(200), glop_case(5),
-                model_builder_case(5)]
-    return ([assignment_case(n) for n in (20, 50, 100, 200, 400)]
-            + [glop_case(n) for n in (5, 10, 20, 30)]
-            + [model_builder_case(n) for n in (5, 10, 20, 30)])
+        return [assignment_case(20), assignment_case(200), glop_case(5), model_builder_case(5)]
+    return (
+        [assignment_case(n) for n in (20, 50, 100, 200, 400)]
+        + [glop_case(n) for n in (5, 10, 20, 30)]
+        + [model_builder_case(n) for n in (5, 10, 20, 30)]
+    )
 
 
 def seconds_per_solve(case: Case) -> float:
@@ -120,8 +129,9 @@ def hardware_ceiling(solver: Any, thetas: np.ndarray) -> float:
 def parent_seconds(po: perturbopt.Perturbed, theta: np.ndarray) -> float:
     """Work a call does besides solving: draw the noise, build the perturbed inputs and
     compute the values, as the same call with a free solver (argmax) measures it."""
-    free = perturbopt.perturbed("argmax", epsilon=po.epsilon, num_samples=po.num_samples,
-                                seed=0, n_jobs=1)
+    free = perturbopt.perturbed(
+        "argmax", epsilon=po.epsilon, num_samples=po.num_samples, seed=0, n_jobs=1
+    )
     flat = theta.reshape(theta.shape[0], -1)
     free.solve(flat)
     start = time.perf_counter()
@@ -146,7 +156,12 @@ def measure(case: Case, seconds: float, rounds: int) -> dict[str, float]:
     """
     per_solve = seconds_per_solve(case)
     samples = max(2, round(seconds / per_solve / BATCH))
-    options = {"solver_options": case.options, "epsilon": EPSILON, "num_samples": samples, "seed": 0}
+    options = {
+        "solver_options": case.options,
+        "epsilon": EPSILON,
+        "num_samples": samples,
+        "seed": 0,
+    }
     po2 = perturbopt.perturbed(case.name, n_jobs=2, **options)
     po1 = perturbopt.perturbed(case.name, n_jobs=1, **options)
     thetas = perturbed_inputs(po1, case.theta)
@@ -161,10 +176,14 @@ def measure(case: Case, seconds: float, rounds: int) -> dict[str, float]:
         for theta in thetas:
             solver.solve(theta)
 
-    samples_of = interleaved_samples({"serial": serial,
-                                      "engine n_jobs=1": lambda: po1.solve(case.theta),
-                                      "engine n_jobs=2": lambda: po2.solve(case.theta)},
-                                     rounds=rounds)
+    samples_of = interleaved_samples(
+        {
+            "serial": serial,
+            "engine n_jobs=1": lambda: po1.solve(case.theta),
+            "engine n_jobs=2": lambda: po2.solve(case.theta),
+        },
+        rounds=rounds,
+    )
     times = {name: statistics.median(values) for name, values in samples_of.items()}
     times["best efficiency"] = min(samples_of["serial"]) / min(samples_of["engine n_jobs=2"])
     times["cold"] = warmup[0]
@@ -184,23 +203,35 @@ def run(quick: bool = False) -> list[str]:
     the best efficiency when that work shares the two cores with the solving.
     """
     seconds, rounds = (0.3, 2) if quick else (1.5, 3)
-    lines = [f"Engine against a raw serial loop, B={BATCH}, eps={EPSILON}, on {machine()}", "",
-             ("| solver | ms/solve | solves | serial (s) | engine n_jobs=1 (s) | "
-             "engine n_jobs=2 (s) | first call n_jobs=2 (s) | hardware | parent (s) | bound | "
-             "efficiency (medians) | efficiency (best rounds) | target | met |"),
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Engine against a raw serial loop, B={BATCH}, eps={EPSILON}, on {machine()}",
+        "",
+        (
+            "| solver | ms/solve | solves | serial (s) | engine n_jobs=1 (s) | "
+            "engine n_jobs=2 (s) | first call n_jobs=2 (s) | hardware | parent (s) | bound | "
+            "efficiency (medians) | efficiency (best rounds) | target | met |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for case in cases(quick):
         t = measure(case, seconds, rounds)
         efficiency = t["serial"] / t["engine n_jobs=2"]
         bound = t["hardware"] * t["serial"] / (t["serial"] + t["parent"])
-        target = (1.6 if case.name == "scipy.assignment" and case.theta.shape[-1] >= 100 else
-                  1.7 if "GLOP" in case.label else 1.0)
-        lines.append(f"| {case.label} | {t['ms per solve']:.3f} | {t['solves']} | "
-                     f"{t['serial']:.3f} | {t['engine n_jobs=1']:.3f} | "
-                     f"{t['engine n_jobs=2']:.3f} | {t['cold']:.2f} | {t['hardware']:.2f} | "
-                     f"{t['parent']:.3f} | "
-                     f"{bound:.2f} | {efficiency:.2f} | {t['best efficiency']:.2f} | "
-                     f">= {target} | {'met' if efficiency >= target else 'NOT met'} |")
+        target = (
+            1.6
+            if case.name == "scipy.assignment" and case.theta.shape[-1] >= 100
+            else 1.7
+            if "GLOP" in case.label
+            else 1.0
+        )
+        lines.append(
+            f"| {case.label} | {t['ms per solve']:.3f} | {t['solves']} | "
+            f"{t['serial']:.3f} | {t['engine n_jobs=1']:.3f} | "
+            f"{t['engine n_jobs=2']:.3f} | {t['cold']:.2f} | {t['hardware']:.2f} | "
+            f"{t['parent']:.3f} | "
+            f"{bound:.2f} | {efficiency:.2f} | {t['best efficiency']:.2f} | "
+            f">= {target} | {'met' if efficiency >= target else 'NOT met'} |"
+        )
     lines += ["", f"Machine load after the run: {load()}."]
     return lines
 

@@ -40,17 +40,27 @@ def per_solve(name: str, options: dict, theta: np.ndarray) -> float:
     return (time.perf_counter() - start) / count
 
 
-def compare(name: str, options: dict, theta: np.ndarray, calls: int, warmup: int
-            ) -> tuple[float, float, int, str]:
+def compare(
+    name: str, options: dict, theta: np.ndarray, calls: int, warmup: int
+) -> tuple[float, float, int, str]:
     """Seconds of ``calls`` calls at n_jobs=1 and 2, the rows per call, and the mode
     most of the n_jobs=2 calls ran in."""
     rows = int(min(512, max(16, math.ceil(TARGET_SECONDS / per_solve(name, options, theta)))))
     batch = 8 if rows >= 64 else 1
     batch_theta = np.stack([theta] * batch) + np.random.default_rng(1).normal(
-        0.0, 0.01, (batch,) + theta.shape)
-    objects = {n: perturbopt.perturbed(name, solver_options=options, epsilon=0.3,
-                                       num_samples=max(2, rows // batch), seed=0, n_jobs=n)
-               for n in (1, 2)}
+        0.0, 0.01, (batch,) + theta.shape
+    )
+    objects = {
+        n: perturbopt.perturbed(
+            name,
+            solver_options=options,
+            epsilon=0.3,
+            num_samples=max(2, rows // batch),
+            seed=0,
+            n_jobs=n,
+        )
+        for n in (1, 2)
+    }
     seconds = {1: 0.0, 2: 0.0}
     modes: collections.Counter[str] = collections.Counter()
     picked = _engine._pick_mode
@@ -76,18 +86,25 @@ def compare(name: str, options: dict, theta: np.ndarray, calls: int, warmup: int
 
 def run(calls: int = 40, warmup: int = 20) -> list[str]:
     rng = np.random.default_rng(0)
-    lines = [f"{calls} timed calls each after {warmup} warm-up calls, on {machine()}", "",
-             ("| solver | instance | rows per call | n_jobs=1 (s) | n_jobs=2 (s) | "
-             "n_jobs=2 / n_jobs=1 (target <= 1.05) | where n_jobs=2 ran |"),
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"{calls} timed calls each after {warmup} warm-up calls, on {machine()}",
+        "",
+        (
+            "| solver | instance | rows per call | n_jobs=1 (s) | n_jobs=2 (s) | "
+            "n_jobs=2 / n_jobs=1 (target <= 1.05) | where n_jobs=2 ran |"
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
     for label, name, options, theta in cases(rng):
         factory = perturbopt.Registry.default().solver_entry(name).factory
         if "negative_costs" in inspect.signature(factory).parameters:
             options = {**options, "negative_costs": "clip"}  # additive noise on costs
         one, two, rows, mode = compare(name, options, theta, calls, warmup)
         ratio = two / one
-        lines.append(f"| `{name}` | {label} | {rows} | {one:.3f} | {two:.3f} | {ratio:.2f} "
-                     f"({'met' if ratio <= 1.05 else 'NOT met'}) | {mode} |")
+        lines.append(
+            f"| `{name}` | {label} | {rows} | {one:.3f} | {two:.3f} | {ratio:.2f} "
+            f"({'met' if ratio <= 1.05 else 'NOT met'}) | {mode} |"
+        )
     perturbopt.shutdown_pools()
     return lines + ["", f"Machine load after the run: {load()}."]
 

@@ -38,8 +38,12 @@ def lp_case(rng: np.random.Generator) -> tuple[str, dict[str, Any], np.ndarray]:
     """A random packing LP max <theta, x>, A x <= 1, 0 <= x <= 1, grown to ~5 ms."""
     n = 40
     while True:
-        options = {"A_ub": rng.uniform(0, 1, (n, 2 * n)), "b_ub": np.ones(n),
-                   "bounds": (0, 1), "sense": "max"}
+        options = {
+            "A_ub": rng.uniform(0, 1, (n, 2 * n)),
+            "b_ub": np.ones(n),
+            "bounds": (0, 1),
+            "sense": "max",
+        }
         theta = rng.normal(size=2 * n)
         if per_solve("scipy.linprog", options, theta) >= TARGET_SECONDS or n > 2000:
             return f"scipy.linprog, {n} rows x {2 * n} columns", options, theta
@@ -58,22 +62,41 @@ def assignment_case(rng: np.random.Generator) -> tuple[str, dict[str, Any], np.n
 
 def run(rounds: int, batch: int = 4, samples: int = 50) -> list[str]:
     rng = np.random.default_rng(0)
-    lines = [f"{batch * samples} perturbed solves per call, eps=0.1, on {machine()}", "",
-             "| solver | ms per solve | input per solve | n_jobs=1 (s) | n_jobs=2 (s) | speed-up |",
-             "|---|---|---|---|---|---|"]
-    for (label, options, theta), name in ((lp_case(rng), "scipy.linprog"),
-                                          (assignment_case(rng), "scipy.assignment")):
+    lines = [
+        f"{batch * samples} perturbed solves per call, eps=0.1, on {machine()}",
+        "",
+        "| solver | ms per solve | input per solve | n_jobs=1 (s) | n_jobs=2 (s) | speed-up |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (label, options, theta), name in (
+        (lp_case(rng), "scipy.linprog"),
+        (assignment_case(rng), "scipy.assignment"),
+    ):
         thetas = np.stack([theta] * batch)
-        engines = {n_jobs: perturbopt.perturbed(name, solver_options=options or None,
-                                                epsilon=0.1, num_samples=samples, seed=0,
-                                                n_jobs=n_jobs)
-                   for n_jobs in (1, 2)}
-        times = interleaved({f"n_jobs={n}": (lambda po=po, thetas=thetas: po.solve(thetas))
-                             for n, po in engines.items()}, rounds=rounds)
+        engines = {
+            n_jobs: perturbopt.perturbed(
+                name,
+                solver_options=options or None,
+                epsilon=0.1,
+                num_samples=samples,
+                seed=0,
+                n_jobs=n_jobs,
+            )
+            for n_jobs in (1, 2)
+        }
+        times = interleaved(
+            {
+                f"n_jobs={n}": (lambda po=po, thetas=thetas: po.solve(thetas))
+                for n, po in engines.items()
+            },
+            rounds=rounds,
+        )
         milliseconds = per_solve(name, options, theta) * 1e3
-        lines.append(f"| {label} | {milliseconds:.1f} | {theta.nbytes / 1024:.1f} KiB | "
-                     f"{times['n_jobs=1']:.2f} | {times['n_jobs=2']:.2f} | "
-                     f"{times['n_jobs=1'] / times['n_jobs=2']:.2f} |")
+        lines.append(
+            f"| {label} | {milliseconds:.1f} | {theta.nbytes / 1024:.1f} KiB | "
+            f"{times['n_jobs=1']:.2f} | {times['n_jobs=2']:.2f} | "
+            f"{times['n_jobs=1'] / times['n_jobs=2']:.2f} |"
+        )
     return lines
 
 

@@ -91,8 +91,11 @@ def model_builder_lp(grid: tuple[int, int]) -> dict[str, object]:
     model = model_builder.Model()
     x = [model.new_num_var(0.0, 1.0, f"x{k}") for k in range(len(grid_arcs(grid)))]
     for into, out, net in flow_constraints(grid):
-        model.add(model_builder.LinearExpr.sum([x[k] for k in into])
-                  - model_builder.LinearExpr.sum([x[k] for k in out]) == net)
+        model.add(
+            model_builder.LinearExpr.sum([x[k] for k in into])
+            - model_builder.LinearExpr.sum([x[k] for k in out])
+            == net
+        )
     return {"model": model, "variables": x, "sense": "min", "solver_type": "glop"}
 
 
@@ -144,12 +147,13 @@ class Candidate:
 def datasets(optmodel: object) -> tuple[object, object]:
     """Train and test ``optDataset`` of the protocol (labels by PyEPO's GLOP model)."""
     x, c = pyepo.data.shortestpath.genData(2000, 5, GRID, deg=4, noise_width=0.5, seed=SEED)
-    return (pyepo.data.dataset.optDataset(optmodel, x[:1000], c[:1000]),
-            pyepo.data.dataset.optDataset(optmodel, x[1000:], c[1000:]))
+    return (
+        pyepo.data.dataset.optDataset(optmodel, x[:1000], c[:1000]),
+        pyepo.data.dataset.optDataset(optmodel, x[1000:], c[1000:]),
+    )
 
 
-def candidate(name: str, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-              ) -> Candidate:
+def candidate(name: str, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Candidate:
     """A fresh linear model 5 -> 40 with the common initial weights, and its Adam."""
     torch.manual_seed(SEED)
     model = torch.nn.Linear(5, 40)
@@ -158,27 +162,54 @@ def candidate(name: str, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tens
 
 def candidates(optmodel: object, quick: bool) -> list[Candidate]:
     """PyEPO at processes=1, 2 and perturbopt (a), (a'), (b)."""
+
     def pyepo_loss(processes: int) -> Callable[..., torch.Tensor]:
-        return pyepo.func.perturbedFenchelYoung(optmodel, n_samples=SAMPLES, sigma=SIGMA,
-                                                processes=processes, seed=SEED)
+        return pyepo.func.perturbedFenchelYoung(
+            optmodel, n_samples=SAMPLES, sigma=SIGMA, processes=processes, seed=SEED
+        )
 
     def ours(solver: object, n_jobs: int, **options: object) -> Callable[..., torch.Tensor]:
-        return FenchelYoungLoss(solver, epsilon=SIGMA, num_samples=SAMPLES, noise="gaussian",
-                                seed=SEED, n_jobs=n_jobs, solver_options=options or None)
+        return FenchelYoungLoss(
+            solver,
+            epsilon=SIGMA,
+            num_samples=SAMPLES,
+            noise="gaussian",
+            seed=SEED,
+            n_jobs=n_jobs,
+            solver_options=options or None,
+        )
 
-    found = [candidate("PyEPO GLOP processes=1", pyepo_loss(1)),
-             candidate("PyEPO GLOP processes=2", pyepo_loss(2))]
+    found = [
+        candidate("PyEPO GLOP processes=1", pyepo_loss(1)),
+        candidate("PyEPO GLOP processes=2", pyepo_loss(2)),
+    ]
     for n_jobs in (1, 2):
-        found.append(candidate(f"(a) perturbopt ortools.model_builder GLOP n_jobs={n_jobs}",
-                               ours("ortools.model_builder", n_jobs, **model_builder_lp(GRID))))
+        found.append(
+            candidate(
+                f"(a) perturbopt ortools.model_builder GLOP n_jobs={n_jobs}",
+                ours("ortools.model_builder", n_jobs, **model_builder_lp(GRID)),
+            )
+        )
     for n_jobs in (1, 2):
-        found.append(candidate(f"(a'') perturbopt ortools.mathopt GLOP n_jobs={n_jobs}",
-                               ours("ortools.mathopt", n_jobs, **mathopt_lp(GRID))))
+        found.append(
+            candidate(
+                f"(a'') perturbopt ortools.mathopt GLOP n_jobs={n_jobs}",
+                ours("ortools.mathopt", n_jobs, **mathopt_lp(GRID)),
+            )
+        )
     for n_jobs in (1, 2):
-        found.append(candidate(f"(a') perturbopt pywraplp GLOP n_jobs={n_jobs}",
-                               ours(PywraplpGlopShortestPath(GRID), n_jobs)))
-    found.append(candidate("(b) perturbopt scipy.grid_shortest_path_edges n_jobs=1",
-                           ours("scipy.grid_shortest_path_edges", 1, grid=GRID)))
+        found.append(
+            candidate(
+                f"(a') perturbopt pywraplp GLOP n_jobs={n_jobs}",
+                ours(PywraplpGlopShortestPath(GRID), n_jobs),
+            )
+        )
+    found.append(
+        candidate(
+            "(b) perturbopt scipy.grid_shortest_path_edges n_jobs=1",
+            ours("scipy.grid_shortest_path_edges", 1, grid=GRID),
+        )
+    )
     if quick:
         found = [c for c in found if "=2" not in c.name]
     return found
@@ -205,19 +236,25 @@ def run(quick: bool = False, epochs: int | None = None) -> list[str]:
     for epoch in range(epochs):
         for entry in entries:
             order = torch.Generator().manual_seed(SEED + epoch)  # the same for all
-            train_epoch(entry, DataLoader(train, batch_size=BATCH, shuffle=True,
-                                          generator=order))
+            train_epoch(entry, DataLoader(train, batch_size=BATCH, shuffle=True, generator=order))
     test_loader = DataLoader(test, batch_size=BATCH, shuffle=False)
     pyepo_best = min(e.seconds for e in entries if e.name.startswith("PyEPO"))
-    lines = [(f"PyEPO {pyepo.__version__} shortest path 5x5, {epochs} epochs, batch {BATCH}, "
-             f"{SAMPLES} samples, sigma {SIGMA}, torch threads {torch.get_num_threads()}, "
-             f"on {machine()}"), "",
-             "| candidate | training (s) | speed-up vs PyEPO best | normalized test regret |",
-             "|---|---|---|---|"]
+    lines = [
+        (
+            f"PyEPO {pyepo.__version__} shortest path 5x5, {epochs} epochs, batch {BATCH}, "
+            f"{SAMPLES} samples, sigma {SIGMA}, torch threads {torch.get_num_threads()}, "
+            f"on {machine()}"
+        ),
+        "",
+        "| candidate | training (s) | speed-up vs PyEPO best | normalized test regret |",
+        "|---|---|---|---|",
+    ]
     regrets = {e.name: 100 * pyepo.metric.regret(e.model, optmodel, test_loader) for e in entries}
     for entry in entries:
-        lines.append(f"| {entry.name} | {entry.seconds:.2f} | {pyepo_best / entry.seconds:.2f} | "
-                     f"{regrets[entry.name]:.2f}% |")
+        lines.append(
+            f"| {entry.name} | {entry.seconds:.2f} | {pyepo_best / entry.seconds:.2f} | "
+            f"{regrets[entry.name]:.2f}% |"
+        )
     return lines + [""] + verdicts(entries, regrets)
 
 
@@ -232,12 +269,20 @@ def verdicts(entries: list[Candidate], regrets: dict[str, float]) -> list[str]:
 
     a, b = fastest("(a"), fastest("(b) ")
     mark = {True: "met", False: "NOT met"}
-    return [(f"- Regret within 0.5 points of PyEPO's ({best.name}): largest gap "
-            f"{worst_gap:.2f} points: {mark[worst_gap <= 0.5]}."),
-            (f"- (a) >= 1.4x faster than PyEPO's best: {a.name} is "
-            f"{best.seconds / a.seconds:.2f}x: {mark[best.seconds / a.seconds >= 1.4]}."),
-            (f"- (b) >= 10x faster: {b.name} is {best.seconds / b.seconds:.2f}x: "
-            f"{mark[best.seconds / b.seconds >= 10]}.")]
+    return [
+        (
+            f"- Regret within 0.5 points of PyEPO's ({best.name}): largest gap "
+            f"{worst_gap:.2f} points: {mark[worst_gap <= 0.5]}."
+        ),
+        (
+            f"- (a) >= 1.4x faster than PyEPO's best: {a.name} is "
+            f"{best.seconds / a.seconds:.2f}x: {mark[best.seconds / a.seconds >= 1.4]}."
+        ),
+        (
+            f"- (b) >= 10x faster: {b.name} is {best.seconds / b.seconds:.2f}x: "
+            f"{mark[best.seconds / b.seconds >= 10]}."
+        ),
+    ]
 
 
 class _PyepoSolver:
@@ -257,10 +302,12 @@ def glop_interfaces() -> dict[str, Callable[[], Any]]:
     return {
         "PyEPO shortestPathModel (pywraplp), setObj + solve": _PyepoSolver,
         "pywraplp, objective coefficients + Solve": lambda: PywraplpGlopShortestPath(GRID),
-        "ortools.mathopt (incremental, keeps the basis)":
-            lambda: perturbopt.get_solver("ortools.mathopt", **mathopt_lp(GRID)),
-        "ortools.model_builder": lambda: perturbopt.get_solver("ortools.model_builder",
-                                                               **model_builder_lp(GRID)),
+        "ortools.mathopt (incremental, keeps the basis)": lambda: perturbopt.get_solver(
+            "ortools.mathopt", **mathopt_lp(GRID)
+        ),
+        "ortools.model_builder": lambda: perturbopt.get_solver(
+            "ortools.model_builder", **model_builder_lp(GRID)
+        ),
     }
 
 
@@ -269,12 +316,20 @@ def solver_timings(solves: int = 2000) -> list[str]:
     _, costs = pyepo.data.shortestpath.genData(1000, 5, GRID, deg=4, noise_width=0.5, seed=SEED)
     rng = np.random.default_rng(SEED)
     thetas = costs[rng.integers(0, len(costs), solves)] + rng.standard_normal((solves, 40))
-    lines = [(f"GLOP on PyEPO's 5x5 shortest-path LP (40 variables, 25 rows), {solves} solves "
-              f"with new costs each; serial against two threads as in bench_threads.py "
-              f"(speed-up over the rounds in which the machine was quiet), on {machine()}, "
-              f"{load()} at the start"), "",
-             ("| interface | ms per solve | 2-thread speed-up | quiet rounds | identical "
-              "solutions | same optimum as PyEPO |"), "|---|---|---|---|---|---|"]
+    lines = [
+        (
+            f"GLOP on PyEPO's 5x5 shortest-path LP (40 variables, 25 rows), {solves} solves "
+            f"with new costs each; serial against two threads as in bench_threads.py "
+            f"(speed-up over the rounds in which the machine was quiet), on {machine()}, "
+            f"{load()} at the start"
+        ),
+        "",
+        (
+            "| interface | ms per solve | 2-thread speed-up | quiet rounds | identical "
+            "solutions | same optimum as PyEPO |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
     reference = None
 
     def solve_all(solver: Any, rows: np.ndarray) -> np.ndarray:
@@ -284,10 +339,12 @@ def solver_timings(solves: int = 2000) -> list[str]:
         found = two_threads_against_one(solve_all, [make(), make()], thetas)
         values = (solve_all(make(), thetas) * thetas).sum(axis=1)
         reference = values if reference is None else reference
-        lines.append(f"| {label} | {found['serial'] / solves * 1e3:.4f} | "
-                     f"{found['speedup']:.2f} | {found['quiet']}/{found['rounds']} | "
-                     f"{'yes' if found['identical'] else 'NO'} | "
-                     f"{'yes' if np.allclose(values, reference) else 'NO'} |")
+        lines.append(
+            f"| {label} | {found['serial'] / solves * 1e3:.4f} | "
+            f"{found['speedup']:.2f} | {found['quiet']}/{found['rounds']} | "
+            f"{'yes' if found['identical'] else 'NO'} | "
+            f"{'yes' if np.allclose(values, reference) else 'NO'} |"
+        )
     return lines
 
 
@@ -295,10 +352,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 epochs, no 2-worker runs")
     parser.add_argument("--epochs", type=int, help="override the number of epochs")
-    parser.add_argument("--solvers", action="store_true",
-                        help="time the GLOP interfaces alone (per solve, 2 threads)")
-    parser.add_argument("--torch-threads", type=int, default=1,
-                        help="torch's intra-op threads for every candidate")
+    parser.add_argument(
+        "--solvers",
+        action="store_true",
+        help="time the GLOP interfaces alone (per solve, 2 threads)",
+    )
+    parser.add_argument(
+        "--torch-threads", type=int, default=1, help="torch's intra-op threads for every candidate"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.torch_threads)
     print("\n".join(solver_timings() if args.solvers else run(args.quick, args.epochs)))

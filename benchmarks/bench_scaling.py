@@ -42,10 +42,12 @@ def time_table(name: str, quick: bool) -> list[str]:
     if name != "argmax":  # a per-row solver: keep each call under a few seconds
         ms, bs = ms[:2] if quick else (10, 100, 400), bs[:2] if quick else (1, 4, 16)
     rounds = 1 if quick else 3
-    rows = [f"| {name} | M={m}, B={bs[1]} | {per_solve_us(name, m, bs[1], rounds):.2f} |"
-            for m in ms]
-    rows += [f"| {name} | M={ms[1]}, B={b} | {per_solve_us(name, ms[1], b, rounds):.2f} |"
-             for b in bs]
+    rows = [
+        f"| {name} | M={m}, B={bs[1]} | {per_solve_us(name, m, bs[1], rounds):.2f} |" for m in ms
+    ]
+    rows += [
+        f"| {name} | M={ms[1]}, B={b} | {per_solve_us(name, ms[1], b, rounds):.2f} |" for b in bs
+    ]
     return rows
 
 
@@ -54,8 +56,9 @@ def memory_row(name: str, samples: int, batch: int, keep_noise: bool) -> str:
     against float64 samples and noise, and the peaks of the solve and of solve + VJP
     above what was allocated before (``tracemalloc``, which numpy reports to)."""
     theta = np.random.default_rng(0).random((batch,) + SOLVERS[name])
-    po = perturbopt.perturbed(name, epsilon=0.5, num_samples=samples, seed=0, n_jobs=1,
-                              keep_noise=keep_noise)
+    po = perturbopt.perturbed(
+        name, epsilon=0.5, num_samples=samples, seed=0, n_jobs=1, keep_noise=keep_noise
+    )
     g = np.ones(theta.shape)
     tracemalloc.start()
     result = po.solve(theta)
@@ -68,26 +71,44 @@ def memory_row(name: str, samples: int, batch: int, keep_noise: bool) -> str:
     as_float = result.samples.size * 8 * 2
     mb = 1 / 2**20
     ratio = vjp_peak / result.samples.nbytes
-    return (f"| {name} | M={samples}, B={batch} | {keep_noise} | {result.samples.dtype} | "
-            f"{result.samples.nbytes * mb:.1f} | {noise * mb:.1f} | "
-            f"{held * mb:.1f} | {as_float * mb:.1f} | {held / as_float:.3f} | "
-            f"{solve_peak * mb:.1f} | {vjp_peak * mb:.1f} | {ratio:.2f} |")
+    return (
+        f"| {name} | M={samples}, B={batch} | {keep_noise} | {result.samples.dtype} | "
+        f"{result.samples.nbytes * mb:.1f} | {noise * mb:.1f} | "
+        f"{held * mb:.1f} | {as_float * mb:.1f} | {held / as_float:.3f} | "
+        f"{solve_peak * mb:.1f} | {vjp_peak * mb:.1f} | {ratio:.2f} |"
+    )
 
 
 def run(quick: bool = False) -> list[str]:
     """Two markdown tables: time per solve, and memory."""
-    lines = [f"Time per solve, n_jobs=1, on {machine()}", "",
-             "| solver | size | us per solve = time / (M B) |", "|---|---|---|"]
+    lines = [
+        f"Time per solve, n_jobs=1, on {machine()}",
+        "",
+        "| solver | size | us per solve = time / (M B) |",
+        "|---|---|---|",
+    ]
     for name in SOLVERS:
         lines += time_table(name, quick)
     big = (100, 16) if quick else (1000, 256)
-    lines += ["", ("Memory held for the backward pass (MiB); target: the peak of one solve + "
-              "VJP with keep_noise=False at most 1.5x the solutions it keeps"), "",
-              ("| solver | size | keep_noise | samples dtype | samples | noise | held | "
-              "if float64 | held / float64 | peak of the solve | peak of solve + VJP | "
-              "peak / samples |"), "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [memory_row(name, *size, keep_noise) for name, size in
-              (("argmax", big), ("scipy.assignment", (100, 16))) for keep_noise in (True, False)]
+    lines += [
+        "",
+        (
+            "Memory held for the backward pass (MiB); target: the peak of one solve + "
+            "VJP with keep_noise=False at most 1.5x the solutions it keeps"
+        ),
+        "",
+        (
+            "| solver | size | keep_noise | samples dtype | samples | noise | held | "
+            "if float64 | held / float64 | peak of the solve | peak of solve + VJP | "
+            "peak / samples |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        memory_row(name, *size, keep_noise)
+        for name, size in (("argmax", big), ("scipy.assignment", (100, 16)))
+        for keep_noise in (True, False)
+    ]
     return lines
 
 

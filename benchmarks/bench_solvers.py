@@ -72,38 +72,86 @@ def cases(rng: np.random.Generator) -> list[Case]:
     graph_edges = list(graph.edges)
     return [
         ("50x50", "scipy.assignment", {}, rng.normal(size=(50, 50))),
-        ("LP n=50, 20 rows", "scipy.linprog",
-         {"A_ub": lp_ub, "b_ub": np.ones(20), "bounds": (0, 1), "sense": "max"},
-         rng.normal(size=50)),
-        ("0/1 knapsack n=30", "scipy.milp",
-         {"A_ub": rng.uniform(1, 3, (1, 30)), "b_ub": [15.0], "bounds": (0, 1),
-          "integrality": np.ones(30), "sense": "max"}, rng.uniform(1, 5, 30)),
-        ("12x12 vertex grid", "scipy.grid_shortest_path", {"shape": (12, 12)},
-         rng.uniform(0.1, 9, (12, 12))),
-        ("5x5 arc grid (40 arcs)", "scipy.grid_shortest_path_edges", {"grid": (5, 5)},
-         rng.uniform(0, 1, 40)),
+        (
+            "LP n=50, 20 rows",
+            "scipy.linprog",
+            {"A_ub": lp_ub, "b_ub": np.ones(20), "bounds": (0, 1), "sense": "max"},
+            rng.normal(size=50),
+        ),
+        (
+            "0/1 knapsack n=30",
+            "scipy.milp",
+            {
+                "A_ub": rng.uniform(1, 3, (1, 30)),
+                "b_ub": [15.0],
+                "bounds": (0, 1),
+                "integrality": np.ones(30),
+                "sense": "max",
+            },
+            rng.uniform(1, 5, 30),
+        ),
+        (
+            "12x12 vertex grid",
+            "scipy.grid_shortest_path",
+            {"shape": (12, 12)},
+            rng.uniform(0.1, 9, (12, 12)),
+        ),
+        (
+            "5x5 arc grid (40 arcs)",
+            "scipy.grid_shortest_path_edges",
+            {"grid": (5, 5)},
+            rng.uniform(0, 1, 40),
+        ),
         ("50x50", "ortools.assignment", {}, rng.normal(size=(50, 50))),
-        ("20x20 grid, 1520 arcs", "ortools.shortest_path",
-         {"edges": edges, "source": 0, "target": 399}, rng.uniform(1, 2, len(edges))),
-        ("20x20 grid, 1520 arcs", "ortools.min_cost_flow",
-         {"edges": edges, "capacities": np.full(len(edges), 3), "supplies": supplies},
-         rng.normal(size=len(edges))),
-        ("knapsack, 30 items", "ortools.cp_sat", {"model": knapsack, "variables": chosen},
-         rng.normal(size=30)),
-        ("15x15 assignment LP, GLOP", "ortools.mathopt", {"model": lp, "variables": lp_vars},
-         rng.normal(size=(15, 15))),
-        ("15x15 assignment LP, GLOP", "ortools.model_builder",
-         {"model": builder, "variables": builder_vars}, rng.normal(size=(15, 15))),
-        ("50 nodes, 200 edges", "networkx.spanning_tree", {"edges": graph_edges},
-         rng.normal(size=200)),
-        ("50 nodes, 200 edges", "networkx.min_cut",
-         {"edges": graph_edges, "directed": False, "source": 0, "target": 49},
-         rng.uniform(0.5, 2, 200)),
-        ("50 nodes, 200 edges", "networkx.shortest_path",
-         {"edges": graph_edges, "directed": False, "source": 0, "target": 49},
-         rng.uniform(0.5, 2, 200)),
-        ("50 nodes, 200 edges", "networkx.matching", {"edges": graph_edges},
-         rng.normal(size=200)),
+        (
+            "20x20 grid, 1520 arcs",
+            "ortools.shortest_path",
+            {"edges": edges, "source": 0, "target": 399},
+            rng.uniform(1, 2, len(edges)),
+        ),
+        (
+            "20x20 grid, 1520 arcs",
+            "ortools.min_cost_flow",
+            {"edges": edges, "capacities": np.full(len(edges), 3), "supplies": supplies},
+            rng.normal(size=len(edges)),
+        ),
+        (
+            "knapsack, 30 items",
+            "ortools.cp_sat",
+            {"model": knapsack, "variables": chosen},
+            rng.normal(size=30),
+        ),
+        (
+            "15x15 assignment LP, GLOP",
+            "ortools.mathopt",
+            {"model": lp, "variables": lp_vars},
+            rng.normal(size=(15, 15)),
+        ),
+        (
+            "15x15 assignment LP, GLOP",
+            "ortools.model_builder",
+            {"model": builder, "variables": builder_vars},
+            rng.normal(size=(15, 15)),
+        ),
+        (
+            "50 nodes, 200 edges",
+            "networkx.spanning_tree",
+            {"edges": graph_edges},
+            rng.normal(size=200),
+        ),
+        (
+            "50 nodes, 200 edges",
+            "networkx.min_cut",
+            {"edges": graph_edges, "directed": False, "source": 0, "target": 49},
+            rng.uniform(0.5, 2, 200),
+        ),
+        (
+            "50 nodes, 200 edges",
+            "networkx.shortest_path",
+            {"edges": graph_edges, "directed": False, "source": 0, "target": 49},
+            rng.uniform(0.5, 2, 200),
+        ),
+        ("50 nodes, 200 edges", "networkx.matching", {"edges": graph_edges}, rng.normal(size=200)),
     ]
 
 
@@ -119,8 +167,12 @@ def median_seconds(run: Callable[[], object], repeats: int) -> float:
 
 def run(repeats: int) -> list[str]:
     rng = np.random.default_rng(0)
-    lines = [f"Median of {repeats} solves after a warm-up, on {machine()}", "",
-             "| solver | instance | ms per solve |", "|---|---|---|"]
+    lines = [
+        f"Median of {repeats} solves after a warm-up, on {machine()}",
+        "",
+        "| solver | instance | ms per solve |",
+        "|---|---|---|",
+    ]
     for label, name, options, theta in cases(rng):
         solver = perturbopt.get_solver(name, **options)
         seconds = median_seconds(partial(solver.solve, theta), repeats)
@@ -128,8 +180,10 @@ def run(repeats: int) -> list[str]:
     arcs = perturbopt.get_solver("scipy.grid_shortest_path_edges", grid=(5, 5))
     stack = rng.uniform(0, 1, (1000, 40))
     seconds = median_seconds(lambda: arcs.solve_batch(stack), max(3, repeats // 5)) / 1000
-    lines.append(f"| `scipy.grid_shortest_path_edges` | 5x5, `solve_batch` of 1000, per row | "
-                 f"{seconds * 1e3:.4f} |")
+    lines.append(
+        f"| `scipy.grid_shortest_path_edges` | 5x5, `solve_batch` of 1000, per row | "
+        f"{seconds * 1e3:.4f} |"
+    )
     return lines
 
 

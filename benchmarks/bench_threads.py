@@ -97,13 +97,18 @@ def _reference() -> dict[str, Callable[[], object]]:
     return {
         "reference serial": lambda: [solvers[0].solve(theta) for theta in thetas],
         "reference threads": lambda: _in_two_threads(
-            lambda half: np.stack([solvers[half].solve(theta) for theta in halves[half]])),
+            lambda half: np.stack([solvers[half].solve(theta) for theta in halves[half]])
+        ),
     }
 
 
-def two_threads_against_one(solve_all: Callable[[Any, np.ndarray], np.ndarray],
-                            solvers: list[Any], thetas: np.ndarray, quiet_rounds: int = 5,
-                            max_rounds: int = 40) -> dict[str, Any]:
+def two_threads_against_one(
+    solve_all: Callable[[Any, np.ndarray], np.ndarray],
+    solvers: list[Any],
+    thetas: np.ndarray,
+    quiet_rounds: int = 5,
+    max_rounds: int = 40,
+) -> dict[str, Any]:
     """``solve_all(solvers[0], thetas)`` against two threads, each solving half the rows
     with its own solver: times, speed-up over the quiet rounds, identical results.
 
@@ -111,35 +116,41 @@ def two_threads_against_one(solve_all: Callable[[Any, np.ndarray], np.ndarray],
     """
     halves = np.split(thetas, 2)
     expected = solve_all(solvers[0], thetas)
-    threaded = np.concatenate(_in_two_threads(lambda half: solve_all(solvers[half],
-                                                                      halves[half])))
+    threaded = np.concatenate(_in_two_threads(lambda half: solve_all(solvers[half], halves[half])))
     candidates = {
         "serial": lambda: solve_all(solvers[0], thetas),
-        "threads": lambda: _in_two_threads(lambda half: solve_all(solvers[half],
-                                                                   halves[half])),
+        "threads": lambda: _in_two_threads(lambda half: solve_all(solvers[half], halves[half])),
         **_reference(),
     }
     times: dict[str, list[float]] = {run_name: [] for run_name in candidates}
     quiet: list[int] = []
     while len(quiet) < quiet_rounds and len(times["serial"]) < max_rounds:
         warmup = 0 if times["serial"] else 1
-        for run_name, values in interleaved_samples(candidates, rounds=1,
-                                                    warmup=warmup).items():
+        for run_name, values in interleaved_samples(candidates, rounds=1, warmup=warmup).items():
             times[run_name] += values
         if times["reference serial"][-1] / times["reference threads"][-1] >= QUIET:
             quiet.append(len(times["serial"]) - 1)
     ceiling = [a / b for a, b in zip(times["reference serial"], times["reference threads"])]
     ratios = [times["serial"][i] / times["threads"][i] for i in quiet]
-    return {"serial": statistics.median(times["serial"]),
-            "threads": statistics.median(times["threads"]),
-            "speedup": statistics.median(ratios) if ratios else float("nan"),
-            "rounds": len(times["serial"]), "quiet": len(quiet),
-            "ceiling": statistics.median(ceiling),
-            "identical": bool(np.array_equal(expected, threaded))}
+    return {
+        "serial": statistics.median(times["serial"]),
+        "threads": statistics.median(times["threads"]),
+        "speedup": statistics.median(ratios) if ratios else float("nan"),
+        "rounds": len(times["serial"]),
+        "quiet": len(quiet),
+        "ceiling": statistics.median(ceiling),
+        "identical": bool(np.array_equal(expected, threaded)),
+    }
 
 
-def measure(name: str, options: dict[str, Any], thetas: np.ndarray, batched: bool,
-            quiet_rounds: int, max_rounds: int) -> dict[str, Any]:
+def measure(
+    name: str,
+    options: dict[str, Any],
+    thetas: np.ndarray,
+    batched: bool,
+    quiet_rounds: int,
+    max_rounds: int,
+) -> dict[str, Any]:
     """Serial against two threads for one registered solver (see
     :func:`two_threads_against_one`), and whether it declares ``releases_gil``."""
     solvers = [perturbopt.get_solver(name, **options) for _ in range(2)]
@@ -153,18 +164,26 @@ def measure(name: str, options: dict[str, Any], thetas: np.ndarray, batched: boo
     return {**found, "declared": bool(getattr(solvers[0], "releases_gil", False))}
 
 
-def run(seconds: float = 0.2, quiet_rounds: int = 5, max_rounds: int = 40,
-        only: str | None = None) -> list[str]:
+def run(
+    seconds: float = 0.2, quiet_rounds: int = 5, max_rounds: int = 40, only: str | None = None
+) -> list[str]:
     """The markdown table of every solver's 2-thread speed-up."""
     rng = np.random.default_rng(0)
-    lines = [(f"Serial loop of N solves (one instance) against two threads with an instance "
-              f"each solving N/2, in alternating rounds until {quiet_rounds} were quiet (at "
-              f"most {max_rounds}); times: medians over all rounds; speed-up: median of the "
-              f"per-round ratios over the quiet rounds; on {machine()}, {load()} at the start. "
-              f"Declare `releases_gil = True` from a speed-up of {THRESHOLD}."), "",
-             ("| solver | instance | call | N | ms per solve | serial (s) | 2 threads (s) | "
-              "quiet rounds | reference speed-up | speed-up | identical | releases_gil |"),
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        (
+            f"Serial loop of N solves (one instance) against two threads with an instance "
+            f"each solving N/2, in alternating rounds until {quiet_rounds} were quiet (at "
+            f"most {max_rounds}); times: medians over all rounds; speed-up: median of the "
+            f"per-round ratios over the quiet rounds; on {machine()}, {load()} at the start. "
+            f"Declare `releases_gil = True` from a speed-up of {THRESHOLD}."
+        ),
+        "",
+        (
+            "| solver | instance | call | N | ms per solve | serial (s) | 2 threads (s) | "
+            "quiet rounds | reference speed-up | speed-up | identical | releases_gil |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for label, name, options, theta in cases(rng):
         if only is not None and name != only:
             continue
@@ -173,8 +192,11 @@ def run(seconds: float = 0.2, quiet_rounds: int = 5, max_rounds: int = 40,
         for call in calls:
             batched = call == "solve_batch"
             stack = _inputs(theta, 100, rng)
-            count = _size(partial(solver.solve_batch, stack) if batched else
-                          partial(solver.solve, theta), 100 if batched else 1, seconds)
+            count = _size(
+                partial(solver.solve_batch, stack) if batched else partial(solver.solve, theta),
+                100 if batched else 1,
+                seconds,
+            )
             thetas = _inputs(theta, count, rng)
             found = measure(name, options, thetas, batched, quiet_rounds, max_rounds)
             lines.append(
@@ -183,16 +205,19 @@ def run(seconds: float = 0.2, quiet_rounds: int = 5, max_rounds: int = 40,
                 f"{found['threads']:.3f} | {found['quiet']}/{found['rounds']} | "
                 f"{found['ceiling']:.2f} | {found['speedup']:.2f} | "
                 f"{'yes' if found['identical'] else 'NO'} | "
-                f"{'declared' if found['declared'] else '-'} |")
+                f"{'declared' if found['declared'] else '-'} |"
+            )
     return lines + ["", f"({load()} at the end)"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=0.2,
-                        help="serial work per round and solver")
-    parser.add_argument("--quiet-rounds", type=int, default=5,
-                        help="quiet rounds to collect per solver")
+    parser.add_argument(
+        "--seconds", type=float, default=0.2, help="serial work per round and solver"
+    )
+    parser.add_argument(
+        "--quiet-rounds", type=int, default=5, help="quiet rounds to collect per solver"
+    )
     parser.add_argument("--max-rounds", type=int, default=40)
     parser.add_argument("--only", help="one solver's registry name")
     args = parser.parse_args()

@@ -48,20 +48,40 @@ def run(quick: bool = False) -> list[str]:
     epsilons = EPSILONS[::2] if quick else EPSILONS
     model, x = assignment_model()
     theta = np.random.default_rng(1).random((batch, AGENTS, TASKS))
-    lines = [(f"CP-SAT generalised assignment, {AGENTS} agents x {TASKS} tasks, B={batch}, "
-             f"M={samples}, costs U[0, 1], n_jobs=1, on {machine()}"), "",
-             "| epsilon | cold (s) | warm (s) | speed-up |", "|---|---|---|---|"]
+    lines = [
+        (
+            f"CP-SAT generalised assignment, {AGENTS} agents x {TASKS} tasks, B={batch}, "
+            f"M={samples}, costs U[0, 1], n_jobs=1, on {machine()}"
+        ),
+        "",
+        "| epsilon | cold (s) | warm (s) | speed-up |",
+        "|---|---|---|---|",
+    ]
     for epsilon in epsilons:
-        po = {warm: perturbopt.perturbed("ortools.cp_sat", epsilon=epsilon, num_samples=samples,
-                                         seed=0, n_jobs=1, warm_start=warm,
-                                         solver_options={"model": model, "variables": x,
-                                                         "sense": "min"})
-              for warm in (False, True)}
-        times = interleaved({"cold": lambda po=po: po[False].solve(theta, seed=2),
-                             "warm": lambda po=po: po[True].solve(theta, seed=2)},
-                            rounds=rounds, warmup=0)
-        lines.append(f"| {epsilon} | {times['cold']:.3f} | {times['warm']:.3f} | "
-                     f"{times['cold'] / times['warm']:.2f} |")
+        po = {
+            warm: perturbopt.perturbed(
+                "ortools.cp_sat",
+                epsilon=epsilon,
+                num_samples=samples,
+                seed=0,
+                n_jobs=1,
+                warm_start=warm,
+                solver_options={"model": model, "variables": x, "sense": "min"},
+            )
+            for warm in (False, True)
+        }
+        times = interleaved(
+            {
+                "cold": lambda po=po: po[False].solve(theta, seed=2),
+                "warm": lambda po=po: po[True].solve(theta, seed=2),
+            },
+            rounds=rounds,
+            warmup=0,
+        )
+        lines.append(
+            f"| {epsilon} | {times['cold']:.3f} | {times['warm']:.3f} | "
+            f"{times['cold'] / times['warm']:.2f} |"
+        )
     return lines
 
 

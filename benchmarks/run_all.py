@@ -62,40 +62,71 @@ def soak_section(quick: bool) -> list[str]:
     lines = ["| fault | outcomes |", "|---|---|"]
     for fault in soak.FAULTS:
         outcomes = report.outcomes.get(fault, {})
-        lines.append(f"| {fault} | " + ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items()))
-                     + " |")
-    return [(f"calls {report.calls}, faults injected {report.faults_injected}, wrong results "
-            f"{report.wrong_results}, hangs {report.hangs}, orphan processes after shutdown "
-            f"{report.orphans_after_shutdown}, resident memory {report.rss_first_100_mib} MiB "
-            f"(first 100 calls) -> {report.rss_last_100_mib} MiB (last 100), "
-            f"{report.seconds} s"), ""] + lines + [f"PROBLEM: {p}" for p in report.problems]
+        lines.append(
+            f"| {fault} | " + ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) + " |"
+        )
+    return (
+        [
+            (
+                f"calls {report.calls}, faults injected {report.faults_injected}, wrong results "
+                f"{report.wrong_results}, hangs {report.hangs}, orphan processes after shutdown "
+                f"{report.orphans_after_shutdown}, resident memory {report.rss_first_100_mib} MiB "
+                f"(first 100 calls) -> {report.rss_last_100_mib} MiB (last 100), "
+                f"{report.seconds} s"
+            ),
+            "",
+        ]
+        + lines
+        + [f"PROBLEM: {p}" for p in report.problems]
+    )
 
 
 SECTIONS = {
-    "efficiency": Section("Engine efficiency: n_jobs=2 against a raw serial loop",
-                          "python benchmarks/bench_efficiency.py", bench_efficiency.run),
-    "builtins": Section("Built-in solvers against their floor (drawing the noise) and torch",
-                        "python benchmarks/bench_builtins.py",
-                        lambda quick: bench_builtins.run(quick=quick)),
-    "never_slower": Section("n_jobs=2 against n_jobs=1 in a training loop, every solver",
-                            "python benchmarks/bench_never_slower.py",
-                            lambda quick: bench_never_slower.run(10 if quick else 40,
-                                                                 5 if quick else 20)),
-    "threads": Section("Two threads against one, per shipped solver (releases_gil)",
-                       "python benchmarks/bench_threads.py",
-                       lambda quick: bench_threads.run(quiet_rounds=1 if quick else 5)),
-    "solvers": Section("Per-solve time of every plugin solver",
-                       "python benchmarks/bench_solvers.py",
-                       lambda quick: bench_solvers.run(5 if quick else 30)),
-    "parallel": Section("Two workers against one (engine against engine)",
-                        "python benchmarks/bench_parallel.py",
-                        lambda quick: bench_parallel.run(1 if quick else 3)),
-    "pyepo": Section("Side by side with PyEPO (Fenchel-Young, shortest path 5x5)",
-                     "benchmarks/.env/bin/python benchmarks/bench_pyepo.py", pyepo),
-    "warm_start": Section("Warm starts: CP-SAT with and without the hint y*(theta)",
-                          "python benchmarks/bench_warm_start.py", bench_warm_start.run),
-    "scaling": Section("Scaling in M and B, and memory held for backward",
-                       "python benchmarks/bench_scaling.py", bench_scaling.run),
+    "efficiency": Section(
+        "Engine efficiency: n_jobs=2 against a raw serial loop",
+        "python benchmarks/bench_efficiency.py",
+        bench_efficiency.run,
+    ),
+    "builtins": Section(
+        "Built-in solvers against their floor (drawing the noise) and torch",
+        "python benchmarks/bench_builtins.py",
+        lambda quick: bench_builtins.run(quick=quick),
+    ),
+    "never_slower": Section(
+        "n_jobs=2 against n_jobs=1 in a training loop, every solver",
+        "python benchmarks/bench_never_slower.py",
+        lambda quick: bench_never_slower.run(10 if quick else 40, 5 if quick else 20),
+    ),
+    "threads": Section(
+        "Two threads against one, per shipped solver (releases_gil)",
+        "python benchmarks/bench_threads.py",
+        lambda quick: bench_threads.run(quiet_rounds=1 if quick else 5),
+    ),
+    "solvers": Section(
+        "Per-solve time of every plugin solver",
+        "python benchmarks/bench_solvers.py",
+        lambda quick: bench_solvers.run(5 if quick else 30),
+    ),
+    "parallel": Section(
+        "Two workers against one (engine against engine)",
+        "python benchmarks/bench_parallel.py",
+        lambda quick: bench_parallel.run(1 if quick else 3),
+    ),
+    "pyepo": Section(
+        "Side by side with PyEPO (Fenchel-Young, shortest path 5x5)",
+        "benchmarks/.env/bin/python benchmarks/bench_pyepo.py",
+        pyepo,
+    ),
+    "warm_start": Section(
+        "Warm starts: CP-SAT with and without the hint y*(theta)",
+        "python benchmarks/bench_warm_start.py",
+        bench_warm_start.run,
+    ),
+    "scaling": Section(
+        "Scaling in M and B, and memory held for backward",
+        "python benchmarks/bench_scaling.py",
+        bench_scaling.run,
+    ),
     "soak": Section("Fault-injection soak", "python benchmarks/soak.py", soak_section),
 }
 
@@ -106,22 +137,38 @@ def render(name: str, section: Section, quick: bool) -> str:
     body = section.run(quick)
     minutes = (time.perf_counter() - start) / 60
     command = section.command + (" --quick" if quick else "")
-    return "\n".join([f"<!-- section: {name} -->", f"## {section.title}", "",
-                      f"Command: `{command}` ({minutes:.1f} min; {load()} at the end)", ""]
-                     + body + [f"<!-- end: {name} -->", ""])
+    return "\n".join(
+        [
+            f"<!-- section: {name} -->",
+            f"## {section.title}",
+            "",
+            f"Command: `{command}` ({minutes:.1f} min; {load()} at the end)",
+            "",
+        ]
+        + body
+        + [f"<!-- end: {name} -->", ""]
+    )
 
 
 def header(quick: bool) -> str:
     """The top of RESULTS.md: what made it, on which machine."""
     kind = "a --quick smoke run: not for reporting" if quick else "the full sizes"
-    return "\n".join([
-        "# Benchmark results", "",
-        f"Machine: {machine()}.", "",
-        (f"Made by `python benchmarks/run_all.py{' --quick' if quick else ''}` ({kind}). "
-        "Candidates are timed interleaved, round after round, and summarised by their "
-        "medians; the machine is shared, so the load average is given per section. "
-        "The last section, on the targets and proposals, is benchmarks/FINDINGS.md, "
-        "written by hand from a full run."), ""])
+    return "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            f"Machine: {machine()}.",
+            "",
+            (
+                f"Made by `python benchmarks/run_all.py{' --quick' if quick else ''}` ({kind}). "
+                "Candidates are timed interleaved, round after round, and summarised by their "
+                "medians; the machine is shared, so the load average is given per section. "
+                "The last section, on the targets and proposals, is benchmarks/FINDINGS.md, "
+                "written by hand from a full run."
+            ),
+            "",
+        ]
+    )
 
 
 def replace_section(text: str, name: str, rendered: str) -> str:
@@ -145,7 +192,9 @@ def main() -> None:
         RESULTS.write_text(text)
     if FINDINGS.exists():
         findings = FINDINGS.read_text().rstrip("\n")
-        text = replace_section(text, "findings", f"<!-- section: findings -->\n{findings}\n<!-- end: findings -->\n")
+        text = replace_section(
+            text, "findings", f"<!-- section: findings -->\n{findings}\n<!-- end: findings -->\n"
+        )
         RESULTS.write_text(text)
     print(f"wrote {RESULTS}", file=sys.stderr)
 

@@ -74,9 +74,13 @@ class FaultySolver:
         return y
 
 
-EXPECTED = {"raise": perturbopt.SolverError, "nan": perturbopt.SolverContractError,
-            "hang": perturbopt.SolverTimeoutError, "kill": perturbopt.SolverCrashError,
-            "mutate": perturbopt.SolverError}
+EXPECTED = {
+    "raise": perturbopt.SolverError,
+    "nan": perturbopt.SolverContractError,
+    "hang": perturbopt.SolverTimeoutError,
+    "kill": perturbopt.SolverCrashError,
+    "mutate": perturbopt.SolverError,
+}
 
 
 @dataclass
@@ -134,8 +138,12 @@ def run_soak(calls: int, seed: int = 0) -> Report:
         fault = str(rng.choice(FAULTS))
         n_jobs = int(rng.choice([1, 2]))
         theta = rng.normal(0.0, 0.5, size=(int(rng.integers(1, 4)), 4))
-        options = {"epsilon": 1.0, "num_samples": int(rng.integers(8, 40)),
-                   "seed": int(rng.integers(2**31)), "n_jobs": n_jobs}
+        options = {
+            "epsilon": 1.0,
+            "num_samples": int(rng.integers(8, 40)),
+            "seed": int(rng.integers(2**31)),
+            "n_jobs": n_jobs,
+        }
         if fault == "hang" or rng.random() < 0.2:
             options["timeout"] = TIMEOUT
         if fault == "kill" or rng.random() < 0.1:
@@ -146,8 +154,9 @@ def run_soak(calls: int, seed: int = 0) -> Report:
         po = perturbopt.perturbed(FaultySolver(fault, pause), **options)
         timer = None
         if fault == "interrupt":
-            timer = threading.Timer(float(rng.uniform(0.0, 0.05)),
-                                    lambda: os.kill(os.getpid(), signal.SIGINT))
+            timer = threading.Timer(
+                float(rng.uniform(0.0, 0.05)), lambda: os.kill(os.getpid(), signal.SIGINT)
+            )
             timer.start()
         committed = fault not in ("none", "interrupt") and bool(faulty)
         report.faults_injected += committed or fault == "interrupt"
@@ -158,8 +167,10 @@ def run_soak(calls: int, seed: int = 0) -> Report:
             if committed:
                 report.wrong_results += 1
                 report.problems.append(f"call {call}: fault {fault} gave a result")
-            elif not (result.samples.tobytes() == clean.samples.tobytes()
-                      and result.sample_values.tobytes() == clean.sample_values.tobytes()):
+            elif not (
+                result.samples.tobytes() == clean.samples.tobytes()
+                and result.sample_values.tobytes() == clean.sample_values.tobytes()
+            ):
                 report.wrong_results += 1
                 report.problems.append(f"call {call}: fault {fault}: a different result")
         except KeyboardInterrupt:
@@ -171,8 +182,12 @@ def run_soak(calls: int, seed: int = 0) -> Report:
             outcome = type(error).__name__
             expected = EXPECTED.get(fault)
             located = (error.sample, error.batch_item if error.batch_item is not None else 0)
-            if expected is None or not committed or type(error) is not expected \
-                    or located not in faulty:
+            if (
+                expected is None
+                or not committed
+                or type(error) is not expected
+                or located not in faulty
+            ):
                 report.wrong_results += 1
                 report.problems.append(f"call {call}: fault {fault} raised {error!r}")
         finally:
@@ -212,16 +227,17 @@ def main() -> None:
     if args.json:
         print(json.dumps(asdict(report)))
         return
-    print(f"calls {report.calls}, faults injected {report.faults_injected}, "
-          f"wrong results {report.wrong_results}, hangs {report.hangs}, orphans after "
-          f"shutdown {report.orphans_after_shutdown}, resident memory "
-          f"{report.rss_first_100_mib} MiB (first 100 calls) -> {report.rss_last_100_mib} "
-          f"MiB (last 100), {report.seconds} s")
+    print(
+        f"calls {report.calls}, faults injected {report.faults_injected}, "
+        f"wrong results {report.wrong_results}, hangs {report.hangs}, orphans after "
+        f"shutdown {report.orphans_after_shutdown}, resident memory "
+        f"{report.rss_first_100_mib} MiB (first 100 calls) -> {report.rss_last_100_mib} "
+        f"MiB (last 100), {report.seconds} s"
+    )
     print("| fault | outcomes |\n|---|---|")
     for fault in FAULTS:
         outcomes = report.outcomes.get(fault, {})
-        print(f"| {fault} | " + ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items()))
-              + " |")
+        print(f"| {fault} | " + ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) + " |")
     for problem in report.problems:
         print("PROBLEM:", problem)
 

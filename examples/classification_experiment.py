@@ -31,16 +31,27 @@ def main() -> None:
     defaults = ClassificationConfig()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="training epochs")
-    parser.add_argument("--epsilon", type=float, default=defaults.epsilon,
-                        help="noise scale of the runs compared with cross-entropy")
-    parser.add_argument("--epsilons", type=float, nargs="+", default=list(defaults.epsilons),
-                        help="grid of the loss-against-epsilon part")
+    parser.add_argument(
+        "--epsilon",
+        type=float,
+        default=defaults.epsilon,
+        help="noise scale of the runs compared with cross-entropy",
+    )
+    parser.add_argument(
+        "--epsilons",
+        type=float,
+        nargs="+",
+        default=list(defaults.epsilons),
+        help="grid of the loss-against-epsilon part",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
-    parser.add_argument("--output", default="classification_fig2.png",
-                        help="path of the PNG figure")
+    parser.add_argument(
+        "--output", default="classification_fig2.png", help="path of the PNG figure"
+    )
     args = parser.parse_args()
-    config = ClassificationConfig(epochs=args.epochs, epsilon=args.epsilon,
-                                  epsilons=tuple(args.epsilons), seed=args.seed)
+    config = ClassificationConfig(
+        epochs=args.epochs, epsilon=args.epsilon, epsilons=tuple(args.epsilons), seed=args.seed
+    )
     result = run_classification_experiment(config, progress=True)
     print(format_classification_tables(result))
     print(f"wall time {result.seconds:.1f} s")

@@ -20,8 +20,11 @@ def main() -> None:
     costs = np.random.default_rng(0).random((4, 50, 50))  # 4 assignment problems, 50 x 50
     options = {"epsilon": 0.2, "num_samples": 100, "seed": 0}  # 400 solves, ~1 ms each
     serial = perturbopt.perturbed("ortools.assignment", n_jobs=1, **options).solve(costs)
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client, joblib.parallel_config(backend="dask"):
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+        joblib.parallel_config(backend="dask"),
+    ):
         print("Dask workers:", len(client.scheduler_info()["workers"]))
         on_cluster = perturbopt.perturbed("ortools.assignment", n_jobs=-1, **options).solve(costs)
     np.testing.assert_array_equal(serial.samples, on_cluster.samples)

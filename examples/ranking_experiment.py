@@ -27,17 +27,28 @@ def main() -> None:
     """Parse the command line, run the experiment, print the table, draw the figure."""
     defaults = RankingConfig()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sigmas", type=float, nargs="+", default=list(defaults.sigmas),
-                        help="label-noise variances")
-    parser.add_argument("--samples", type=int, default=defaults.num_samples,
-                        help="perturbations per instance and step (M)")
-    parser.add_argument("--epsilon", type=float, default=defaults.epsilon,
-                        help="scale of the Gaussian perturbation")
+    parser.add_argument(
+        "--sigmas",
+        type=float,
+        nargs="+",
+        default=list(defaults.sigmas),
+        help="label-noise variances",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=defaults.num_samples,
+        help="perturbations per instance and step (M)",
+    )
+    parser.add_argument(
+        "--epsilon", type=float, default=defaults.epsilon, help="scale of the Gaussian perturbation"
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
     parser.add_argument("--output", default="ranking_fig4.png", help="path of the PNG figure")
     args = parser.parse_args()
-    config = RankingConfig(sigmas=tuple(args.sigmas), num_samples=args.samples,
-                           epsilon=args.epsilon, seed=args.seed)
+    config = RankingConfig(
+        sigmas=tuple(args.sigmas), num_samples=args.samples, epsilon=args.epsilon, seed=args.seed
+    )
     result = run_ranking_experiment(config, progress=True)
     print(format_ranking_table(result))
     print(f"wall time {result.seconds:.1f} s")

@@ -34,17 +34,24 @@ class Unreliable:
 
 
 def main() -> None:
-    po = perturbopt.perturbed(Unreliable(), epsilon=1.0, num_samples=50, seed=0,
-                              timeout=0.5, isolate=True, n_jobs=2)
-    for label, theta in (("hangs", [[3.0, 0.0, 0.0]]), ("crashes", [[-3.0, 0.0, 0.0]]),
-                         ("behaves", [[0.0, 0.5, 0.2]])):
+    po = perturbopt.perturbed(
+        Unreliable(), epsilon=1.0, num_samples=50, seed=0, timeout=0.5, isolate=True, n_jobs=2
+    )
+    for label, theta in (
+        ("hangs", [[3.0, 0.0, 0.0]]),
+        ("crashes", [[-3.0, 0.0, 0.0]]),
+        ("behaves", [[0.0, 0.5, 0.2]]),
+    ):
         started = time.monotonic()
         try:
             mean = po(np.array(theta))
             print(f"{label}: y_eps = {mean.round(2)}", end="")
         except perturbopt.SolverError as error:
-            print(f"{label}: {type(error).__name__} on sample {error.sample} of batch item "
-                  f"{error.batch_item}", end="")
+            print(
+                f"{label}: {type(error).__name__} on sample {error.sample} of batch item "
+                f"{error.batch_item}",
+                end="",
+            )
         print(f" ({time.monotonic() - started:.1f} s)")
 
     # A call that would not fit in memory is refused before anything is drawn.
@@ -56,10 +63,14 @@ def main() -> None:
 
     # The same seed gives the same bits on one thread, two threads or two processes.
     theta = np.random.default_rng(0).normal(size=(4, 6))
-    runs = [perturbopt.perturbed("ranking", num_samples=64, seed=7, n_jobs=n).solve(theta)
-            for n in (1, 2)]
-    print("n_jobs=1 and n_jobs=2 bit-identical:",
-          runs[0].samples.tobytes() == runs[1].samples.tobytes())
+    runs = [
+        perturbopt.perturbed("ranking", num_samples=64, seed=7, n_jobs=n).solve(theta)
+        for n in (1, 2)
+    ]
+    print(
+        "n_jobs=1 and n_jobs=2 bit-identical:",
+        runs[0].samples.tobytes() == runs[1].samples.tobytes(),
+    )
     perturbopt.shutdown_pools()
 
 

@@ -32,31 +32,52 @@ def main() -> None:
     """Parse the command line, run the experiment, print the table, draw the figures."""
     defaults = ShortestPathConfig()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--grid", type=int, default=defaults.grid,
-                        help="cells per side of the generated maps")
-    parser.add_argument("--train", type=int, default=defaults.train,
-                        help="training maps (the first ones of the data set with --data)")
-    parser.add_argument("--test", type=int, default=defaults.test,
-                        help="test maps (the first ones of the data set with --data)")
+    parser.add_argument(
+        "--grid", type=int, default=defaults.grid, help="cells per side of the generated maps"
+    )
+    parser.add_argument(
+        "--train",
+        type=int,
+        default=defaults.train,
+        help="training maps (the first ones of the data set with --data)",
+    )
+    parser.add_argument(
+        "--test",
+        type=int,
+        default=defaults.test,
+        help="test maps (the first ones of the data set with --data)",
+    )
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="training epochs")
-    parser.add_argument("--epsilons", type=float, nargs="+", default=list(defaults.epsilons),
-                        help="noise scales of the Fenchel-Young runs")
-    parser.add_argument("--perturbation", choices=("additive", "multiplicative"),
-                        default=defaults.perturbation,
-                        help="noise of the Fenchel-Young loss (multiplicative shows the "
-                             "scale trap)")
-    parser.add_argument("--blackbox-lambda", type=float, default=defaults.blackbox_lambda,
-                        help="interpolation step of the blackbox baseline")
+    parser.add_argument(
+        "--epsilons",
+        type=float,
+        nargs="+",
+        default=list(defaults.epsilons),
+        help="noise scales of the Fenchel-Young runs",
+    )
+    parser.add_argument(
+        "--perturbation",
+        choices=("additive", "multiplicative"),
+        default=defaults.perturbation,
+        help="noise of the Fenchel-Young loss (multiplicative shows the scale trap)",
+    )
+    parser.add_argument(
+        "--blackbox-lambda",
+        type=float,
+        default=defaults.blackbox_lambda,
+        help="interpolation step of the blackbox baseline",
+    )
     parser.add_argument("--no-blackbox", action="store_true", help="skip the baseline")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
-    parser.add_argument("--data", default=None,
-                        help="folder of the published Warcraft data set for one map size "
-                             "(e.g. warcraft_shortest_path_oneskin/12x12) instead of "
-                             "generated maps")
-    parser.add_argument("--fig3", default="shortest_path_fig3.png",
-                        help="path of the Fig. 3 PNG")
-    parser.add_argument("--fig5", default="shortest_path_fig5.png",
-                        help="path of the Fig. 5 PNG")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="folder of the published Warcraft data set for one map size "
+        "(e.g. warcraft_shortest_path_oneskin/12x12) instead of "
+        "generated maps",
+    )
+    parser.add_argument("--fig3", default="shortest_path_fig3.png", help="path of the Fig. 3 PNG")
+    parser.add_argument("--fig5", default="shortest_path_fig5.png", help="path of the Fig. 5 PNG")
     args = parser.parse_args()
     train: TerrainMaps | None = None
     test: TerrainMaps | None = None
@@ -67,9 +88,15 @@ def main() -> None:
     else:
         grid, train_size, test_size = args.grid, args.train, args.test
     config = ShortestPathConfig(
-        grid=grid, train=train_size, test=test_size, epochs=args.epochs,
-        epsilons=tuple(args.epsilons), perturbation=args.perturbation,
-        blackbox_lambda=None if args.no_blackbox else args.blackbox_lambda, seed=args.seed)
+        grid=grid,
+        train=train_size,
+        test=test_size,
+        epochs=args.epochs,
+        epsilons=tuple(args.epsilons),
+        perturbation=args.perturbation,
+        blackbox_lambda=None if args.no_blackbox else args.blackbox_lambda,
+        seed=args.seed,
+    )
     result = run_shortest_path_experiment(config, train, test, progress=True)
     print(format_shortest_path_table(result))
     print(f"maps generated in {result.data_seconds:.1f} s; wall time {result.seconds:.1f} s")

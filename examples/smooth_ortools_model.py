@@ -27,8 +27,9 @@ model = cp_model.CpModel()
 take = [model.new_bool_var(f"take{i}") for i in range(NUM_ITEMS)]
 model.add(sum(int(w) * t for w, t in zip(weights, take)) <= int(weights.sum() // 3))
 options = {"model": model, "variables": take}
-loss_fn = FenchelYoungLoss("ortools.cp_sat", solver_options=options, epsilon=0.5,
-                           num_samples=4, n_jobs=2, seed=0)
+loss_fn = FenchelYoungLoss(
+    "ortools.cp_sat", solver_options=options, epsilon=0.5, num_samples=4, n_jobs=2, seed=0
+)
 # ------------------------------------------------------------------------------------------
 
 solver = perturbopt.get_solver("ortools.cp_sat", **options)  # the hard argmax, for labels
@@ -58,7 +59,9 @@ optimizer = torch.optim.Adam(linear.parameters(), lr=0.05)
 print(f"epoch 0: test regret {regret(linear):.3f}")
 for epoch in range(1, 7):
     total = 0.0
-    for batch in torch.randperm(NUM_TRAIN, generator=torch.Generator().manual_seed(epoch)).split(20):
+    for batch in torch.randperm(NUM_TRAIN, generator=torch.Generator().manual_seed(epoch)).split(
+        20
+    ):
         optimizer.zero_grad()
         loss = loss_fn(linear(x_train[batch]), y_train[batch])
         loss.backward()  # gradient wrt theta: y_eps(theta) - y_true, no Jacobian needed

@@ -86,11 +86,13 @@ _MOVED = {
     "Gaussian": ("._noise", "Gaussian", "use noise='gaussian'"),
     "Gumbel": ("._noise", "Gumbel", "use noise='gumbel'"),
     "EULER_GAMMA": ("._noise", "EULER_GAMMA", "use numpy.euler_gamma"),
-    "ENTRY_POINT_GROUP": ("._hookspecs", "ENTRY_POINT_GROUP",
-                          "use perturbopt.plugin.ENTRY_POINT_GROUP"),
+    "ENTRY_POINT_GROUP": (
+        "._hookspecs",
+        "ENTRY_POINT_GROUP",
+        "use perturbopt.plugin.ENTRY_POINT_GROUP",
+    ),
     "hookspec": ("._hookspecs", "hookspec", "plugins only need perturbopt.hookimpl"),
-    "RegisteredEntry": ("._registry", "RegisteredEntry",
-                        "use perturbopt.plugin.RegisteredEntry"),
+    "RegisteredEntry": ("._registry", "RegisteredEntry", "use perturbopt.plugin.RegisteredEntry"),
     "default_registry": ("._registry", "default_registry", "use perturbopt.Registry.default()"),
     "get_noise": ("._registry", "get_noise", "use perturbopt.Registry.default().get_noise"),
 }
@@ -99,7 +101,10 @@ _MOVED = {
 def __getattr__(name: str) -> Any:
     if name in _MOVED:
         module, attribute, advice = _MOVED[name]
-        warnings.warn(f"perturbopt.{name} is deprecated and will be removed: {advice}",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"perturbopt.{name} is deprecated and will be removed: {advice}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(importlib.import_module(module, __name__), attribute)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -70,11 +70,15 @@ def choose_placement(n_jobs: int | None, *, releases_gil: bool, isolated: bool) 
     kind = None if backend is None else type(backend).__name__
     workers = max(1, joblib.effective_n_jobs(n_jobs))
     if isolated:
-        if kind is not None and kind not in _LOCAL_PROCESSES + ("ThreadingBackend",
-                                                                "SequentialBackend"):
-            raise ValueError(f"timeout= and isolate=True run solves in perturbopt's own worker "
-                             f"processes, which the active joblib backend ({kind}) replaces; "
-                             "drop them, or leave the parallel_config block")
+        if kind is not None and kind not in _LOCAL_PROCESSES + (
+            "ThreadingBackend",
+            "SequentialBackend",
+        ):
+            raise ValueError(
+                f"timeout= and isolate=True run solves in perturbopt's own worker "
+                f"processes, which the active joblib backend ({kind}) replaces; "
+                "drop them, or leave the parallel_config block"
+            )
         return Placement(("processes",), workers)
     if workers <= 1 or kind == "SequentialBackend":
         return Placement((), 1)
@@ -110,13 +114,22 @@ def _managed_parallel(workers: int) -> joblib.Parallel:
         return parallel
 
 
-def run_on_joblib(digest: str, payload: bytes, source: Any,
-                  tasks: Sequence[tuple[int, int]], hints: Any, *, workers: int,
-                  consume: Callable[[int, TaskOutput | RowFailure], bool | None]) -> None:
+def run_on_joblib(
+    digest: str,
+    payload: bytes,
+    source: Any,
+    tasks: Sequence[tuple[int, int]],
+    hints: Any,
+    *,
+    workers: int,
+    consume: Callable[[int, TaskOutput | RowFailure], bool | None],
+) -> None:
     """Solve ``tasks`` through the active joblib backend; ``consume`` in task order."""
     parallel = _managed_parallel(workers)
-    outputs = parallel(joblib.delayed(serve_task)(digest, payload, source, start, stop, hints)
-                       for start, stop in tasks)
+    outputs = parallel(
+        joblib.delayed(serve_task)(digest, payload, source, start, stop, hints)
+        for start, stop in tasks
+    )
     for index, output in enumerate(outputs):
         if consume(index, output) is False:
             return

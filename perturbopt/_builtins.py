@@ -81,8 +81,7 @@ class TopK(_VectorSolver):
         thetas = np.asarray(thetas)
         d = thetas.shape[-1]
         if self.k > d:
-            raise ValueError(f"topk with k={self.k} cannot select from d={d} entries; "
-                             f"use k <= {d}")
+            raise ValueError(f"topk with k={self.k} cannot select from d={d} entries; use k <= {d}")
         if self.k == d:
             return np.ones(thetas.shape, dtype=np.int8)
         # Partitioning the values (no indices) finds each row's k-th and (k+1)-th largest
@@ -91,7 +90,7 @@ class TopK(_VectorSolver):
         # the lower index.
         k = self.k
         part = np.partition(thetas, d - k - 1, axis=-1)  # one kth: several cost far more
-        kth, below = part[..., d - k:].min(axis=-1), part[..., d - k - 1]
+        kth, below = part[..., d - k :].min(axis=-1), part[..., d - k - 1]
         out = np.greater_equal(thetas, kth[..., None]).view(np.int8)
         tied = kth == below
         if tied.any():

@@ -118,8 +118,7 @@ class _Collector:
         end = min(stop, self.noise_rows)
         if output.noise is not None and start < end:
             if self.noise is None:
-                self.noise = np.empty((self.noise_rows,) + self.instance_shape,
-                                      self.noise_dtype)
+                self.noise = np.empty((self.noise_rows,) + self.instance_shape, self.noise_dtype)
             self.noise[start:end] = output.noise[: end - start]
             self.noise_stored += end - start
         self.seconds += output.seconds
@@ -145,8 +144,9 @@ def _task_rows(placement: Placement, seconds_per_row: float) -> Callable[[int], 
     return rows
 
 
-def _split(source: RowSource, start: int, stop: int,
-           size: Callable[[int], int]) -> list[tuple[int, int]]:
+def _split(
+    source: RowSource, start: int, stop: int, size: Callable[[int], int]
+) -> list[tuple[int, int]]:
     """Rows ``[start, stop)`` as tasks of ``size(rows left)`` rows, lined up with the
     noise blocks: whole blocks grouped when a task is at least a block, else pieces of
     one block (so a task draws at most the blocks it uses)."""
@@ -192,8 +192,14 @@ def _worth_it(mode: str, workers: int, seconds: float, shipped_bytes: int) -> bo
     return saved > 2 * JOBLIB_CALL_SECONDS
 
 
-def solve(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, run: RunOptions, *,
-          keep_noise: bool = False) -> Solved:
+def solve(
+    spec: SolverSpec,
+    source: RowSource,
+    hints: np.ndarray | None,
+    run: RunOptions,
+    *,
+    keep_noise: bool = False,
+) -> Solved:
     """Solve every row of ``source`` with ``spec``'s solver.
 
     Args:
@@ -208,12 +214,15 @@ def solve(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, run: Ru
         EngineFailure: some rows failed; the lowest one first.
     """
     total = source.num_rows
-    placement = choose_placement(run.n_jobs, releases_gil=spec.releases_gil,
-                                 isolated=run.isolated)
+    placement = choose_placement(run.n_jobs, releases_gil=spec.releases_gil, isolated=run.isolated)
     shape = tuple(source.theta.shape[1:])
     plan = source.plan if isinstance(source, PerturbedRows) else None
-    collector = _Collector(total, shape, plan.drawn_rows if keep_noise and plan else 0,
-                           plan.np_dtype if plan else np.float64)
+    collector = _Collector(
+        total,
+        shape,
+        plan.drawn_rows if keep_noise and plan else 0,
+        plan.np_dtype if plan else np.float64,
+    )
     lost: list[RowFailure] = []
     done = 0
     if not run.isolated and (not placement.modes or spec.seconds_per_row is None):
@@ -231,11 +240,9 @@ def solve(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, run: Ru
             _solve_here(spec, source, hints, done, total, collector, keep_noise)
         else:
             chosen = Placement((mode,), placement.workers)  # type: ignore[arg-type]
-            tasks = _split(source, done, total,
-                           _task_rows(chosen, spec.seconds_per_row or 1e-3))
+            tasks = _split(source, done, total, _task_rows(chosen, spec.seconds_per_row or 1e-3))
             with_noise = keep_noise and mode == "threads"
-            lost, helped = _dispatch(spec, source, hints, tasks, chosen, run, collector,
-                                     with_noise)
+            lost, helped = _dispatch(spec, source, hints, tasks, chosen, run, collector, with_noise)
         if not lost and collector.failure is None and (mode == "inline" or helped):
             spec.modes.record(mode, time.perf_counter() - started, remaining)
     failures = lost + ([collector.failure] if collector.failure is not None else [])
@@ -247,8 +254,9 @@ def solve(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, run: Ru
     return Solved(collector.solutions, collector.values, collector.kept_noise())
 
 
-def _pick_mode(spec: SolverSpec, placement: Placement, rows: int, shape: tuple[int, ...],
-               run: RunOptions) -> str:
+def _pick_mode(
+    spec: SolverSpec, placement: Placement, rows: int, shape: tuple[int, ...], run: RunOptions
+) -> str:
     """Where the rest of a call runs: isolated calls on processes; otherwise, among the
     calling thread and the parallel modes that could pay for ``rows`` solves, the one
     measured fastest for this solver (:class:`perturbopt._tuning.ModeTimes`)."""
@@ -256,9 +264,10 @@ def _pick_mode(spec: SolverSpec, placement: Placement, rows: int, shape: tuple[i
         return "processes"
     seconds = (spec.seconds_per_row or 0.0) * rows
     shipped = rows * math.prod(shape) * 9
-    modes = [mode for mode in placement.modes
-             if _worth_it(mode, placement.workers, seconds, shipped)]
-    return spec.modes.pick(modes + ["inline"]) if modes else "inline"
+    modes: list[str] = [
+        mode for mode in placement.modes if _worth_it(mode, placement.workers, seconds, shipped)
+    ]
+    return spec.modes.pick([*modes, "inline"]) if modes else "inline"
 
 
 def _probe_rows(spec: SolverSpec, source: RowSource) -> int:
@@ -270,8 +279,15 @@ def _probe_rows(spec: SolverSpec, source: RowSource) -> int:
     return min(source.num_rows, 64)
 
 
-def _solve_here(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, start: int,
-                stop: int, collector: _Collector, with_noise: bool) -> int:
+def _solve_here(
+    spec: SolverSpec,
+    source: RowSource,
+    hints: np.ndarray | None,
+    start: int,
+    stop: int,
+    collector: _Collector,
+    with_noise: bool,
+) -> int:
     """Solve rows ``[start, stop)`` in the calling thread, block by block; return ``stop``."""
     size = source.plan.block_rows if isinstance(source, PerturbedRows) else stop - start
     for index, (low, high) in enumerate(_split(source, start, stop, lambda _: size)):
@@ -281,9 +297,16 @@ def _solve_here(spec: SolverSpec, source: RowSource, hints: np.ndarray | None, s
     return stop
 
 
-def _dispatch(spec: SolverSpec, source: RowSource, hints: np.ndarray | None,
-              tasks: list[tuple[int, int]], placement: Placement, run: RunOptions,
-              collector: _Collector, with_noise: bool) -> tuple[list[RowFailure], bool]:
+def _dispatch(
+    spec: SolverSpec,
+    source: RowSource,
+    hints: np.ndarray | None,
+    tasks: list[tuple[int, int]],
+    placement: Placement,
+    run: RunOptions,
+    collector: _Collector,
+    with_noise: bool,
+) -> tuple[list[RowFailure], bool]:
     """Run ``tasks`` where ``placement`` says; return the failures that no task
     reported, and whether any worker (not the calling thread) solved a task."""
     digest, payload = spec.payload()
@@ -300,20 +323,30 @@ def _dispatch(spec: SolverSpec, source: RowSource, hints: np.ndarray | None,
             if threading.get_ident() == caller_thread:  # the caller keeps its own instance
                 return here(start, stop)
             helped.append(index)
-            return serve_task(digest, payload, source, start, stop, hints,
-                              with_noise=with_noise)
+            return serve_task(digest, payload, source, start, stop, hints, with_noise=with_noise)
 
-        thread_workers().run_ordered(len(tasks), task, collector.consume,
-                                     helpers=placement.workers - 1)
+        thread_workers().run_ordered(
+            len(tasks), task, collector.consume, helpers=placement.workers - 1
+        )
         return [], bool(helped)
     if placement.mode == "processes":
         caller: Callable[[int, int], TaskOutput | RowFailure] | None = (
-            None if run.isolated else here)
+            None if run.isolated else here
+        )
         workers = placement.workers if run.isolated else placement.workers - 1
-        lost, solved = process_workers().run(digest, payload, source, tasks, hints,
-                                             workers=workers, consume=collector.consume,
-                                             caller=caller, timeout=run.timeout)
+        lost, solved = process_workers().run(
+            digest,
+            payload,
+            source,
+            tasks,
+            hints,
+            workers=workers,
+            consume=collector.consume,
+            caller=caller,
+            timeout=run.timeout,
+        )
         return lost, solved > 0
-    run_on_joblib(digest, payload, source, tasks, hints, workers=placement.workers,
-                  consume=collector.consume)
+    run_on_joblib(
+        digest, payload, source, tasks, hints, workers=placement.workers, consume=collector.consume
+    )
     return [], True

@@ -67,18 +67,25 @@ class SolverError(PerturbOptError, RuntimeError):
         solver: the solver's name.
     """
 
-    def __init__(self, message: str, *, sample: int | None = None,
-                 batch_item: int | tuple[int, ...] | None = None,
-                 solver: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        sample: int | None = None,
+        batch_item: int | tuple[int, ...] | None = None,
+        solver: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.sample = sample
         self.batch_item = batch_item
         self.solver = solver
 
     def __reduce__(self) -> tuple[object, ...]:
-        return _rebuild, (type(self), self.args, {"sample": self.sample,
-                                                  "batch_item": self.batch_item,
-                                                  "solver": self.solver})
+        return _rebuild, (
+            type(self),
+            self.args,
+            {"sample": self.sample, "batch_item": self.batch_item, "solver": self.solver},
+        )
 
 
 class SolverContractError(SolverError):
@@ -102,8 +109,9 @@ class SolverCrashError(SolverError):
     samples: tuple[tuple[int | None, int | tuple[int, ...] | None], ...] = ()
 
 
-def _rebuild(cls: type[BaseException], args: tuple[object, ...],
-             attributes: dict[str, object]) -> BaseException:
+def _rebuild(
+    cls: type[BaseException], args: tuple[object, ...], attributes: dict[str, object]
+) -> BaseException:
     error = cls.__new__(cls)
     error.args = args
     for name, value in attributes.items():

@@ -44,9 +44,11 @@ PARALLEL_BLOCKS = 4
 def check_baseline(baseline: object) -> Baseline:
     """``baseline`` if it is one of :data:`BASELINES`, else a ``ValueError`` saying which are."""
     if baseline not in BASELINES:
-        raise ValueError(f"baseline must be one of {', '.join(map(repr, BASELINES))}, got "
-                         f"{baseline!r} ('loo', leave-one-out, is the default and needs no "
-                         "extra solve)")
+        raise ValueError(
+            f"baseline must be one of {', '.join(map(repr, BASELINES))}, got "
+            f"{baseline!r} ('loo', leave-one-out, is the default and needs no "
+            "extra solve)"
+        )
     return baseline  # type: ignore[return-value]
 
 
@@ -68,8 +70,9 @@ def add_outer(out: np.ndarray, start: int, left: np.ndarray, right: np.ndarray) 
     for piece, items in segments(start, left.shape[0], batch):
         shape = (-1, batch, left.shape[1])
         if items is None:
-            out += np.einsum("kbi,kbj->bij", left[piece].reshape(shape),
-                             right[piece].reshape(shape))
+            out += np.einsum(
+                "kbi,kbj->bij", left[piece].reshape(shape), right[piece].reshape(shape)
+            )
         else:
             out[items] += np.einsum("ri,rj->rij", left[piece], right[piece])
 
@@ -156,8 +159,7 @@ class PerturbedResult:
     @property
     def samples(self) -> np.ndarray:
         """The ``M`` solutions ``y_l``, ``(M, *b, *s)``, compact type (read-only view)."""
-        view = self.solutions.reshape((self.num_samples,) + self.batch_shape
-                                      + self.instance_shape)
+        view = self.solutions.reshape((self.num_samples,) + self.batch_shape + self.instance_shape)
         view.flags.writeable = False
         return view
 
@@ -197,11 +199,10 @@ class PerturbedResult:
         start, stop = self.plan.block_bounds(block)
         drawn = self.plan.drawn_rows
         if start >= drawn:
-            return -self.noise_cache[start - drawn: stop - drawn]
+            return -self.noise_cache[start - drawn : stop - drawn]
         return self.noise_cache[start:stop]
 
-    def _walk(self, count: int, task: Callable[[int], Any],
-              consume: Callable[[Any], None]) -> None:
+    def _walk(self, count: int, task: Callable[[int], Any], consume: Callable[[Any], None]) -> None:
         """``consume(task(k))`` for ``k = 0 .. count - 1``, in order, on threads when
         there is enough work."""
         import joblib
@@ -211,8 +212,9 @@ class PerturbedResult:
             for index in range(count):
                 consume(task(index))
             return
-        thread_workers().run_ordered(count, task, lambda _, result: consume(result),
-                                     helpers=workers - 1)
+        thread_workers().run_ordered(
+            count, task, lambda _, result: consume(result), helpers=workers - 1
+        )
 
     def _cached(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self._cache:
@@ -236,7 +238,7 @@ class PerturbedResult:
 
         def chunk(index: int) -> None:
             low = index * step
-            np.mean(flat[:, low:low + step], axis=0, dtype=np.float64, out=out[low:low + step])
+            np.mean(flat[:, low : low + step], axis=0, dtype=np.float64, out=out[low : low + step])
 
         self._walk(-(-flat.shape[1] // step), chunk, lambda _: None)
         return out
@@ -262,12 +264,13 @@ class PerturbedResult:
     def stderr(self) -> np.ndarray:
         """Monte-Carlo standard error of :attr:`mean` (NaN when it cannot be estimated,
         ``M = 1``); computed over antithetic pair means when pairs are used."""
+
         def compute() -> np.ndarray:
             flat = self.solutions.reshape(self.num_samples, -1)
             out = np.empty(flat.shape[1])
             step = max(1, (1 << 20) // max(1, self.num_samples))
             for low in range(0, flat.shape[1], step):
-                out[low:low + step] = self._stderr_of(flat[:, low:low + step])
+                out[low : low + step] = self._stderr_of(flat[:, low : low + step])
             return out.reshape(self.theta.shape)
 
         return self._out(self._cached("stderr", compute))
@@ -275,15 +278,18 @@ class PerturbedResult:
     @property
     def value(self) -> np.ndarray | float:
         """``F_eps(theta) = E[<y*(theta_l), theta_l>]``, one per batch item."""
-        value = self._cached("value", lambda: self.values.reshape(
-            self.num_samples, self.batch_size).mean(axis=0))
+        value = self._cached(
+            "value", lambda: self.values.reshape(self.num_samples, self.batch_size).mean(axis=0)
+        )
         return self._out(value) if self.batched else float(value[0])
 
     @property
     def value_stderr(self) -> np.ndarray | float:
         """Monte-Carlo standard error of :attr:`value`."""
-        err = self._cached("value_stderr", lambda: self._stderr_of(
-            self.values.reshape(self.num_samples, self.batch_size)))
+        err = self._cached(
+            "value_stderr",
+            lambda: self._stderr_of(self.values.reshape(self.num_samples, self.batch_size)),
+        )
         return self._out(err) if self.batched else float(err[0])
 
     @property
@@ -306,8 +312,10 @@ class PerturbedResult:
 
         def block(index: int) -> tuple[int, np.ndarray]:
             start, stop = plan.block_bounds(index)
-            factor = np.exp(plan.epsilon * self._noise_block(index).reshape(stop - start, -1)
-                            .astype(np.float64) - shift)
+            factor = np.exp(
+                plan.epsilon * self._noise_block(index).reshape(stop - start, -1).astype(np.float64)
+                - shift
+            )
             return start, flat[start:stop] * factor
 
         self._walk(plan.num_blocks, block, lambda part: add_rows(out, part[1], part[0]))
@@ -333,8 +341,9 @@ class PerturbedResult:
         pairs: ``P = 2``)."""
         return (self.num_samples // 2, 2) if self.plan.antithetic else (self.num_samples, 1)
 
-    def _centred_weights(self, inner: np.ndarray, baseline: str,
-                         control: Callable[[], np.ndarray]) -> np.ndarray:
+    def _centred_weights(
+        self, inner: np.ndarray, baseline: str, control: Callable[[], np.ndarray]
+    ) -> np.ndarray:
         """``c_l = inner_l - b_l`` for scalars ``inner_l`` ``(M, B)``.
 
         ``"loo"``: ``b_l = (I - I_g(l)) / ((G - 1) P)``, the mean over the other groups
@@ -358,8 +367,10 @@ class PerturbedResult:
         array = as_float_array(value, name)
         expected = self.batch_shape + self.instance_shape
         if array.shape != expected:
-            raise ValueError(f"{name} has shape {array.shape}; it must have the shape of the "
-                             f"perturbed solution, {expected}")
+            raise ValueError(
+                f"{name} has shape {array.shape}; it must have the shape of the "
+                f"perturbed solution, {expected}"
+            )
         return array.reshape(self.batch_size, -1)
 
     def _sample_dot(self, vectors: np.ndarray) -> np.ndarray:
@@ -368,8 +379,9 @@ class PerturbedResult:
         out = np.empty((self.num_samples, self.batch_size))
         step = max(1, (1 << 16) // max(1, vectors.size))
         for low in range(0, self.num_samples, step):
-            out[low:low + step] = np.einsum("mbk,bk->mb", flat[low:low + step], vectors,
-                                            dtype=np.float64)
+            out[low : low + step] = np.einsum(
+                "mbk,bk->mb", flat[low : low + step], vectors, dtype=np.float64
+            )
         return out
 
     def _weighted_samples(self, weights: np.ndarray) -> np.ndarray:
@@ -378,8 +390,9 @@ class PerturbedResult:
         out = np.zeros((self.batch_size, flat.shape[2]))
         step = max(1, (1 << 16) // max(1, out.size))
         for low in range(0, self.num_samples, step):
-            out += np.einsum("mb,mbk->bk", weights[low:low + step], flat[low:low + step],
-                             dtype=np.float64)
+            out += np.einsum(
+                "mb,mbk->bk", weights[low : low + step], flat[low : low + step], dtype=np.float64
+            )
         return out
 
     def _weighted_scores(self, weights: np.ndarray) -> np.ndarray:
@@ -434,8 +447,10 @@ class PerturbedResult:
         check_baseline(baseline)
         flat_g = self._as_tangent(g, "g")
         weights = self._centred_weights(
-            self._sample_dot(flat_g), baseline,
-            lambda: np.einsum("bk,bk->b", self._hard().reshape(self.batch_size, -1), flat_g))
+            self._sample_dot(flat_g),
+            baseline,
+            lambda: np.einsum("bk,bk->b", self._hard().reshape(self.batch_size, -1), flat_g),
+        )
         return self._finish(self._weighted_scores(weights))
 
     def jvp(self, v: Any, baseline: Baseline = "loo") -> np.ndarray:
@@ -470,13 +485,17 @@ class PerturbedResult:
         plan = self.plan
         d = plan.row_size
         if self.memory_limit is not None:
-            check_memory({"the Jacobian": self.batch_size * d * d * 8}, self.memory_limit,
-                         "use vjp or jvp, which never form it")
+            check_memory(
+                {"the Jacobian": self.batch_size * d * d * 8},
+                self.memory_limit,
+                "use vjp or jvp, which never form it",
+            )
         out = np.zeros((self.batch_size, d, d))
         flat = self._flat()
         count, size = self._groups()
-        total = (self.solutions.reshape(self.num_samples, self.batch_size, -1)
-                 .sum(axis=0, dtype=np.float64))
+        total = self.solutions.reshape(self.num_samples, self.batch_size, -1).sum(
+            axis=0, dtype=np.float64
+        )
         hard = self._hard().reshape(self.batch_size, -1) if baseline == "control" else None
 
         def block(index: int) -> tuple[int, np.ndarray, np.ndarray]:

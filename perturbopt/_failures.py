@@ -27,8 +27,9 @@ def _item(flat: int, batch_shape: tuple[int, ...]) -> int | tuple[int, ...] | No
     return tuple(int(i) for i in np.unravel_index(flat, batch_shape))
 
 
-def _locate(failure: RowFailure, batch_shape: tuple[int, ...], perturbed: bool
-            ) -> tuple[int | None, int | tuple[int, ...] | None, str]:
+def _locate(
+    failure: RowFailure, batch_shape: tuple[int, ...], perturbed: bool
+) -> tuple[int | None, int | tuple[int, ...] | None, str]:
     """``(sample, batch_item, words)`` of a failed row."""
     batch = int(np.prod(batch_shape)) if batch_shape else 1
     sample, flat = divmod(failure.row, batch) if perturbed else (None, failure.row)
@@ -39,8 +40,9 @@ def _locate(failure: RowFailure, batch_shape: tuple[int, ...], perturbed: bool
     return sample, item, where
 
 
-def raise_failure(failure: EngineFailure, solver: str, batch_shape: tuple[int, ...], *,
-                  perturbed: bool) -> NoReturn:
+def raise_failure(
+    failure: EngineFailure, solver: str, batch_shape: tuple[int, ...], *, perturbed: bool
+) -> NoReturn:
     """Raise the documented exception for the engine's lowest failing row.
 
     Raises:
@@ -53,23 +55,41 @@ def raise_failure(failure: EngineFailure, solver: str, batch_shape: tuple[int, .
     first = failure.failures[0]
     sample, item, where = _locate(first, batch_shape, perturbed)
     if first.kind == "overflow":
-        raise ValueError(f"theta perturbed at {where} is not finite: {first.message}; rescale "
-                         "theta or use a smaller epsilon")
+        raise ValueError(
+            f"theta perturbed at {where} is not finite: {first.message}; rescale "
+            "theta or use a smaller epsilon"
+        )
     if first.kind == "crashed":
         crashes = [f for f in failure.failures if f.kind == "crashed"]
         places = [_locate(f, batch_shape, perturbed) for f in crashes]
         names = " and ".join(p[2] for p in places)
-        error = SolverCrashError(f"solver {solver!r} crashed on {names}: {first.message}. The "
-                                 "worker was replaced; look for the crash on these samples "
-                                 "alone", sample=sample, batch_item=item, solver=solver)
+        error = SolverCrashError(
+            f"solver {solver!r} crashed on {names}: {first.message}. The "
+            "worker was replaced; look for the crash on these samples "
+            "alone",
+            sample=sample,
+            batch_item=item,
+            solver=solver,
+        )
         error.samples = tuple((p[0], p[1]) for p in places)
         raise error
     if first.kind == "timeout":
-        raise SolverTimeoutError(f"solver {solver!r} timed out on {where}: {first.message}",
-                                 sample=sample, batch_item=item, solver=solver)
+        raise SolverTimeoutError(
+            f"solver {solver!r} timed out on {where}: {first.message}",
+            sample=sample,
+            batch_item=item,
+            solver=solver,
+        )
     if first.kind == "contract":
-        raise SolverContractError(f"solver {solver!r} broke the solver contract on {where}: "
-                                  f"{first.message}", sample=sample, batch_item=item,
-                                  solver=solver)
-    raise SolverError(f"solver {solver!r} failed on {where}: {first.message}",
-                      sample=sample, batch_item=item, solver=solver) from first.error
+        raise SolverContractError(
+            f"solver {solver!r} broke the solver contract on {where}: {first.message}",
+            sample=sample,
+            batch_item=item,
+            solver=solver,
+        )
+    raise SolverError(
+        f"solver {solver!r} failed on {where}: {first.message}",
+        sample=sample,
+        batch_item=item,
+        solver=solver,
+    ) from first.error

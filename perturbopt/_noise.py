@@ -32,8 +32,12 @@ class Noise(Protocol):
     name: str
     symmetric: bool
 
-    def sample(self, rng: np.random.Generator, shape: tuple[int, ...],
-               dtype: type[np.floating[Any]] = np.float64) -> np.ndarray:
+    def sample(
+        self,
+        rng: np.random.Generator,
+        shape: tuple[int, ...],
+        dtype: type[np.floating[Any]] = np.float64,
+    ) -> np.ndarray:
         """Draw samples of the given shape and floating-point type from ``rng``."""
         ...
 
@@ -52,8 +56,12 @@ class Gaussian:
     name = "gaussian"
     symmetric = True
 
-    def sample(self, rng: np.random.Generator, shape: tuple[int, ...],
-               dtype: type[np.floating[Any]] = np.float64) -> np.ndarray:
+    def sample(
+        self,
+        rng: np.random.Generator,
+        shape: tuple[int, ...],
+        dtype: type[np.floating[Any]] = np.float64,
+    ) -> np.ndarray:
         return rng.standard_normal(shape, dtype=dtype)
 
     def score(self, z: np.ndarray) -> np.ndarray:
@@ -77,8 +85,12 @@ class Gumbel:
     name = "gumbel"
     symmetric = False
 
-    def sample(self, rng: np.random.Generator, shape: tuple[int, ...],
-               dtype: type[np.floating[Any]] = np.float64) -> np.ndarray:
+    def sample(
+        self,
+        rng: np.random.Generator,
+        shape: tuple[int, ...],
+        dtype: type[np.floating[Any]] = np.float64,
+    ) -> np.ndarray:
         z = rng.standard_exponential(shape, dtype=dtype)
         np.maximum(z, np.finfo(dtype).tiny, out=z)  # E = 0 has probability ~2^-53, not 0
         np.log(z, out=z)
@@ -109,8 +121,9 @@ def _takes_dtype(noise_type: Any) -> bool:
     return "dtype" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
-def sample_noise(noise: Any, rng: np.random.Generator, shape: tuple[int, ...],
-                 dtype: type[np.floating[Any]]) -> np.ndarray:
+def sample_noise(
+    noise: Any, rng: np.random.Generator, shape: tuple[int, ...], dtype: type[np.floating[Any]]
+) -> np.ndarray:
     """``noise.sample`` as a C-contiguous array of ``dtype``, for noises written before
     ``sample`` took a ``dtype`` too."""
     if _takes_dtype(type(noise)):  # type: ignore[arg-type]  # classes are hashable

@@ -26,9 +26,22 @@ __all__ = ["MEMORY_LIMIT_ENV", "PerturbedOptions", "default_memory_limit", "make
 MEMORY_LIMIT_ENV = "PERTURBOPT_MEMORY_LIMIT"
 """Environment variable that sets the default ``memory_limit`` (bytes, or ``"8GiB"``)."""
 
-_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6,
-          "mib": 2**20, "g": 1e9, "gb": 1e9, "gib": 2**30, "t": 1e12, "tb": 1e12,
-          "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1e3,
+    "kb": 1e3,
+    "kib": 2**10,
+    "m": 1e6,
+    "mb": 1e6,
+    "mib": 2**20,
+    "g": 1e9,
+    "gb": 1e9,
+    "gib": 2**30,
+    "t": 1e12,
+    "tb": 1e12,
+    "tib": 2**40,
+}
 
 
 @dataclass(frozen=True)
@@ -94,10 +107,15 @@ class PerturbedOptions:
         set_(self, "epsilon", _positive_real("epsilon", self.epsilon, "the scale of the noise"))
         set_(self, "num_samples", _positive_int("num_samples", self.num_samples))
         if not isinstance(self.noise, str) and not _looks_like_noise(self.noise):
-            raise TypeError(f"noise must be a registered name ('gaussian', 'gumbel', ...) or a "
-                            f"Noise object with sample, score and log_mgf, got {self.noise!r}")
-        set_(self, "perturbation", _choice("perturbation", self.perturbation,
-                                           ("additive", "multiplicative")))
+            raise TypeError(
+                f"noise must be a registered name ('gaussian', 'gumbel', ...) or a "
+                f"Noise object with sample, score and log_mgf, got {self.noise!r}"
+            )
+        set_(
+            self,
+            "perturbation",
+            _choice("perturbation", self.perturbation, ("additive", "multiplicative")),
+        )
         set_(self, "n_jobs", check_n_jobs(self.n_jobs))
         for name in ("warm_start", "antithetic", "keep_noise", "isolate"):
             set_(self, name, _boolean(name, getattr(self, name)))
@@ -108,8 +126,10 @@ class PerturbedOptions:
             set_(self, "memory_limit", parse_bytes("memory_limit", self.memory_limit))
         if self.solver_options is not None:
             if not isinstance(self.solver_options, Mapping):
-                raise TypeError(f"solver_options must be a dict of the solver's options, got "
-                                f"{type(self.solver_options).__name__}")
+                raise TypeError(
+                    f"solver_options must be a dict of the solver's options, got "
+                    f"{type(self.solver_options).__name__}"
+                )
             set_(self, "solver_options", dict(self.solver_options))
         if self.sense is not None:
             set_(self, "sense", _choice("sense", self.sense, ("max", "min")))
@@ -147,8 +167,9 @@ def make_options(**options: Any) -> PerturbedOptions:
         name = unknown[0]
         close = difflib.get_close_matches(name, _OPTION_NAMES, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "."
-        raise TypeError(f"unknown option {name!r}{hint} The options are: "
-                        f"{', '.join(_OPTION_NAMES)}")
+        raise TypeError(
+            f"unknown option {name!r}{hint} The options are: {', '.join(_OPTION_NAMES)}"
+        )
     return PerturbedOptions(**options)
 
 
@@ -205,12 +226,16 @@ def check_n_jobs(n_jobs: Any) -> int | None:
         raise TypeError(f"n_jobs must be an integer (-1 for all cores) or None, got {n_jobs!r}")
     n_jobs = int(n_jobs)
     if n_jobs == 0:
-        raise ValueError("n_jobs=0 names no worker; use n_jobs=1 (no parallelism), a number of "
-                         "workers, or -1 for all cores")
+        raise ValueError(
+            "n_jobs=0 names no worker; use n_jobs=1 (no parallelism), a number of "
+            "workers, or -1 for all cores"
+        )
     cores = os.cpu_count() or 1
     if n_jobs < 0 and cores + 1 + n_jobs < 1:
-        raise ValueError(f"n_jobs={n_jobs} asks for all but {-n_jobs - 1} of this machine's "
-                         f"{cores} cores, which leaves none; use n_jobs=-1 for all cores")
+        raise ValueError(
+            f"n_jobs={n_jobs} asks for all but {-n_jobs - 1} of this machine's "
+            f"{cores} cores, which leaves none; use n_jobs=-1 for all cores"
+        )
     return n_jobs
 
 
@@ -220,12 +245,14 @@ def parse_bytes(name: str, value: Any) -> int:
         match = re.fullmatch(r"\s*([0-9.]+(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", value)
         unit = match.group(2).lower() if match else None
         if match is None or unit not in _UNITS:
-            raise ValueError(f"{name} must be a number of bytes such as 8000000000 or '8GiB', "
-                             f"got {value!r}")
+            raise ValueError(
+                f"{name} must be a number of bytes such as 8000000000 or '8GiB', got {value!r}"
+            )
         return max(1, int(float(match.group(1)) * _UNITS[unit]))
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number of bytes (an int or a string such as "
-                        f"'8GiB'), got {value!r}")
+        raise TypeError(
+            f"{name} must be a number of bytes (an int or a string such as '8GiB'), got {value!r}"
+        )
     if not float(value) > 0:
         raise ValueError(f"{name} must be > 0 bytes, got {value!r}")
     return int(float(value))

@@ -49,11 +49,14 @@ class Perturbed:
         registry = self.options.registry or default_registry()
         self.noise: Noise = _resolve_noise(self.options.noise, registry)
         opts = self.options
-        self._shift = (self.noise.log_mgf(opts.epsilon)
-                       if opts.perturbation == "multiplicative" else None)
+        self._shift = (
+            self.noise.log_mgf(opts.epsilon) if opts.perturbation == "multiplicative" else None
+        )
         if opts.antithetic and not self.noise.symmetric:
-            raise ValueError(f"antithetic pairs need a symmetric noise (Z and -Z alike); "
-                             f"{self.noise.name!r} is not: use noise='gaussian'")
+            raise ValueError(
+                f"antithetic pairs need a symmetric noise (Z and -Z alike); "
+                f"{self.noise.name!r} is not: use noise='gaussian'"
+            )
         self._spec = _resolve_solver(solver, opts, registry)
         self.solver: Any = self._spec.solver
         self.sense: Sense = self.solver.sense
@@ -72,15 +75,18 @@ class Perturbed:
 
     def __repr__(self) -> str:
         o = self.options
-        return (f"Perturbed({solver_name(self.solver)!r}, epsilon={o.epsilon}, "
-                f"num_samples={o.num_samples}, noise={self.noise.name!r}, "
-                f"perturbation={o.perturbation!r}, n_jobs={o.n_jobs})")
+        return (
+            f"Perturbed({solver_name(self.solver)!r}, epsilon={o.epsilon}, "
+            f"num_samples={o.num_samples}, noise={self.noise.name!r}, "
+            f"perturbation={o.perturbation!r}, n_jobs={o.n_jobs})"
+        )
 
     # -- solving -----------------------------------------------------------------------
 
     def _prepare(self, theta: Any) -> tuple[np.ndarray, tuple[int, ...]]:
-        batch, batch_shape = split_batch(as_float_array(theta, "theta"), self._ndim,
-                                         self._shape, solver_name(self.solver))
+        batch, batch_shape = split_batch(
+            as_float_array(theta, "theta"), self._ndim, self._shape, solver_name(self.solver)
+        )
         if self._shift is not None:
             check_nonzero(batch, batch_shape)
         return batch, batch_shape
@@ -95,8 +101,9 @@ class Perturbed:
         ``perturbed(..., seed=s).solve(theta)`` draws)."""
         if seed is not None:
             sequence = _seed_sequence(seed)
-            return NoiseKey(NoiseKey.from_seed_sequence(sequence).entropy,
-                            tuple(sequence.spawn_key) + (0,))
+            return NoiseKey(
+                NoiseKey.from_seed_sequence(sequence).entropy, tuple(sequence.spawn_key) + (0,)
+            )
         with self._keys_lock:
             return NoiseKey.from_seed_sequence(self._keys.spawn(1)[0])
 
@@ -122,24 +129,41 @@ class Perturbed:
         """
         batch, batch_shape = self._prepare(theta)
         o = self.options
-        plan = NoisePlan(self.noise, self._key(seed), o.epsilon, self._shift, o.dtype,
-                         o.antithetic, o.num_samples, batch.shape[0], tuple(batch.shape[1:]))
+        plan = NoisePlan(
+            self.noise,
+            self._key(seed),
+            o.epsilon,
+            self._shift,
+            o.dtype,
+            o.antithetic,
+            o.num_samples,
+            batch.shape[0],
+            tuple(batch.shape[1:]),
+        )
         self._check_memory(plan)
         run = self._run()
         name = solver_name(self.solver)
         hints = solve_unperturbed(self._spec, batch, batch_shape, run) if o.warm_start else None
         try:
-            solved = solve(self._spec, PerturbedRows(batch, plan), hints, run,
-                           keep_noise=o.keep_noise)
+            solved = solve(
+                self._spec, PerturbedRows(batch, plan), hints, run, keep_noise=o.keep_noise
+            )
         except EngineFailure as failure:
             raise_failure(failure, name, batch_shape, perturbed=True)
         return PerturbedResult(
-            theta=batch, batch_shape=batch_shape, plan=plan, solutions=solved.solutions,
-            values=solved.values, sense=self.sense, keep_noise=o.keep_noise,
-            noise_cache=solved.noise, known_hard=hints, n_jobs=o.n_jobs,
-            unperturbed=functools.partial(solve_unperturbed, self._spec, batch, batch_shape,
-                                          run),
-            memory_limit=self._memory_limit())
+            theta=batch,
+            batch_shape=batch_shape,
+            plan=plan,
+            solutions=solved.solutions,
+            values=solved.values,
+            sense=self.sense,
+            keep_noise=o.keep_noise,
+            noise_cache=solved.noise,
+            known_hard=hints,
+            n_jobs=o.n_jobs,
+            unperturbed=functools.partial(solve_unperturbed, self._spec, batch, batch_shape, run),
+            memory_limit=self._memory_limit(),
+        )
 
     def __call__(self, theta: Any, *, seed: Any = None) -> np.ndarray:
         """The perturbed solution ``y_eps(theta)`` alone."""
@@ -156,17 +180,26 @@ class Perturbed:
 
     def _check_memory(self, plan: NoisePlan) -> None:
         numbers = plan.num_rows * plan.row_size
-        parts = {"solutions (up to 8 bytes a number)": numbers * 8,
-                 "values": plan.num_rows * 8,
-                 "noise": (plan.drawn_rows * plan.row_size * np.dtype(plan.np_dtype).itemsize
-                           if self.options.keep_noise else 0)}
-        check_memory(parts, self._memory_limit(),
-                     "use keep_noise=False (the noise is then redrawn block by block), fewer "
-                     "samples (num_samples) or smaller batches")
+        parts = {
+            "solutions (up to 8 bytes a number)": numbers * 8,
+            "values": plan.num_rows * 8,
+            "noise": (
+                plan.drawn_rows * plan.row_size * np.dtype(plan.np_dtype).itemsize
+                if self.options.keep_noise
+                else 0
+            ),
+        }
+        check_memory(
+            parts,
+            self._memory_limit(),
+            "use keep_noise=False (the noise is then redrawn block by block), fewer "
+            "samples (num_samples) or smaller batches",
+        )
 
 
-def solve_unperturbed(spec: SolverSpec, theta: np.ndarray, batch_shape: tuple[int, ...],
-                      run: RunOptions) -> np.ndarray:
+def solve_unperturbed(
+    spec: SolverSpec, theta: np.ndarray, batch_shape: tuple[int, ...], run: RunOptions
+) -> np.ndarray:
     """``y*(theta)`` for each instance of a batch ``(B, *s)``, float64 (read-only)."""
     try:
         solved = solve(spec, PlainRows(theta), None, run)
@@ -189,8 +222,10 @@ def _seed_sequence(seed: Any) -> np.random.SeedSequence:
     try:
         return np.random.SeedSequence(seed)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"seed must be None, a non-negative int, a sequence of them, a "
-                        f"numpy SeedSequence or Generator; got {seed!r}") from error
+        raise TypeError(
+            f"seed must be None, a non-negative int, a sequence of them, a "
+            f"numpy SeedSequence or Generator; got {seed!r}"
+        ) from error
 
 
 def _resolve_noise(noise: Any, registry: Registry) -> Noise:
@@ -207,8 +242,9 @@ def _resolve_solver(solver: Any, options: PerturbedOptions, registry: Registry) 
         try:
             instance = factory(**solver_options)
         except TypeError as error:
-            raise TypeError(f"could not build solver {solver!r} with options "
-                            f"{solver_options}: {error}") from error
+            raise TypeError(
+                f"could not build solver {solver!r} with options {solver_options}: {error}"
+            ) from error
         if getattr(instance, "name", None) is None:
             try:
                 instance.name = solver
@@ -218,14 +254,19 @@ def _resolve_solver(solver: Any, options: PerturbedOptions, registry: Registry) 
         _check_sense(instance, options.sense)
         return SolverSpec(instance, recipe=(factory, solver_options))
     if isinstance(solver, Perturbed):
-        raise TypeError("perturbed() takes a solver, not a Perturbed object: pass the solver "
-                        "it wraps (its .solver attribute) with the options you want")
+        raise TypeError(
+            "perturbed() takes a solver, not a Perturbed object: pass the solver "
+            "it wraps (its .solver attribute) with the options you want"
+        )
     if solver_options:
-        raise TypeError("solver_options apply to registered solver names only; "
-                        "configure a solver object or function yourself")
+        raise TypeError(
+            "solver_options apply to registered solver names only; "
+            "configure a solver object or function yourself"
+        )
     if not hasattr(solver, "solve") and not hasattr(solver, "solve_batch") and callable(solver):
-        solver = FunctionSolver(solver, sense=options.sense or "max",
-                                ndim=1 if options.ndim is None else options.ndim)
+        solver = FunctionSolver(
+            solver, sense=options.sense or "max", ndim=1 if options.ndim is None else options.ndim
+        )
     check_solver(solver)
     _check_sense(solver, options.sense)
     return SolverSpec(solver)
@@ -233,20 +274,25 @@ def _resolve_solver(solver: Any, options: PerturbedOptions, registry: Registry) 
 
 def _check_sense(solver: Any, sense: str | None) -> None:
     if sense is not None and sense != solver.sense:
-        raise ValueError(f"sense={sense!r} was asked for, but solver {solver_name(solver)!r} "
-                         f"has sense={solver.sense!r}; leave sense out for solver objects")
+        raise ValueError(
+            f"sense={sense!r} was asked for, but solver {solver_name(solver)!r} "
+            f"has sense={solver.sense!r}; leave sense out for solver objects"
+        )
 
 
 def _instance_ndim(solver: Any, ndim: int | None) -> int:
     """The axes of one instance: the solver's, unless it says nothing and ``ndim`` does."""
-    declares = getattr(solver, "shape", None) is not None or getattr(solver, "ndim", None) \
-        is not None
+    declares = (
+        getattr(solver, "shape", None) is not None or getattr(solver, "ndim", None) is not None
+    )
     own = solver_ndim(solver)
     if ndim is None:
         return own
     if declares and ndim != own:
-        raise ValueError(f"ndim={ndim} contradicts solver {solver_name(solver)!r}, whose "
-                         f"instances have {own} axes; leave ndim out for this solver")
+        raise ValueError(
+            f"ndim={ndim} contradicts solver {solver_name(solver)!r}, whose "
+            f"instances have {own} axes; leave ndim out for this solver"
+        )
     return ndim
 
 

@@ -76,10 +76,10 @@ class NoiseKey:
         """
         cached = getattr(_generators, "cached", None)
         if cached is None or cached[0] != self:
-            bit_generator = np.random.PCG64(np.random.SeedSequence(self.entropy,
-                                                                   spawn_key=self.spawn_key))
-            cached = (self, bit_generator, np.random.Generator(bit_generator),
-                      bit_generator.state)
+            bit_generator = np.random.PCG64(
+                np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key)
+            )
+            cached = (self, bit_generator, np.random.Generator(bit_generator), bit_generator.state)
             _generators.cached = cached
         _, pcg, generator, start = cached
         pcg.state = start
@@ -171,8 +171,12 @@ class NoisePlan:
         start, stop = self.block_bounds(block)
         mirrored = block >= self.blocks_per_half
         source = block - self.blocks_per_half if mirrored else block
-        z = sample_noise(self.noise, self.key.generator(source),
-                         (stop - start,) + self.instance_shape, self.np_dtype)
+        z = sample_noise(
+            self.noise,
+            self.key.generator(source),
+            (stop - start,) + self.instance_shape,
+            self.np_dtype,
+        )
         if mirrored:
             np.negative(z, out=z)
         return z
@@ -187,17 +191,19 @@ class NoisePlan:
         for block in range(first, last + 1):
             block_start, block_stop = self.block_bounds(block)
             low, high = max(start, block_start), min(stop, block_stop)
-            out[low - start: high - start] = self._kept_block(block)[low - block_start:
-                                                                      high - block_start]
+            out[low - start : high - start] = self._kept_block(block)[
+                low - block_start : high - block_start
+            ]
         return out
 
     def _kept_block(self, block: int) -> np.ndarray:
         """Block ``block``'s noise, drawn once per thread while the thread asks for it."""
         kept = getattr(_generators, "block", None)
-        if kept is None or kept[0] != (self.key, self.block_rows, self.noise, self.dtype,
-                                       block):
-            kept = ((self.key, self.block_rows, self.noise, self.dtype, block),
-                    self.draw_block(block))
+        if kept is None or kept[0] != (self.key, self.block_rows, self.noise, self.dtype, block):
+            kept = (
+                (self.key, self.block_rows, self.noise, self.dtype, block),
+                self.draw_block(block),
+            )
             _generators.block = kept
         return kept[1]
 
@@ -227,8 +233,9 @@ class NoisePlan:
                         np.exp(piece, out=piece)
                         piece *= target
             except FloatingPointError:
-                raise OverflowFailure(start + _first_non_finite_row(theta, z, start, self)
-                                      ) from None
+                raise OverflowFailure(
+                    start + _first_non_finite_row(theta, z, start, self)
+                ) from None
         return z
 
 
@@ -285,8 +292,9 @@ class PerturbedRows:
     def num_rows(self) -> int:
         return self.plan.num_rows
 
-    def inputs(self, start: int, stop: int, *, with_noise: bool = False
-               ) -> tuple[np.ndarray, np.ndarray | None]:
+    def inputs(
+        self, start: int, stop: int, *, with_noise: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """The perturbed inputs of rows ``[start, stop)``, and their noise if asked."""
         z = self.plan.draw_rows(start, stop)
         kept = z.copy() if with_noise else None
@@ -306,8 +314,7 @@ class PlainRows:
     def num_rows(self) -> int:
         return int(self.theta.shape[0])
 
-    def inputs(self, start: int, stop: int, *, with_noise: bool = False
-               ) -> tuple[np.ndarray, None]:
+    def inputs(self, start: int, stop: int, *, with_noise: bool = False) -> tuple[np.ndarray, None]:
         """The unperturbed inputs of rows ``[start, stop)`` (there is no noise)."""
         return self.theta[start:stop], None
 

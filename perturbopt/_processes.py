@@ -71,7 +71,8 @@ class _Launcher:
 
     def __init__(self) -> None:
         self._requests: queue.SimpleQueue[tuple[Callable[[], Any], queue.SimpleQueue[Any]]] = (
-            queue.SimpleQueue())
+            queue.SimpleQueue()
+        )
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -133,21 +134,32 @@ class _Worker:
         task_read, task_write = os.pipe()
         result_read, result_write = os.pipe()
         status_fd, mapping = _shared_status()
-        code = (f"import sys; sys.path[:0] = {sys.path!r}; from perturbopt._worker import main; "
-                f"main({task_read}, {result_write}, {status_fd}, {os.getpid()})")
+        code = (
+            f"import sys; sys.path[:0] = {sys.path!r}; from perturbopt._worker import main; "
+            f"main({task_read}, {result_write}, {status_fd}, {os.getpid()})"
+        )
         env = dict(os.environ)
         for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(variable, str(threads_per_worker))
         try:
-            process = _launcher.call(lambda: subprocess.Popen(
-                [sys.executable, "-c", code], pass_fds=(task_read, result_write, status_fd),
-                env=env, stdin=subprocess.DEVNULL))
+            process = _launcher.call(
+                lambda: subprocess.Popen(
+                    [sys.executable, "-c", code],
+                    pass_fds=(task_read, result_write, status_fd),
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                )
+            )
         finally:
             for fd in (task_read, result_write, status_fd):
                 os.close(fd)
-        return cls(process, Connection(task_write, readable=False),
-                   Connection(result_read, writable=False),
-                   np.frombuffer(mapping, dtype=np.float64), mapping)
+        return cls(
+            process,
+            Connection(task_write, readable=False),
+            Connection(result_read, writable=False),
+            np.frombuffer(mapping, dtype=np.float64),
+            mapping,
+        )
 
     @property
     def alive(self) -> bool:
@@ -265,11 +277,19 @@ class ProcessWorkers:
                 continue
             worker.ready = message[0] == "ready"
 
-    def run(self, digest: str, payload: bytes, source: Any, tasks: Sequence[tuple[int, int]],
-            hints: np.ndarray | None, *, workers: int,
-            consume: Callable[[int, TaskOutput | RowFailure], bool | None],
-            caller: Callable[[int, int], TaskOutput | RowFailure] | None,
-            timeout: float | None) -> tuple[list[RowFailure], int]:
+    def run(
+        self,
+        digest: str,
+        payload: bytes,
+        source: Any,
+        tasks: Sequence[tuple[int, int]],
+        hints: np.ndarray | None,
+        *,
+        workers: int,
+        consume: Callable[[int, TaskOutput | RowFailure], bool | None],
+        caller: Callable[[int, int], TaskOutput | RowFailure] | None,
+        timeout: float | None,
+    ) -> tuple[list[RowFailure], int]:
         """Solve ``tasks`` (row ranges of ``source``) on ``workers`` processes, and on the
         calling thread too when ``caller`` is given; ``consume(i, result)`` in task
         order.
@@ -280,8 +300,9 @@ class ProcessWorkers:
             they were still starting: the caller then did everything).
         """
         with self._lock:
-            call = _Call(tasks, consume, cloudpickle.dumps((source, hints),
-                                                      protocol=pickle.HIGHEST_PROTOCOL))
+            call = _Call(
+                tasks, consume, cloudpickle.dumps((source, hints), protocol=pickle.HIGHEST_PROTOCOL)
+            )
             try:
                 pool = self._ensure(workers)
                 self._collect_ready(pool, 0.0)
@@ -306,14 +327,17 @@ class ProcessWorkers:
         deadline = time.monotonic() + STARTUP_SECONDS
         while not any(w.ready and w.alive for w in pool):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"no perturbopt worker process started within "
-                                   f"{STARTUP_SECONDS:.0f} s")
+                raise RuntimeError(
+                    f"no perturbopt worker process started within {STARTUP_SECONDS:.0f} s"
+                )
             self._collect_ready(pool, 0.5)
             for worker in pool:
                 if not worker.alive and not worker.ready:
-                    raise RuntimeError(f"a perturbopt worker process exited at start with "
-                                       f"code {worker.process.returncode}; run "
-                                       "`python -c 'import perturbopt._worker'` to see why")
+                    raise RuntimeError(
+                        f"a perturbopt worker process exited at start with "
+                        f"code {worker.process.returncode}; run "
+                        "`python -c 'import perturbopt._worker'` to see why"
+                    )
         return pool
 
     @staticmethod
@@ -321,9 +345,17 @@ class ProcessWorkers:
         worker.send(("spec", digest, payload))
         worker.specs.add(digest)
 
-    def _dispatch(self, pool: list[_Worker], call: _Call, digest: str, payload: bytes,
-                  source: Any, hints: np.ndarray | None, per_row: bool,
-                  caller_helps: bool) -> None:
+    def _dispatch(
+        self,
+        pool: list[_Worker],
+        call: _Call,
+        digest: str,
+        payload: bytes,
+        source: Any,
+        hints: np.ndarray | None,
+        per_row: bool,
+        caller_helps: bool,
+    ) -> None:
         for worker in pool:
             if not (worker.ready and worker.alive):
                 continue
@@ -344,16 +376,22 @@ class ProcessWorkers:
                 worker.in_flight.append(index)
                 call.assigned[index] = worker
 
-    def _loop(self, workers: int, call: _Call, digest: str, payload: bytes,
-              source: Any, hints: np.ndarray | None,
-              caller: Callable[[int, int], TaskOutput | RowFailure] | None,
-              timeout: float | None) -> None:
+    def _loop(
+        self,
+        workers: int,
+        call: _Call,
+        digest: str,
+        payload: bytes,
+        source: Any,
+        hints: np.ndarray | None,
+        caller: Callable[[int, int], TaskOutput | RowFailure] | None,
+        timeout: float | None,
+    ) -> None:
         per_row = timeout is not None
         while True:
             pool = self._workers
             self._collect_ready(pool, 0.0)
-            self._dispatch(pool, call, digest, payload, source, hints, per_row,
-                           caller is not None)
+            self._dispatch(pool, call, digest, payload, source, hints, per_row, caller is not None)
             if caller is not None:
                 index = call.take()
                 if index is not None:
@@ -378,8 +416,9 @@ class ProcessWorkers:
 
     def _receive(self, pool: list[_Worker], call: _Call, timeout: float | None) -> None:
         busy = [w for w in pool if w.in_flight]
-        starting = [w for w in pool if w.alive and not w.in_flight and
-                    (not w.ready or w.specs - w.built)]
+        starting = [
+            w for w in pool if w.alive and not w.in_flight and (not w.ready or w.specs - w.built)
+        ]
         watched = {w.from_worker: w for w in busy + starting}
         if not watched:
             return
@@ -410,22 +449,39 @@ class ProcessWorkers:
             _, row, seconds = running
             worker.kill()
             self._abandon(worker, call)
-            call.fail(RowFailure(row, "timeout", f"the solve ran past the timeout of "
-                                 f"{timeout:g} s (stopped after {seconds:.3g} s); its worker "
-                                 "process was killed"))
+            call.fail(
+                RowFailure(
+                    row,
+                    "timeout",
+                    f"the solve ran past the timeout of "
+                    f"{timeout:g} s (stopped after {seconds:.3g} s); its worker "
+                    "process was killed",
+                )
+            )
 
     def _worker_died(self, worker: _Worker, call: _Call) -> None:
         running = worker.running()
         worker.kill()
         code = worker.process.returncode
         if running is not None:
-            call.fail(RowFailure(running[1], "crashed", f"the worker process died while "
-                                 f"solving it (exit code {code}: a crash in the solver's "
-                                 "native code?)"))
+            call.fail(
+                RowFailure(
+                    running[1],
+                    "crashed",
+                    f"the worker process died while "
+                    f"solving it (exit code {code}: a crash in the solver's "
+                    "native code?)",
+                )
+            )
         elif worker.in_flight:
             start = call.tasks[worker.in_flight[0]][0]
-            call.fail(RowFailure(start, "crashed", f"the worker process died (exit code "
-                                 f"{code}) before or after solving it"))
+            call.fail(
+                RowFailure(
+                    start,
+                    "crashed",
+                    f"the worker process died (exit code {code}) before or after solving it",
+                )
+            )
         self._abandon(worker, call)
 
     @staticmethod

@@ -122,10 +122,13 @@ class _Table:
             self.entries[entry.name] = entry
 
     def clash_message(self, name: str) -> str:
-        owners = " and by ".join(f"plugin {e.plugin!r} (distribution {e.distribution!r})"
-                                 for e in self.clashes[name])
-        return (f"{self.kind} name {name!r} is registered twice: by {owners}; uninstall one "
-                "of them (other names are unaffected)")
+        owners = " and by ".join(
+            f"plugin {e.plugin!r} (distribution {e.distribution!r})" for e in self.clashes[name]
+        )
+        return (
+            f"{self.kind} name {name!r} is registered twice: by {owners}; uninstall one "
+            "of them (other names are unaffected)"
+        )
 
 
 @dataclass
@@ -159,8 +162,9 @@ class Registry:
         array([-1.,  1.])
     """
 
-    def __init__(self, *, autoload: bool | None = None, strict: bool | None = None,
-                 builtins: bool = True) -> None:
+    def __init__(
+        self, *, autoload: bool | None = None, strict: bool | None = None, builtins: bool = True
+    ) -> None:
         self._autoload = (not _env_flag(DISABLE_AUTOLOAD_ENV)) if autoload is None else autoload
         self._strict = _env_flag(STRICT_ENV) if strict is None else strict
         self._builtins = builtins
@@ -187,8 +191,9 @@ class Registry:
         self._ensure_plugins()
         return self._manager
 
-    def register_plugin(self, plugin: object, name: str | None = None,
-                        distribution: str = _RUNTIME_DISTRIBUTION) -> None:
+    def register_plugin(
+        self, plugin: object, name: str | None = None, distribution: str = _RUNTIME_DISTRIBUTION
+    ) -> None:
         """Register a plugin object or module on this registry.
 
         Args:
@@ -204,8 +209,9 @@ class Registry:
             try:
                 registered = self._manager.register(plugin, name=name)
             except ValueError as error:
-                raise PluginError(f"plugin {name or plugin!r} is already registered on this "
-                                  f"registry: {error}") from error
+                raise PluginError(
+                    f"plugin {name or plugin!r} is already registered on this registry: {error}"
+                ) from error
             if registered is None:  # pragma: no cover - pluggy returns None when blocked
                 raise PluginError(f"plugin {name!r} is blocked on this registry")
             self._sources[registered] = _PluginSource(registered, distribution)
@@ -250,18 +256,25 @@ class Registry:
         for caller in self._manager.get_hookcallers(plugin) or []:
             if caller.has_spec():
                 continue
-            if any(impl.optionalhook for impl in caller.get_hookimpls()
-                   if impl.plugin_name == plugin_name):
+            if any(
+                impl.optionalhook
+                for impl in caller.get_hookimpls()
+                if impl.plugin_name == plugin_name
+            ):
                 continue
             close = difflib.get_close_matches(caller.name, list(_HOOKS), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             source = self._sources[plugin_name]
-            self._plugin_failed(plugin_name, source.distribution,
-                                f"implements unknown hook {caller.name!r}",
-                                pluggy.PluginValidationError(plugin, caller.name + hint))
+            self._plugin_failed(
+                plugin_name,
+                source.distribution,
+                f"implements unknown hook {caller.name!r}",
+                pluggy.PluginValidationError(plugin, caller.name + hint),
+            )
 
-    def _plugin_failed(self, plugin: str, distribution: str, what: str,
-                       error: BaseException) -> None:
+    def _plugin_failed(
+        self, plugin: str, distribution: str, what: str, error: BaseException
+    ) -> None:
         self.failed_plugins[plugin] = error
         message = (
             f"perturbopt plugin {plugin!r} (distribution {distribution!r}) {what}: "
@@ -300,14 +313,21 @@ class Registry:
         for hook_name, table in tables.items():
             for impl in getattr(self._manager.hook, hook_name).get_hookimpls():
                 source = self._sources.get(
-                    impl.plugin_name, _PluginSource(impl.plugin_name, _RUNTIME_DISTRIBUTION))
+                    impl.plugin_name, _PluginSource(impl.plugin_name, _RUNTIME_DISTRIBUTION)
+                )
                 staged: list[RegisteredEntry] = []
                 try:
-                    impl.function(**({"register": _stager(staged, table.kind, source)}
-                                     if impl.argnames else {}))
+                    impl.function(
+                        **(
+                            {"register": _stager(staged, table.kind, source)}
+                            if impl.argnames
+                            else {}
+                        )
+                    )
                 except (Exception, SystemExit) as error:  # noqa: BLE001 - all or nothing
-                    self._plugin_failed(source.plugin, source.distribution,
-                                        f"failed in {hook_name}", error)
+                    self._plugin_failed(
+                        source.plugin, source.distribution, f"failed in {hook_name}", error
+                    )
                     continue
                 for entry in staged:
                     table.add(entry)
@@ -361,8 +381,7 @@ class Registry:
         )
 
 
-def _stager(staged: list[RegisteredEntry], kind: str, source: _PluginSource
-            ) -> Callable[..., None]:
+def _stager(staged: list[RegisteredEntry], kind: str, source: _PluginSource) -> Callable[..., None]:
     """The ``register`` function handed to one hook call: entries are staged and only
     added to the catalogue if the whole hook returns."""
 
@@ -371,12 +390,15 @@ def _stager(staged: list[RegisteredEntry], kind: str, source: _PluginSource
             raise TypeError(f"a {kind} name must be a non-empty string, got {name!r}")
         lazy = isinstance(factory, str) and ":" in factory
         if not (lazy or callable(factory)):
-            raise TypeError(f"the factory of {kind} {name!r} must be callable or an import "
-                            f"path 'package.module:Class', got {factory!r}")
+            raise TypeError(
+                f"the factory of {kind} {name!r} must be callable or an import "
+                f"path 'package.module:Class', got {factory!r}"
+            )
         if any(entry.name == name for entry in staged):
             raise DuplicateNameError(f"plugin {source.plugin!r} registers {kind} {name!r} twice")
-        staged.append(RegisteredEntry(name, factory, description, source.plugin,
-                                      source.distribution))
+        staged.append(
+            RegisteredEntry(name, factory, description, source.plugin, source.distribution)
+        )
 
     return register
 

@@ -54,8 +54,10 @@ def portable(error: BaseException) -> BaseException:
 def _raised(row: int, error: BaseException) -> RowFailure:
     text = f"{type(error).__name__}: {error}"
     if isinstance(error, ValueError) and "read-only" in str(error):
-        text += (" (perturbopt hands solvers read-only inputs so that they cannot corrupt "
-                 "the noise or the caller's data: copy theta before changing it)")
+        text += (
+            " (perturbopt hands solvers read-only inputs so that they cannot corrupt "
+            "the noise or the caller's data: copy theta before changing it)"
+        )
     return RowFailure(0, "raised", text, portable(error))
 
 
@@ -83,21 +85,31 @@ def _check_output(y: Any, expected: tuple[int, ...]) -> np.ndarray | RowFailure:
     except Exception as error:  # noqa: BLE001
         return RowFailure(0, "contract", f"returned something that is not an array ({error})")
     if y.dtype.kind not in "biuf":
-        return RowFailure(0, "contract",
-                          f"returned an array of dtype {y.dtype}; solutions must be real numbers")
+        return RowFailure(
+            0, "contract", f"returned an array of dtype {y.dtype}; solutions must be real numbers"
+        )
     if y.shape != expected:
-        return RowFailure(0, "contract",
-                          f"returned shape {y.shape}; expected {expected}, the shape of theta")
+        return RowFailure(
+            0, "contract", f"returned shape {y.shape}; expected {expected}, the shape of theta"
+        )
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(y))[0])
-        return RowFailure(bad[0] if bad else 0, "contract",
-                          f"returned a non-finite value ({y[bad]}) at index {list(bad)}")
+        return RowFailure(
+            bad[0] if bad else 0,
+            "contract",
+            f"returned a non-finite value ({y[bad]}) at index {list(bad)}",
+        )
     return y
 
 
-def solve_stack(solver: Any, inputs: np.ndarray, hints: np.ndarray | None, *,
-                per_row: bool = False, on_row: Callable[[int], None] | None = None
-                ) -> np.ndarray | RowFailure:
+def solve_stack(
+    solver: Any,
+    inputs: np.ndarray,
+    hints: np.ndarray | None,
+    *,
+    per_row: bool = False,
+    on_row: Callable[[int], None] | None = None,
+) -> np.ndarray | RowFailure:
     """Solve a stack of problems with one solver instance, checking every output.
 
     Args:
@@ -129,16 +141,18 @@ def solve_stack(solver: Any, inputs: np.ndarray, hints: np.ndarray | None, *,
     checked = _check_output(out, inputs.shape)
     if isinstance(checked, RowFailure):
         if np.shape(out) != inputs.shape:
-            checked.message = (f"solve_batch {checked.message} (a stack of {inputs.shape[0]} "
-                               "problems)")
+            checked.message = (
+                f"solve_batch {checked.message} (a stack of {inputs.shape[0]} problems)"
+            )
         else:
             checked.message = checked.message.replace(f"index [{checked.row}, ", "index [", 1)
         return checked
     return compact(checked)
 
 
-def _solve_one_by_one(solver: Any, inputs: np.ndarray, hints: np.ndarray | None,
-                      on_row: Callable[[int], None] | None) -> np.ndarray | RowFailure:
+def _solve_one_by_one(
+    solver: Any, inputs: np.ndarray, hints: np.ndarray | None, on_row: Callable[[int], None] | None
+) -> np.ndarray | RowFailure:
     solutions = []
     for row in range(inputs.shape[0]):
         if on_row is not None:
@@ -160,14 +174,14 @@ def _solve_one_by_one(solver: Any, inputs: np.ndarray, hints: np.ndarray | None,
     return compact(np.stack(solutions))
 
 
-def _bisect_failure(batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None
-                    ) -> RowFailure:
+def _bisect_failure(batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None) -> RowFailure:
     """Locate the failing row of a solver that only has ``solve_batch``, by bisection."""
     low, high = 0, inputs.shape[0]
     while high - low > 1:
         middle = (low + high) // 2
-        if isinstance(_batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle)),
-                      RowFailure):
+        if isinstance(
+            _batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle)), RowFailure
+        ):
             high = middle
         else:
             low = middle
@@ -182,8 +196,9 @@ def _part(hints: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
     return None if hints is None else hints[start:stop]
 
 
-def _batch_only(batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None
-                ) -> np.ndarray | RowFailure:
+def _batch_only(
+    batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None
+) -> np.ndarray | RowFailure:
     try:
         out = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
     except Exception as error:  # noqa: BLE001

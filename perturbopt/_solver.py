@@ -144,7 +144,9 @@ def solver_ndim(solver: Any) -> int:
 
 def check_solver(solver: Any) -> None:
     """Raise ``TypeError`` if ``solver`` does not follow the :class:`Solver` protocol."""
-    if not (callable(getattr(solver, "solve", None)) or callable(getattr(solver, "solve_batch", None))):
+    if not (
+        callable(getattr(solver, "solve", None)) or callable(getattr(solver, "solve_batch", None))
+    ):
         raise TypeError(
             f"{solver_name(solver)} is not a solver: it needs a solve(theta) method "
             "(or pass a plain function, which perturbopt wraps with as_solver)"

@@ -34,8 +34,9 @@ class TaskOutput:
     seconds: float
 
 
-def hints_for(hints: np.ndarray | None, source: RowSource, start: int, stop: int
-              ) -> np.ndarray | None:
+def hints_for(
+    hints: np.ndarray | None, source: RowSource, start: int, stop: int
+) -> np.ndarray | None:
     """The warm starts of rows ``[start, stop)``: the hint of each row's batch item."""
     if hints is None:
         return None
@@ -57,9 +58,17 @@ def _pieces(source: RowSource, start: int, stop: int) -> list[tuple[int, int]]:
     return [(i, min(stop, i + rows)) for i in range(start, stop, rows)]
 
 
-def run_task(solver: Any, source: RowSource, start: int, stop: int, hints: np.ndarray | None,
-             *, with_noise: bool = False, per_row: bool = False,
-             on_row: Callable[[int], None] | None = None) -> TaskOutput | RowFailure:
+def run_task(
+    solver: Any,
+    source: RowSource,
+    start: int,
+    stop: int,
+    hints: np.ndarray | None,
+    *,
+    with_noise: bool = False,
+    per_row: bool = False,
+    on_row: Callable[[int], None] | None = None,
+) -> TaskOutput | RowFailure:
     """Solve rows ``[start, stop)`` of ``source`` with ``solver``, block by block.
 
     Returns:
@@ -71,11 +80,16 @@ def run_task(solver: Any, source: RowSource, start: int, stop: int, hints: np.nd
         try:
             inputs, noise = source.inputs(low, high, with_noise=with_noise)
         except OverflowFailure as overflow:
-            return RowFailure(overflow.row, "overflow", "the perturbed input is not finite "
-                              "(inf or NaN): theta is too large for this epsilon and noise")
+            return RowFailure(
+                overflow.row,
+                "overflow",
+                "the perturbed input is not finite "
+                "(inf or NaN): theta is too large for this epsilon and noise",
+            )
         report = None if on_row is None else (lambda row, low=low: on_row(low + row))
-        solved = solve_stack(solver, inputs, hints_for(hints, source, low, high),
-                             per_row=per_row, on_row=report)
+        solved = solve_stack(
+            solver, inputs, hints_for(hints, source, low, high), per_row=per_row, on_row=report
+        )
         if isinstance(solved, RowFailure):
             solved.row += low
             return solved
@@ -83,8 +97,14 @@ def run_task(solver: Any, source: RowSource, start: int, stop: int, hints: np.nd
         values.append(row_values(inputs, solved))
         if noise is not None:
             noises.append(noise)
-    return TaskOutput(start, stop, _joined(solutions), _joined(values),
-                      _joined(noises) if noises else None, time.perf_counter() - began)
+    return TaskOutput(
+        start,
+        stop,
+        _joined(solutions),
+        _joined(values),
+        _joined(noises) if noises else None,
+        time.perf_counter() - began,
+    )
 
 
 def _joined(pieces: list[np.ndarray]) -> np.ndarray:
@@ -94,19 +114,33 @@ def _joined(pieces: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(pieces).astype(dtype, copy=False)
 
 
-def serve_task(digest: str, payload: bytes, source: RowSource, start: int, stop: int,
-               hints: np.ndarray | None, *, with_noise: bool = False, per_row: bool = False,
-               on_row: Callable[[int], None] | None = None) -> TaskOutput | RowFailure:
+def serve_task(
+    digest: str,
+    payload: bytes,
+    source: RowSource,
+    start: int,
+    stop: int,
+    hints: np.ndarray | None,
+    *,
+    with_noise: bool = False,
+    per_row: bool = False,
+    on_row: Callable[[int], None] | None = None,
+) -> TaskOutput | RowFailure:
     """:func:`run_task` with this process's (or thread's) own instance of the solver
     ``digest``, built from ``payload`` on first use and kept for later tasks, unless it
     raised (an instance that raised may be broken: the next task builds a new one)."""
     try:
         solver = acquire_instance(digest, payload)
     except Exception as error:  # noqa: BLE001
-        return RowFailure(start, "raised", "the solver could not be built here: "
-                          f"{type(error).__name__}: {error}", portable(error))
-    output = run_task(solver, source, start, stop, hints, with_noise=with_noise,
-                      per_row=per_row, on_row=on_row)
+        return RowFailure(
+            start,
+            "raised",
+            f"the solver could not be built here: {type(error).__name__}: {error}",
+            portable(error),
+        )
+    output = run_task(
+        solver, source, start, stop, hints, with_noise=with_noise, per_row=per_row, on_row=on_row
+    )
     if not (isinstance(output, RowFailure) and output.kind == "raised"):
         release_instance(digest, solver)
     return output

@@ -64,8 +64,9 @@ class _Helper:
 class _Run:
     """The shared state of one :meth:`ThreadWorkers.run_ordered` call."""
 
-    def __init__(self, count: int, task: Callable[[int], Any],
-                 consume: Callable[[int, Any], bool | None]) -> None:
+    def __init__(
+        self, count: int, task: Callable[[int], Any], consume: Callable[[int, Any], bool | None]
+    ) -> None:
         self.count = count
         self.task = task
         self.consume = consume
@@ -99,8 +100,7 @@ class _Run:
             with self.lock:
                 self.finished[index] = result
                 while not self.stopped and self.next_result in self.finished:
-                    keep_going = self.consume(self.next_result,
-                                              self.finished.pop(self.next_result))
+                    keep_going = self.consume(self.next_result, self.finished.pop(self.next_result))
                     self.next_result += 1
                     if keep_going is False:
                         self.stopped = True
@@ -123,8 +123,14 @@ class ThreadWorkers:
                 return self._free.pop()
         return _Helper(self)
 
-    def run_ordered(self, count: int, task: Callable[[int], T],
-                    consume: Callable[[int, T], bool | None], *, helpers: int) -> None:
+    def run_ordered(
+        self,
+        count: int,
+        task: Callable[[int], T],
+        consume: Callable[[int, T], bool | None],
+        *,
+        helpers: int,
+    ) -> None:
         """Run ``task(0) .. task(count - 1)`` on the calling thread and up to ``helpers``
         helper threads, and ``consume(i, result)`` in index order.
 

@@ -76,8 +76,7 @@ class ModeTimes:
             if unmeasured and not good(preferred):
                 return unmeasured[0]
             ranked = sorted((mode for mode in modes if mode in times), key=times.__getitem__)
-            if (len(ranked) > 1 and not good(ranked[0])
-                    and self.calls % EXPLORE_EVERY == 0):
+            if len(ranked) > 1 and not good(ranked[0]) and self.calls % EXPLORE_EVERY == 0:
                 rounds = self.calls // EXPLORE_EVERY
                 return ranked[1 + rounds % (len(ranked) - 1)]
             return ranked[0]
@@ -92,5 +91,6 @@ class ModeTimes:
                 return
             measured = seconds / rows
             previous = self.seconds_per_row.get(mode)
-            self.seconds_per_row[mode] = (measured if previous is None else
-                                          SMOOTHING * measured + (1 - SMOOTHING) * previous)
+            self.seconds_per_row[mode] = (
+                measured if previous is None else SMOOTHING * measured + (1 - SMOOTHING) * previous
+            )

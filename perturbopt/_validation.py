@@ -9,8 +9,14 @@ import numpy as np
 
 from .plugin import format_index
 
-__all__ = ["as_float_array", "check_memory", "check_nonzero", "format_bytes", "format_index",
-           "split_batch"]
+__all__ = [
+    "as_float_array",
+    "check_memory",
+    "check_nonzero",
+    "format_bytes",
+    "format_index",
+    "split_batch",
+]
 
 
 def format_bytes(count: float) -> str:
@@ -27,8 +33,10 @@ def as_float_array(value: Any, name: str = "theta") -> np.ndarray:
     bad entry. The copy means nothing done to the caller's array later (or by a solver
     now) can change what perturbopt computed from it."""
     if isinstance(value, np.ma.MaskedArray):
-        raise TypeError(f"{name} is a masked array; perturbopt would ignore its mask. Fill the "
-                        f"masked entries first, e.g. {name}.filled(0.0), or drop them")
+        raise TypeError(
+            f"{name} is a masked array; perturbopt would ignore its mask. Fill the "
+            f"masked entries first, e.g. {name}.filled(0.0), or drop them"
+        )
     try:
         array = np.asarray(value)
     except Exception as error:
@@ -42,8 +50,9 @@ def as_float_array(value: Any, name: str = "theta") -> np.ndarray:
     if array.size and not np.isfinite(array).all():
         bad = tuple(np.argwhere(~np.isfinite(array))[0])
         what = "NaN" if np.isnan(array[bad]) else "inf"
-        raise ValueError(f"{name} contains {what} at {name}{format_index(bad)}; "
-                         f"all entries must be finite")
+        raise ValueError(
+            f"{name} contains {what} at {name}{format_index(bad)}; all entries must be finite"
+        )
     array.flags.writeable = False
     return array
 
@@ -52,8 +61,9 @@ def _axes(count: int) -> str:
     return f"{count} axis" if count == 1 else f"{count} axes"
 
 
-def split_batch(theta: np.ndarray, ndim: int, shape: tuple[int, ...] | None,
-                solver: str) -> tuple[np.ndarray, tuple[int, ...]]:
+def split_batch(
+    theta: np.ndarray, ndim: int, shape: tuple[int, ...] | None, solver: str
+) -> tuple[np.ndarray, tuple[int, ...]]:
     """View ``theta`` ``(*b, *s)`` as a batch ``(B, *s)`` and return its batch axes ``b``.
 
     ``ndim`` is the number of axes of one instance; leading axes beyond it are batch
@@ -66,7 +76,7 @@ def split_batch(theta: np.ndarray, ndim: int, shape: tuple[int, ...] | None,
             "axes first"
         )
     batch_shape = tuple(theta.shape[: theta.ndim - ndim])
-    instance = tuple(theta.shape[theta.ndim - ndim:])
+    instance = tuple(theta.shape[theta.ndim - ndim :])
     if 0 in batch_shape:
         raise ValueError(f"theta has shape {theta.shape}: the batch is empty")
     if shape is not None and instance != tuple(shape):
@@ -107,4 +117,7 @@ def check_memory(parts: dict[str, int], limit: int, advice: str) -> None:
     raise MemoryLimitError(
         f"this call would hold {format_bytes(needed)} ({detail}), over the memory limit of "
         f"{format_bytes(limit)}; {advice}, or raise the limit with memory_limit= or the "
-        "PERTURBOPT_MEMORY_LIMIT environment variable", needed=needed, limit=limit)
+        "PERTURBOPT_MEMORY_LIMIT environment variable",
+        needed=needed,
+        limit=limit,
+    )

@@ -97,8 +97,10 @@ def main(task_fd: int, result_fd: int, status_fd: int, parent: int) -> None:
             status[2] = time.monotonic()
             status[1] = row
 
-        output = serve_task(digest, payloads[digest], source, start, stop, hints,
-                            per_row=per_row, on_row=on_row)
+        output = serve_task(
+            digest, payloads[digest], source, start, stop, hints, per_row=per_row, on_row=on_row
+        )
         status[2] = math.nan
-        results.send_bytes(pickle.dumps(("result", task_id, output),
-                                        protocol=pickle.HIGHEST_PROTOCOL))
+        results.send_bytes(
+            pickle.dumps(("result", task_id, output), protocol=pickle.HIGHEST_PROTOCOL)
+        )

@@ -150,8 +150,11 @@ def warn_deprecated(solver: str, old: str, new: str, *, stacklevel: int = 3) -> 
         >>> print(caught[0].message)
         solver 'scipy.assignment': maximize=True is deprecated; pass sense='max' instead
     """
-    warnings.warn(message(solver, f"{old} is deprecated; pass {new} instead"),
-                  DeprecationWarning, stacklevel=stacklevel)
+    warnings.warn(
+        message(solver, f"{old} is deprecated; pass {new} instead"),
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
 
 
 # --- options ------------------------------------------------------------------------
@@ -186,8 +189,9 @@ def check_choice(solver: str, option: str, value: Any, choices: tuple[str, ...])
     """
     listed = " or ".join(repr(choice) for choice in choices)
     if not isinstance(value, str):
-        raise TypeError(message(solver, f"{option} must be {listed}, got {value!r} "
-                                        f"(a {type(value).__name__})"))
+        raise TypeError(
+            message(solver, f"{option} must be {listed}, got {value!r} (a {type(value).__name__})")
+        )
     if value not in choices:
         raise ValueError(message(solver, f"{option} must be {listed}, got {value!r}"))
     return value
@@ -206,13 +210,15 @@ def check_bool(solver: str, option: str, value: Any) -> bool:
         TypeError: solver 'my.solver': maxcardinality must be True or False, got 1 (a int)
     """
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(message(solver, f"{option} must be True or False, got {value!r} "
-                                        f"(a {type(value).__name__})"))
+        raise TypeError(
+            message(
+                solver, f"{option} must be True or False, got {value!r} (a {type(value).__name__})"
+            )
+        )
     return bool(value)
 
 
-def check_int(solver: str, option: str, value: Any, *, minimum: int | None = None
-              ) -> int:
+def check_int(solver: str, option: str, value: Any, *, minimum: int | None = None) -> int:
     """``value`` as an ``int``, at least ``minimum``.
 
     Raises:
@@ -226,8 +232,11 @@ def check_int(solver: str, option: str, value: Any, *, minimum: int | None = Non
         ValueError: solver 'my.solver': threads must be >= 1, got 0
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(message(solver, f"{option} must be an integer, got {value!r} "
-                                        f"(a {type(value).__name__})"))
+        raise TypeError(
+            message(
+                solver, f"{option} must be an integer, got {value!r} (a {type(value).__name__})"
+            )
+        )
     if minimum is not None and value < minimum:
         raise ValueError(message(solver, f"{option} must be >= {minimum}, got {value!r}"))
     return int(value)
@@ -245,8 +254,9 @@ def check_number(solver: str, option: str, value: Any, *, positive: bool = False
         2.0
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(message(solver, f"{option} must be a number, got {value!r} "
-                                        f"(a {type(value).__name__})"))
+        raise TypeError(
+            message(solver, f"{option} must be a number, got {value!r} (a {type(value).__name__})")
+        )
     number = float(value)
     if not math.isfinite(number) or (positive and number <= 0):
         bound = "a finite number > 0" if positive else "a finite number"
@@ -254,8 +264,9 @@ def check_number(solver: str, option: str, value: Any, *, positive: bool = False
     return number
 
 
-def check_shape(solver: str, option: str, value: Any, *, ndim: int | None = None,
-                at_least: int = 1) -> tuple[int, ...]:
+def check_shape(
+    solver: str, option: str, value: Any, *, ndim: int | None = None, at_least: int = 1
+) -> tuple[int, ...]:
     """``value`` as a tuple of positive integers with ``ndim`` entries, whose product
     (the number of entries of an array of that shape) is at least ``at_least``.
 
@@ -271,9 +282,13 @@ def check_shape(solver: str, option: str, value: Any, *, ndim: int | None = None
         ...
         ValueError: solver 'my.solver': grid=(1, 1) has 1 entry; it needs at least 2
     """
-    what = ("a pair of positive integers (rows, cols)" if ndim == 2 else
-            f"a tuple of {ndim} positive integers" if ndim is not None else
-            "a tuple of positive integers")
+    what = (
+        "a pair of positive integers (rows, cols)"
+        if ndim == 2
+        else f"a tuple of {ndim} positive integers"
+        if ndim is not None
+        else "a tuple of positive integers"
+    )
     try:
         entries = tuple(value)
     except TypeError:
@@ -285,17 +300,28 @@ def check_shape(solver: str, option: str, value: Any, *, ndim: int | None = None
     shape = tuple(int(n) for n in entries)
     size = math.prod(shape)
     if size < at_least:
-        raise ValueError(message(solver, f"{option}={value!r} has {size} "
-                                         f"entr{'y' if size == 1 else 'ies'}; it needs at "
-                                         f"least {at_least}"))
+        raise ValueError(
+            message(
+                solver,
+                f"{option}={value!r} has {size} "
+                f"entr{'y' if size == 1 else 'ies'}; it needs at "
+                f"least {at_least}",
+            )
+        )
     return shape
 
 
 # --- theta ---------------------------------------------------------------------------
 
 
-def check_instance(solver: str, theta: Any, *, shape: tuple[int, ...] | None = None,
-                   ndim: int | None = None, what: str | None = None) -> np.ndarray:
+def check_instance(
+    solver: str,
+    theta: Any,
+    *,
+    shape: tuple[int, ...] | None = None,
+    ndim: int | None = None,
+    what: str | None = None,
+) -> np.ndarray:
     """One instance ``theta`` as a float64 array, of ``shape`` (or with ``ndim`` axes).
 
     The array is ``theta`` itself when it is float64 already: solvers must not write
@@ -320,17 +346,33 @@ def check_instance(solver: str, theta: Any, *, shape: tuple[int, ...] | None = N
     array = np.asarray(theta, dtype=np.float64)
     described = f" ({what})" if what else ""
     if shape is not None and array.shape != tuple(shape):
-        raise ValueError(message(solver, f"theta has shape {array.shape}, but this solver "
-                                         f"takes instances of shape {tuple(shape)}{described}"))
+        raise ValueError(
+            message(
+                solver,
+                f"theta has shape {array.shape}, but this solver "
+                f"takes instances of shape {tuple(shape)}{described}",
+            )
+        )
     if shape is None and ndim is not None and array.ndim != ndim:
-        raise ValueError(message(solver, f"theta has shape {array.shape}, but this solver "
-                                         f"takes instances with {ndim} "
-                                         f"ax{'is' if ndim == 1 else 'es'}{described}"))
+        raise ValueError(
+            message(
+                solver,
+                f"theta has shape {array.shape}, but this solver "
+                f"takes instances with {ndim} "
+                f"ax{'is' if ndim == 1 else 'es'}{described}",
+            )
+        )
     return array
 
 
-def check_stack(solver: str, thetas: Any, *, shape: tuple[int, ...] | None = None,
-                ndim: int | None = None, what: str | None = None) -> np.ndarray:
+def check_stack(
+    solver: str,
+    thetas: Any,
+    *,
+    shape: tuple[int, ...] | None = None,
+    ndim: int | None = None,
+    what: str | None = None,
+) -> np.ndarray:
     """A stack ``(n, *instance_shape)`` of instances, for ``solve_batch``, as float64.
 
     Each instance is checked as by :func:`check_instance`.
@@ -351,14 +393,24 @@ def check_stack(solver: str, thetas: Any, *, shape: tuple[int, ...] | None = Non
         fits = array.ndim >= 1 and (ndim is None or array.ndim == ndim + 1)
     if array.ndim == 0 or not fits:
         described = f" ({what})" if what else ""
-        raise ValueError(message(solver, f"solve_batch takes a stack of instances of shape "
-                                         f"{expected}{described}, got shape {array.shape}"))
+        raise ValueError(
+            message(
+                solver,
+                f"solve_batch takes a stack of instances of shape "
+                f"{expected}{described}, got shape {array.shape}",
+            )
+        )
     return array
 
 
-def check_nonnegative(solver: str, theta: np.ndarray, *,
-                      negative_costs: NegativeCosts = "error", what: str = "costs",
-                      where: Callable[[tuple[int, ...]], str] | None = None) -> np.ndarray:
+def check_nonnegative(
+    solver: str,
+    theta: np.ndarray,
+    *,
+    negative_costs: NegativeCosts = "error",
+    what: str = "costs",
+    where: Callable[[tuple[int, ...]], str] | None = None,
+) -> np.ndarray:
     """``theta`` for a solver that needs non-negative costs (Dijkstra, max flow, ...).
 
     With ``negative_costs="error"`` a negative entry raises. With ``"clip"`` the solver
@@ -397,11 +449,16 @@ def check_nonnegative(solver: str, theta: np.ndarray, *,
         return np.maximum(theta, 0.0)
     index = tuple(int(i) for i in np.argwhere(negative)[0])
     located = f" ({where(index)})" if where is not None else ""
-    raise ValueError(message(solver, f"{what} must be non-negative, but "
-                                     f"theta{format_index(index)} = {theta[index]:.6g}"
-                                     f"{located}; pass negative_costs='clip' to count "
-                                     "negative costs as 0 (the way to use additive noise "
-                                     "on positive costs)"))
+    raise ValueError(
+        message(
+            solver,
+            f"{what} must be non-negative, but "
+            f"theta{format_index(index)} = {theta[index]:.6g}"
+            f"{located}; pass negative_costs='clip' to count "
+            "negative costs as 0 (the way to use additive noise "
+            "on positive costs)",
+        )
+    )
 
 
 # --- graphs --------------------------------------------------------------------------
@@ -443,16 +500,23 @@ def check_edges(solver: str, edges: Any, num_nodes: Any = None) -> tuple[np.ndar
         raise ValueError(message(solver, "the graph has no edges, so theta would be empty"))
     if array.min() < 0:
         edge = int(np.argwhere(array < 0)[0, 0])
-        raise ValueError(message(solver, f"edges[{edge}] = {tuple(array[edge].tolist())} has "
-                                         "a negative node index"))
+        raise ValueError(
+            message(
+                solver, f"edges[{edge}] = {tuple(array[edge].tolist())} has a negative node index"
+            )
+        )
     highest = int(array.max())
     if num_nodes is None:
         return array.astype(np.int64), highest + 1
     nodes = check_int(solver, "num_nodes", num_nodes, minimum=1)
     if highest >= nodes:
         edge = int(np.argwhere(array >= nodes)[0, 0])
-        raise ValueError(message(solver, f"edges[{edge}] = {tuple(array[edge].tolist())} "
-                                         f"names a node >= num_nodes={nodes}"))
+        raise ValueError(
+            message(
+                solver,
+                f"edges[{edge}] = {tuple(array[edge].tolist())} names a node >= num_nodes={nodes}",
+            )
+        )
     return array.astype(np.int64), nodes
 
 
@@ -470,20 +534,26 @@ def check_node(solver: str, option: str, node: Any, num_nodes: int) -> int:
         ValueError: solver 'my.solver': target=5 is not a node of the graph (nodes are 0 .. 3)
     """
     if isinstance(node, bool) or not isinstance(node, numbers.Integral):
-        raise TypeError(message(solver, f"{option} must be a node index (an integer), "
-                                        f"got {node!r}"))
+        raise TypeError(
+            message(solver, f"{option} must be a node index (an integer), got {node!r}")
+        )
     index = int(node)
     if not 0 <= index < num_nodes:
-        raise ValueError(message(solver, f"{option}={index} is not a node of the graph "
-                                         f"(nodes are 0 .. {num_nodes - 1})"))
+        raise ValueError(
+            message(
+                solver,
+                f"{option}={index} is not a node of the graph (nodes are 0 .. {num_nodes - 1})",
+            )
+        )
     return index
 
 
 # --- packages ------------------------------------------------------------------------
 
 
-def lazy_attributes(package: str, attributes: Mapping[str, str]
-                    ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_attributes(
+    package: str, attributes: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """A module ``__getattr__`` and ``__dir__`` that import attributes on first access.
 
     A plugin's solver modules import their solver library; loading them lazily lets
@@ -508,6 +578,7 @@ def lazy_attributes(package: str, attributes: Mapping[str, str]
         >>> "JSONDecodeError" in dir_()
         True
     """
+
     def __getattr__(name: str) -> Any:
         module = attributes.get(name)
         if module is None:

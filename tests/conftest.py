@@ -35,6 +35,5 @@ def force_dispatch(monkeypatch: pytest.MonkeyPatch, dispatches: list[str]) -> li
     monkeypatch.setattr(_engine, "_worth_it", lambda *args: True)
     monkeypatch.setattr(_engine, "_task_rows", lambda *args: lambda left: 3)
     monkeypatch.setattr(_engine, "_probe_rows", lambda *args: 1)
-    monkeypatch.setattr(_engine, "_pick_mode",
-                        lambda spec, placement, *args: placement.modes[0])
+    monkeypatch.setattr(_engine, "_pick_mode", lambda spec, placement, *args: placement.modes[0])
     return dispatches

@@ -46,15 +46,18 @@ def counting() -> CountingSolver:
     return CountingSolver()
 
 
-@pytest.mark.parametrize("theta,error,match", [
-    (np.array([0.0, np.nan, 1.0]), ValueError, r"theta contains NaN at theta\[1\]"),
-    (np.array([[0.0, 1.0], [np.inf, 2.0]]), ValueError, r"inf at theta\[1, 0\]"),
-    (np.array(["a", "b"]), TypeError, "real numeric array, got dtype <U1"),
-    (np.array([1 + 2j, 3j]), TypeError, "real numeric array, got dtype complex"),
-    ([[1.0, 2.0], [3.0]], TypeError, "theta must be a numeric array"),
-    (np.float64(3.0), ValueError, r"theta has shape \(\)"),
-    (np.zeros((0, 3)), ValueError, "the batch is empty"),
-])
+@pytest.mark.parametrize(
+    "theta,error,match",
+    [
+        (np.array([0.0, np.nan, 1.0]), ValueError, r"theta contains NaN at theta\[1\]"),
+        (np.array([[0.0, 1.0], [np.inf, 2.0]]), ValueError, r"inf at theta\[1, 0\]"),
+        (np.array(["a", "b"]), TypeError, "real numeric array, got dtype <U1"),
+        (np.array([1 + 2j, 3j]), TypeError, "real numeric array, got dtype complex"),
+        ([[1.0, 2.0], [3.0]], TypeError, "theta must be a numeric array"),
+        (np.float64(3.0), ValueError, r"theta has shape \(\)"),
+        (np.zeros((0, 3)), ValueError, "the batch is empty"),
+    ],
+)
 def test_bad_theta(counting: CountingSolver, theta: object, error: type, match: str) -> None:
     po = perturbopt.perturbed(counting, num_samples=4, seed=0)
     with pytest.raises(error, match=match):
@@ -62,21 +65,27 @@ def test_bad_theta(counting: CountingSolver, theta: object, error: type, match: 
     assert counting.calls == 0
 
 
-@pytest.mark.parametrize("options,error,match", [
-    ({"epsilon": 0.0}, ValueError, "epsilon must be a finite number > 0, got 0.0"),
-    ({"epsilon": -1.0}, ValueError, "epsilon must be a finite number > 0"),
-    ({"epsilon": float("nan")}, ValueError, "epsilon must be a finite number > 0"),
-    ({"epsilon": "big"}, TypeError, "epsilon must be a positive number"),
-    ({"num_samples": 0}, ValueError, "num_samples must be >= 1, got 0"),
-    ({"num_samples": 2.5}, TypeError, "num_samples must be an integer"),
-    ({"noise": "gausian"}, perturbopt.UnknownNameError, "did you mean 'gaussian'"),
-    ({"noise": 3}, TypeError, "noise must be a registered name"),
-    ({"perturbation": "multiplicatve"}, ValueError, "perturbation must be 'additive' or"),
-    ({"antithetic": True, "noise": "gumbel"}, ValueError, "symmetric noise"),
-    ({"antithetic": True, "num_samples": 3}, ValueError, "even num_samples, got 3"),
-    ({"perturbation": "multiplicative", "noise": "gumbel", "epsilon": 1.5}, ValueError,
-     "epsilon < 1"),
-])
+@pytest.mark.parametrize(
+    "options,error,match",
+    [
+        ({"epsilon": 0.0}, ValueError, "epsilon must be a finite number > 0, got 0.0"),
+        ({"epsilon": -1.0}, ValueError, "epsilon must be a finite number > 0"),
+        ({"epsilon": float("nan")}, ValueError, "epsilon must be a finite number > 0"),
+        ({"epsilon": "big"}, TypeError, "epsilon must be a positive number"),
+        ({"num_samples": 0}, ValueError, "num_samples must be >= 1, got 0"),
+        ({"num_samples": 2.5}, TypeError, "num_samples must be an integer"),
+        ({"noise": "gausian"}, perturbopt.UnknownNameError, "did you mean 'gaussian'"),
+        ({"noise": 3}, TypeError, "noise must be a registered name"),
+        ({"perturbation": "multiplicatve"}, ValueError, "perturbation must be 'additive' or"),
+        ({"antithetic": True, "noise": "gumbel"}, ValueError, "symmetric noise"),
+        ({"antithetic": True, "num_samples": 3}, ValueError, "even num_samples, got 3"),
+        (
+            {"perturbation": "multiplicative", "noise": "gumbel", "epsilon": 1.5},
+            ValueError,
+            "epsilon < 1",
+        ),
+    ],
+)
 def test_bad_options(options: dict, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         perturbopt.perturbed("argmax", **options)
@@ -109,14 +118,20 @@ def test_zeros_under_multiplicative_noise(counting: CountingSolver) -> None:
     assert counting.calls == 0
 
 
-@pytest.mark.parametrize("function,match", [
-    (lambda t: np.zeros(t.size + 1), r"returned shape \(4,\); expected \(3,\)"),
-    (lambda t: np.full(t.shape, np.nan), r"non-finite value \(nan\) at index \[0\]"),
-    (lambda t: np.array(["x"] * t.size), "dtype <U1"),
-])
+@pytest.mark.parametrize(
+    "function,match",
+    [
+        (lambda t: np.zeros(t.size + 1), r"returned shape \(4,\); expected \(3,\)"),
+        (lambda t: np.full(t.shape, np.nan), r"non-finite value \(nan\) at index \[0\]"),
+        (lambda t: np.array(["x"] * t.size), "dtype <U1"),
+    ],
+)
 def test_solver_breaking_the_contract(function: object, match: str) -> None:
     po = perturbopt.perturbed(function, num_samples=3, seed=0)
-    with pytest.raises(perturbopt.SolverContractError, match="solver '<lambda>' broke the solver contract on sample 0: .*" + match):
+    with pytest.raises(
+        perturbopt.SolverContractError,
+        match="solver '<lambda>' broke the solver contract on sample 0: .*" + match,
+    ):
         po.solve(np.array([1.0, 2.0, 3.0]))
 
 
@@ -127,18 +142,22 @@ def test_batch_solver_breaking_the_contract_is_located() -> None:
         return out
 
     po = perturbopt.perturbed(perturbopt.as_solver(batch, batched=True), num_samples=4, seed=0)
-    with pytest.raises(perturbopt.SolverContractError,
-                       match=r"on sample 2 of batch item 1: returned a non-finite value \(inf\) "
-                             r"at index \[1\]"):
+    with pytest.raises(
+        perturbopt.SolverContractError,
+        match=r"on sample 2 of batch item 1: returned a non-finite value \(inf\) "
+        r"at index \[1\]",
+    ):
         po.solve(np.zeros((2, 3)))
 
 
 def test_solver_exception_names_solver_sample_and_item() -> None:
     po = perturbopt.perturbed(FailsOnNegativeFirst(), epsilon=1.0, num_samples=50, seed=0)
     theta = np.array([[5.0, 0.0], [0.2, 0.0], [5.0, 1.0]])
-    with pytest.raises(perturbopt.SolverError,
-                       match=r"solver 'picky' failed on sample \d+ of batch item 1: "
-                             r"ValueError: INFEASIBLE") as caught:
+    with pytest.raises(
+        perturbopt.SolverError,
+        match=r"solver 'picky' failed on sample \d+ of batch item 1: "
+        r"ValueError: INFEASIBLE",
+    ) as caught:
         po.solve(theta)
     assert isinstance(caught.value.__cause__, ValueError)
     assert caught.value.batch_item == 1
@@ -155,7 +174,8 @@ def result_noise(po: perturbopt.Perturbed, theta: np.ndarray, sample: int) -> fl
 
 @pytest.mark.parametrize("backend", ["loky", "threading"])
 def test_failure_in_workers_then_the_same_object_still_works(
-        force_dispatch: list[str], backend: str) -> None:
+    force_dispatch: list[str], backend: str
+) -> None:
     serial = perturbopt.perturbed(FailsOnNegativeFirst(), num_samples=40, seed=3)
     with joblib.parallel_config(backend=backend):
         po = perturbopt.perturbed(FailsOnNegativeFirst(), num_samples=40, seed=3, n_jobs=2)
@@ -217,8 +237,9 @@ class CrashesInWorkers:
 
 def test_a_dead_worker_is_reported_and_the_pool_recovers(force_dispatch: list[str]) -> None:
     po = perturbopt.perturbed(CrashesInWorkers(), num_samples=40, seed=0, isolate=True)
-    with pytest.raises(perturbopt.SolverCrashError, match="solver 'crashy' crashed on sample 0 "
-                                                          "of batch item 0") as caught:
+    with pytest.raises(
+        perturbopt.SolverCrashError, match="solver 'crashy' crashed on sample 0 of batch item 0"
+    ) as caught:
         po.solve(np.array([[-9.0, 0.0]]))  # every perturbed first entry is negative
     assert caught.value.samples[0] == (0, 0)
     fine = np.array([[5.0, 0.0], [6.0, 1.0]])

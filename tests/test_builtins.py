@@ -17,8 +17,9 @@ def _brute_force(theta: np.ndarray, feasible: list[np.ndarray]) -> np.ndarray:
 def _feasible_sets(d: int, k: int) -> dict[str, list[np.ndarray]]:
     return {
         "argmax": list(np.eye(d)),
-        "topk": [np.isin(np.arange(d), c).astype(float)
-                 for c in itertools.combinations(range(d), k)],
+        "topk": [
+            np.isin(np.arange(d), c).astype(float) for c in itertools.combinations(range(d), k)
+        ],
         "ranking": [np.array(p, dtype=float) for p in itertools.permutations(range(1, d + 1))],
         "sign": [np.array(s, dtype=float) for s in itertools.product([-1, 1], repeat=d)],
     }
@@ -50,8 +51,9 @@ def test_ties_are_broken_by_index() -> None:
     np.testing.assert_array_equal(perturbopt.get_solver("argmax").solve(theta), [0, 1, 0, 0])
     np.testing.assert_array_equal(perturbopt.get_solver("topk", k=1).solve(theta), [0, 1, 0, 0])
     np.testing.assert_array_equal(perturbopt.get_solver("ranking").solve(theta), [2, 3, 4, 1])
-    np.testing.assert_array_equal(perturbopt.get_solver("sign").solve(np.array([0.0, -0.0])),
-                                  [1, 1])
+    np.testing.assert_array_equal(
+        perturbopt.get_solver("sign").solve(np.array([0.0, -0.0])), [1, 1]
+    )
 
 
 def test_ranking_uses_a_wider_type_for_long_vectors() -> None:
@@ -82,8 +84,9 @@ def test_function_solvers() -> None:
     batched = perturbopt.as_solver(lambda t: np.sign(t), batched=True)
     assert batched.solve_batch(np.array([[-1.0], [3.0]])).tolist() == [[-1.0], [1.0]]
     assert batched.solve(np.array([-2.0])).tolist() == [-1.0]
-    grid = perturbopt.perturbed(lambda t: (t == t.max()).astype(float), ndim=2, num_samples=4,
-                                seed=0)
+    grid = perturbopt.perturbed(
+        lambda t: (t == t.max()).astype(float), ndim=2, num_samples=4, seed=0
+    )
     assert grid(np.zeros((2, 3, 3))).shape == (2, 3, 3)
 
 

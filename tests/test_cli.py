@@ -21,8 +21,12 @@ def test_solvers_lists_builtins_with_their_distribution(capsys: pytest.CaptureFi
 
 
 def test_command_is_installed() -> None:
-    out = subprocess.run([sys.executable, "-m", "perturbopt.cli", "solvers"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "perturbopt.cli", "solvers"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.splitlines()[0].split()[:3] == ["solver", "distribution", "plugin"]
 
 
@@ -49,23 +53,63 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
 # -- perturbopt demo ------------------------------------------------------------------------
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-RANKING_ARGS = ["demo", "--train", "64", "--test", "32", "--epochs", "1", "--sigmas", "0",
-                "--no-progress"]
-SHORTEST_PATH_ARGS = ["demo", "shortest-path", "--grid", "6", "--train", "64", "--test", "32",
-                      "--epochs", "1", "--epsilons", "0.5", "--no-progress"]
+RANKING_ARGS = [
+    "demo",
+    "--train",
+    "64",
+    "--test",
+    "32",
+    "--epochs",
+    "1",
+    "--sigmas",
+    "0",
+    "--no-progress",
+]
+SHORTEST_PATH_ARGS = [
+    "demo",
+    "shortest-path",
+    "--grid",
+    "6",
+    "--train",
+    "64",
+    "--test",
+    "32",
+    "--epochs",
+    "1",
+    "--epsilons",
+    "0.5",
+    "--no-progress",
+]
 
 
 def test_demo_help_lists_the_experiments_and_their_options(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "250")  # no line breaks inside the phrases checked
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", "--help"])
     assert exit_info.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "{ranking,classification,shortest-path}" in out
-    for option in ("--train", "--test", "--n", "--d", "--epochs", "--epsilon", "--samples",
-                   "--sigmas", "--n-jobs", "--seed", "--output", "--batch-size", "--grid",
-                   "--epsilons", "--scale-lr", "--blackbox-lambda", "--no-blackbox"):
+    for option in (
+        "--train",
+        "--test",
+        "--n",
+        "--d",
+        "--epochs",
+        "--epsilon",
+        "--samples",
+        "--sigmas",
+        "--n-jobs",
+        "--seed",
+        "--output",
+        "--batch-size",
+        "--grid",
+        "--epsilons",
+        "--scale-lr",
+        "--blackbox-lambda",
+        "--no-blackbox",
+    ):
         assert option in out
     # each option says which experiments it applies to, with their defaults
     assert "training epochs (default: ranking 10, classification 30, shortest-path 10)" in out
@@ -103,8 +147,24 @@ def test_demo_classification(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")
     figure = tmp_path / "cl.png"
-    assert main(["demo", "classification", "--epochs", "1", "--epsilons", "1", "--hidden",
-                 "8", "--no-progress", "--output", str(figure)]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "classification",
+                "--epochs",
+                "1",
+                "--epsilons",
+                "1",
+                "--hidden",
+                "8",
+                "--no-progress",
+                "--output",
+                str(figure),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.startswith("Perturbed-max classification against cross-entropy")
     assert "| cross-entropy |" in out and "| perturbed FY, M=1000 |" in out
@@ -112,8 +172,8 @@ def test_demo_classification(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_demo_without_matplotlib_still_prints_the_table(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("torch")
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     figure = tmp_path / "fig.png"
@@ -125,13 +185,16 @@ def test_demo_without_matplotlib_still_prints_the_table(
 
 
 def test_demo_reports_bad_values_and_options_of_other_experiments(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     pytest.importorskip("torch")
     assert main(["demo", "--train", "0"]) == 2
     assert "RankingConfig.train must be an integer >= 1, got 0" in capsys.readouterr().err
     assert main(["demo", "classification", "--sigmas", "0.1"]) == 2
-    assert ("perturbopt demo classification: --sigmas does not apply to this experiment "
-            "(only to ranking)") in capsys.readouterr().err
+    assert (
+        "perturbopt demo classification: --sigmas does not apply to this experiment "
+        "(only to ranking)"
+    ) in capsys.readouterr().err
     assert main(["demo", "ranking", "--no-blackbox"]) == 2
     assert "--no-blackbox applies to shortest-path only" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -139,8 +202,9 @@ def test_demo_reports_bad_values_and_options_of_other_experiments(
     assert "invalid choice: 'sorting'" in capsys.readouterr().err
 
 
-def test_demo_says_what_to_install(capsys: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_says_what_to_install(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
     assert main(["demo", "shortest-path"]) == 1
     assert "needs torch: pip install 'perturbopt[torch]'" in capsys.readouterr().err

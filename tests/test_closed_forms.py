@@ -47,8 +47,9 @@ def test_gaussian_sign_mean_is_normal_cdf() -> None:
 
 def test_batched_closed_form_matches_per_item() -> None:
     theta, eps, m = np.array([[0.0, 1.0, 2.0], [2.0, 0.0, -1.0]]), 1.0, 20_000
-    result = perturbopt.perturbed("argmax", epsilon=eps, num_samples=m, noise="gumbel",
-                                  seed=4).solve(theta)
+    result = perturbopt.perturbed(
+        "argmax", epsilon=eps, num_samples=m, noise="gumbel", seed=4
+    ).solve(theta)
     p = softmax(theta / eps, axis=1)
     assert result.mean.shape == (2, 3) and result.value.shape == (2,)
     assert np.all(np.abs(result.mean - p) < Z_SCORE * np.sqrt(p * (1 - p) / m))
@@ -81,8 +82,9 @@ def _softmax_jacobian(theta: np.ndarray, eps: float) -> np.ndarray:
 def test_gumbel_argmax_vjp_is_softmax_jacobian(baseline: str) -> None:
     theta, eps, m = np.array([0.2, -0.4, 0.9, 0.1]), 0.8, 100_000
     g = np.array([1.0, -2.0, 0.5, 3.0])
-    result = perturbopt.perturbed("argmax", epsilon=eps, num_samples=m, noise="gumbel",
-                                  seed=9).solve(theta)
+    result = perturbopt.perturbed(
+        "argmax", epsilon=eps, num_samples=m, noise="gumbel", seed=9
+    ).solve(theta)
     expected = _softmax_jacobian(theta, eps).T @ g
     # Standard error of the estimator without baseline (the largest of the three).
     terms = (result.samples @ g)[:, None] * (-np.expm1(-result.noise)) / eps
@@ -92,8 +94,9 @@ def test_gumbel_argmax_vjp_is_softmax_jacobian(baseline: str) -> None:
 
 def test_jacobian_and_jvp_agree_with_vjp() -> None:
     theta = np.array([[0.2, -0.4, 0.9], [1.0, 0.0, -1.0]])
-    result = perturbopt.perturbed("argmax", epsilon=0.5, num_samples=3000, noise="gumbel",
-                                  seed=10).solve(theta)
+    result = perturbopt.perturbed(
+        "argmax", epsilon=0.5, num_samples=3000, noise="gumbel", seed=10
+    ).solve(theta)
     jac = result.jacobian()
     g, v = np.array([[1.0, 2.0, -1.0], [0.0, 1.0, 3.0]]), np.array([[0.5, 0.0, 1.0], [2.0, -1, 0]])
     np.testing.assert_allclose(np.einsum("bij,bi->bj", jac, g), result.vjp(g), atol=1e-12)
@@ -124,48 +127,50 @@ def test_sense_min_is_argmax_of_negated_costs() -> None:
     costs = np.array([1.0, 0.2, 0.7, 0.5])
     argmin = perturbopt.as_solver(lambda c: np.eye(4)[np.argmin(c)], sense="min")
     result = perturbopt.perturbed(argmin, epsilon=0.5, num_samples=2000, seed=13).solve(costs)
-    np.testing.assert_allclose(result.samples,
-                               np.eye(4)[np.argmin(costs + 0.5 * result.noise, axis=1)])
+    np.testing.assert_allclose(
+        result.samples, np.eye(4)[np.argmin(costs + 0.5 * result.noise, axis=1)]
+    )
     # F_eps for min is E[min_y <y, c + eps Z>] <= min_y <y, c>, and its gradient is y_eps.
     assert result.value <= costs.min()
 
 
 def test_multiplicative_noise_matches_its_definition() -> None:
     theta, eps = np.array([1.0, 2.0, 0.5]), 0.4
-    po = perturbopt.perturbed("argmax", epsilon=eps, num_samples=500, seed=14,
-                              perturbation="multiplicative")
+    po = perturbopt.perturbed(
+        "argmax", epsilon=eps, num_samples=500, seed=14, perturbation="multiplicative"
+    )
     result = po.solve(theta)
     perturbed_theta = theta * np.exp(eps * result.noise - eps**2 / 2)
-    np.testing.assert_array_equal(result.samples,
-                                  np.eye(3)[np.argmax(perturbed_theta, axis=1)])
+    np.testing.assert_array_equal(result.samples, np.eye(3)[np.argmax(perturbed_theta, axis=1)])
     np.testing.assert_allclose(result.sample_values, perturbed_theta.max(axis=1))
 
 
 def test_multiplicative_vjp_matches_finite_differences() -> None:
     rng = np.random.default_rng(15)
     theta, eps, h, m = np.array([1.0, 1.5, 0.8, 1.2]), 0.5, 0.01, 200_000
-    po = perturbopt.perturbed("argmax", epsilon=eps, num_samples=m,
-                              perturbation="multiplicative")
+    po = perturbopt.perturbed("argmax", epsilon=eps, num_samples=m, perturbation="multiplicative")
     v, g = rng.normal(size=4), rng.normal(size=4)
     plus, minus = po.solve(theta + h * v, seed=16), po.solve(theta - h * v, seed=16)
     centre = po.solve(theta, seed=16)
     per_sample_fd = ((plus.samples - minus.samples) @ g) / (2 * h)
     fd_stderr = per_sample_fd.std(ddof=1) / np.sqrt(m)
-    terms = ((centre.samples @ g) - (centre.samples @ g).mean()) * (
-        centre.noise @ (v / theta)) / eps
+    terms = (
+        ((centre.samples @ g) - (centre.samples @ g).mean()) * (centre.noise @ (v / theta)) / eps
+    )
     tolerance = Z_SCORE * np.hypot(fd_stderr, terms.std(ddof=1) / np.sqrt(m))
     assert abs(centre.vjp(g) @ v - per_sample_fd.mean()) < tolerance
 
 
-@pytest.mark.parametrize("options", [{}, {"antithetic": True},
-                                     {"perturbation": "multiplicative"}, {"noise": "gumbel"}])
+@pytest.mark.parametrize(
+    "options", [{}, {"antithetic": True}, {"perturbation": "multiplicative"}, {"noise": "gumbel"}]
+)
 def test_released_noise_is_redrawn_bit_for_bit(options: dict) -> None:
     theta = np.random.default_rng(17).uniform(0.5, 2.0, size=(3, 5))
     g = np.random.default_rng(18).normal(size=(3, 5))
-    kept = perturbopt.perturbed("topk", solver_options={"k": 2}, num_samples=20, seed=19,
-                                **options)
-    released = perturbopt.perturbed("topk", solver_options={"k": 2}, num_samples=20, seed=19,
-                                    keep_noise=False, **options)
+    kept = perturbopt.perturbed("topk", solver_options={"k": 2}, num_samples=20, seed=19, **options)
+    released = perturbopt.perturbed(
+        "topk", solver_options={"k": 2}, num_samples=20, seed=19, keep_noise=False, **options
+    )
     for _ in range(2):  # the object's generator advances identically across calls
         a, b = kept.solve(theta), released.solve(theta)
         assert b.noise_cache is None and a.noise_cache is not None

@@ -37,22 +37,30 @@ class SlowAssignment:
 
 def _fingerprint(result: perturbopt.PerturbedResult) -> list[bytes]:
     g = np.linspace(-1.0, 1.0, result.mean.size).reshape(result.mean.shape)
-    return [result.samples.tobytes(), result.sample_values.tobytes(), result.mean.tobytes(),
-            result.vjp(g).tobytes(), str(result.samples.dtype).encode()]
+    return [
+        result.samples.tobytes(),
+        result.sample_values.tobytes(),
+        result.mean.tobytes(),
+        result.vjp(g).tobytes(),
+        str(result.samples.dtype).encode(),
+    ]
 
 
-def _run(solver: object, theta: np.ndarray, n_jobs: int | None, **options: object) -> list[list[bytes]]:
-    po = perturbopt.perturbed(solver, epsilon=0.5, num_samples=24, seed=7, n_jobs=n_jobs,
-                              **options)
+def _run(
+    solver: object, theta: np.ndarray, n_jobs: int | None, **options: object
+) -> list[list[bytes]]:
+    po = perturbopt.perturbed(solver, epsilon=0.5, num_samples=24, seed=7, n_jobs=n_jobs, **options)
     return [_fingerprint(po.solve(theta)), _fingerprint(po.solve(theta))]
 
 
 @pytest.mark.parametrize("backend", ["loky", "threading"])
-@pytest.mark.parametrize("noise,perturbation", [("gaussian", "additive"),
-                                                ("gumbel", "additive"),
-                                                ("gaussian", "multiplicative")])
-def test_slow_solver_identical_for_any_workers(dispatches: list[str], backend: str, noise: str,
-                                              perturbation: str) -> None:
+@pytest.mark.parametrize(
+    "noise,perturbation",
+    [("gaussian", "additive"), ("gumbel", "additive"), ("gaussian", "multiplicative")],
+)
+def test_slow_solver_identical_for_any_workers(
+    dispatches: list[str], backend: str, noise: str, perturbation: str
+) -> None:
     theta = np.random.default_rng(0).uniform(0.5, 2.0, size=(3, 4, 4))
     serial = _run(SlowAssignment(), theta, 1, noise=noise, perturbation=perturbation)
     assert not dispatches
@@ -65,8 +73,9 @@ def test_slow_solver_identical_for_any_workers(dispatches: list[str], backend: s
 
 @pytest.mark.parametrize("backend", [None, "loky", "threading"])
 @pytest.mark.parametrize("solver", ["argmax", "topk", "ranking", "sign"])
-def test_builtins_identical_when_forced_onto_workers(force_dispatch: list[str],
-                                                     backend: str | None, solver: str) -> None:
+def test_builtins_identical_when_forced_onto_workers(
+    force_dispatch: list[str], backend: str | None, solver: str
+) -> None:
     theta = np.random.default_rng(1).normal(size=(5, 13))
     serial = _run(solver, theta, 1, warm_start=True)
     with joblib.parallel_config(backend=backend) if backend else contextlib.nullcontext():
@@ -75,10 +84,13 @@ def test_builtins_identical_when_forced_onto_workers(force_dispatch: list[str],
     assert serial == parallel
 
 
-@pytest.mark.parametrize("options", [{"antithetic": True}, {"dtype": "float32"},
-                                     {"keep_noise": False}, {"noise": "gumbel"}])
-def test_options_identical_on_threads_and_processes(force_dispatch: list[str],
-                                                    options: dict) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [{"antithetic": True}, {"dtype": "float32"}, {"keep_noise": False}, {"noise": "gumbel"}],
+)
+def test_options_identical_on_threads_and_processes(
+    force_dispatch: list[str], options: dict
+) -> None:
     theta = np.random.default_rng(8).normal(size=(4, 9))
     serial = _run("ranking", theta, 1, **options)
     for backend in ("threading", "loky"):
@@ -97,8 +109,9 @@ def test_n_jobs_none_follows_parallel_config(force_dispatch: list[str]) -> None:
 
 
 @pytest.mark.parametrize("rows", [1, 5, 17, 1000])
-def test_task_size_does_not_change_results(force_dispatch: list[str],
-                                           monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
+def test_task_size_does_not_change_results(
+    force_dispatch: list[str], monkeypatch: pytest.MonkeyPatch, rows: int
+) -> None:
     theta = np.random.default_rng(3).normal(size=(7, 11))
     reference = _run("argmax", theta, 1, noise="gumbel")
     monkeypatch.setattr(_engine, "_task_rows", lambda *args: lambda left: rows)
@@ -113,8 +126,9 @@ def test_seed_sequence_is_reproducible_and_calls_differ() -> None:
     a, b = first.solve(theta), first.solve(theta)
     assert not np.array_equal(a.noise, b.noise)
     np.testing.assert_array_equal(a.noise, second.solve(theta).noise)
-    np.testing.assert_array_equal(first.solve(theta, seed=9).noise,
-                                  second.solve(theta, seed=9).noise)
+    np.testing.assert_array_equal(
+        first.solve(theta, seed=9).noise, second.solve(theta, seed=9).noise
+    )
     # a call's own seed draws what the first call of an object with that seed draws
     np.testing.assert_array_equal(first.solve(theta, seed=5).noise, a.noise)
 
@@ -174,12 +188,13 @@ class Laplace:
         return np.sign(z)
 
     def log_mgf(self, epsilon: float) -> float:
-        return float(-np.log1p(-epsilon**2))
+        return float(-np.log1p(-(epsilon**2)))
 
 
 @pytest.mark.parametrize("backend", ["loky", "threading"])
-def test_a_noise_object_of_ones_own_works_on_workers(force_dispatch: list[str],
-                                                     backend: str) -> None:
+def test_a_noise_object_of_ones_own_works_on_workers(
+    force_dispatch: list[str], backend: str
+) -> None:
     theta = np.random.default_rng(9).normal(size=(3, 5))
     serial = _run("sign", theta, 1, noise=Laplace())
     with joblib.parallel_config(backend=backend):

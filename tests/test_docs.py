@@ -27,8 +27,9 @@ def blocks(page: Path) -> list[tuple[int, str]]:
     return found
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if blocks(p)],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if blocks(p)], ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "__docs__"}
@@ -36,5 +37,6 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
         try:
             exec(compile(code, f"{page.relative_to(ROOT)}:{line}", "exec"), namespace)
         except Exception as error:
-            raise AssertionError(f"the block at {page.name}:{line} failed: "
-                                 f"{type(error).__name__}: {error}") from error
+            raise AssertionError(
+                f"the block at {page.name}:{line} failed: {type(error).__name__}: {error}"
+            ) from error

@@ -48,6 +48,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # -- data -------------------------------------------------------------------------------
 
+
 def test_hidden_direction_is_unit_and_seeded() -> None:
     w0 = hidden_direction(9, seed=3)
     assert w0.shape == (9,)
@@ -61,8 +62,9 @@ def test_labels_are_rank_vectors(sigma: float) -> None:
     assert data.features.shape == (20, 7, 3)
     assert data.labels.shape == data.clean_labels.shape == (20, 7)
     for labels in (data.labels, data.clean_labels):
-        np.testing.assert_array_equal(np.sort(labels, axis=1),
-                                      np.broadcast_to(np.arange(1, 8), (20, 7)))
+        np.testing.assert_array_equal(
+            np.sort(labels, axis=1), np.broadcast_to(np.arange(1, 8), (20, 7))
+        )
 
 
 def test_labels_follow_the_ranking_solver() -> None:
@@ -93,6 +95,7 @@ def test_noise_scrambles_labels_on_common_features() -> None:
 
 # -- metrics ----------------------------------------------------------------------------
 
+
 def test_metrics_on_hand_made_cases() -> None:
     true = np.array([[1, 2, 3, 4], [4, 3, 2, 1]])
     assert perfect_ranking_accuracy(true, true) == 1.0
@@ -108,8 +111,11 @@ def test_metrics_on_hand_made_cases() -> None:
 
 
 def test_config_rejects_bad_values() -> None:
-    with pytest.raises(ValueError, match=r"RankingConfig.sigmas must be noise variances: "
-                                         r"a non-empty tuple, each item a finite number >= 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"RankingConfig.sigmas must be noise variances: "
+        r"a non-empty tuple, each item a finite number >= 0",
+    ):
         RankingConfig(sigmas=(-0.1,))
     with pytest.raises(ValueError, match="RankingConfig.train must be an integer >= 1, got 0"):
         RankingConfig(train=0)
@@ -127,10 +133,12 @@ def test_table_lists_every_sigma() -> None:
 
 # -- learning ---------------------------------------------------------------------------
 
+
 def test_ranking_model_learns_on_noiseless_data() -> None:
     pytest.importorskip("torch")
-    config = RankingConfig(train=64, test=32, n=20, d=5, epochs=5, batch_size=8,
-                           sigmas=(0.0,), seed=1)
+    config = RankingConfig(
+        train=64, test=32, n=20, d=5, epochs=5, batch_size=8, sigmas=(0.0,), seed=1
+    )
     direction = hidden_direction(config.d, config.seed)
     train = make_ranking_data(config.train, n=config.n, direction=direction, sigma=0.0, seed=2)
     test = make_ranking_data(config.test, n=config.n, direction=direction, sigma=0.0, seed=3)
@@ -146,8 +154,10 @@ def test_clean_labels_give_perfect_rankings_after_ten_epochs() -> None:
     default configuration ranks >= 90 % of the test instances right in all 100
     positions, on average over three seeds (0.917, 0.943, 0.916 measured)."""
     pytest.importorskip("torch")
-    perfect = [run_ranking_experiment(RankingConfig(sigmas=(0.0,), seed=seed)).rows[0].perfect
-               for seed in (0, 1, 2)]
+    perfect = [
+        run_ranking_experiment(RankingConfig(sigmas=(0.0,), seed=seed)).rows[0].perfect
+        for seed in (0, 1, 2)
+    ]
     assert np.mean(perfect) >= 0.9, perfect
 
 
@@ -176,6 +186,7 @@ def test_evaluation_is_perfect_for_the_hidden_direction() -> None:
 
 # -- classification ---------------------------------------------------------------------
 
+
 def test_classification_runs_on_swapped_in_data(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     from perturbopt.experiments.classification import (
@@ -189,13 +200,29 @@ def test_classification_runs_on_swapped_in_data(tmp_path: Path) -> None:
     centres = 3.0 * rng.standard_normal((3, 2, 2))
     labels = rng.integers(0, 3, 150)
     inputs = (centres[labels] + 0.3 * rng.standard_normal((150, 2, 2))).astype(np.float32)
-    data = ClassificationData(x_train=inputs[:100], y_train=labels[:100], x_test=inputs[100:],
-                              y_test=labels[100:], num_classes=3, name="blobs")
-    config = ClassificationConfig(epochs=15, batch_size=16, hidden=16, learning_rate=0.01,
-                                  num_samples=(1, 50), epsilons=(0.1, 1.0), eval_samples=20)
+    data = ClassificationData(
+        x_train=inputs[:100],
+        y_train=labels[:100],
+        x_test=inputs[100:],
+        y_test=labels[100:],
+        num_classes=3,
+        name="blobs",
+    )
+    config = ClassificationConfig(
+        epochs=15,
+        batch_size=16,
+        hidden=16,
+        learning_rate=0.01,
+        num_samples=(1, 50),
+        epsilons=(0.1, 1.0),
+        eval_samples=20,
+    )
     result = run_classification_experiment(config, data)
-    assert [m.label for m in result.methods] == ["cross-entropy", "perturbed FY, M=1",
-                                                 "perturbed FY, M=50"]
+    assert [m.label for m in result.methods] == [
+        "cross-entropy",
+        "perturbed FY, M=1",
+        "perturbed FY, M=50",
+    ]
     for method in result.methods:
         assert method.test_accuracy.shape == (15,)
         assert method.final_accuracy > 0.8  # separable blobs; chance is 1/3
@@ -224,6 +251,7 @@ def test_digits_loader_is_a_stratified_split() -> None:
 
 # -- what the experiments share -----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Toy(ExperimentConfig):
     size: int = 3
@@ -232,25 +260,38 @@ class Toy(ExperimentConfig):
     workers: int | None = None
     mode: str = "fast"
     _rules: ClassVar[Mapping[str, Rule]] = {
-        "size": integer(at_least=2), "rate": real(above=0, below=1),
+        "size": integer(at_least=2),
+        "rate": real(above=0, below=1),
         "scales": each(real(at_least=0), what="scales"),
-        "workers": optional(integer(at_least=1)), "mode": one_of("fast", "slow")}
+        "workers": optional(integer(at_least=1)),
+        "mode": one_of("fast", "slow"),
+    }
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("size", 1, "Toy.size must be an integer >= 2, got 1"),
-    ("size", 2.0, "Toy.size must be an integer >= 2, got 2.0"),
-    ("size", True, "Toy.size must be an integer >= 2, got True"),
-    ("rate", 1.0, "Toy.rate must be a finite number > 0 and < 1, got 1.0"),
-    ("rate", float("nan"), "Toy.rate must be a finite number > 0 and < 1, got nan"),
-    ("scales", (), ("Toy.scales must be scales: a non-empty tuple, each item a finite "
-                    "number >= 0, got ()")),
-    ("scales", [1.0], "Toy.scales must be scales"),
-    ("workers", 0, "Toy.workers must be None or an integer >= 1, got 0"),
-    ("mode", "quick", "Toy.mode must be one of 'fast', 'slow', got 'quick'"),
-])
-def test_one_validation_names_the_field_and_the_rule(field: str, value: object,
-                                                     message: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("size", 1, "Toy.size must be an integer >= 2, got 1"),
+        ("size", 2.0, "Toy.size must be an integer >= 2, got 2.0"),
+        ("size", True, "Toy.size must be an integer >= 2, got True"),
+        ("rate", 1.0, "Toy.rate must be a finite number > 0 and < 1, got 1.0"),
+        ("rate", float("nan"), "Toy.rate must be a finite number > 0 and < 1, got nan"),
+        (
+            "scales",
+            (),
+            (
+                "Toy.scales must be scales: a non-empty tuple, each item a finite "
+                "number >= 0, got ()"
+            ),
+        ),
+        ("scales", [1.0], "Toy.scales must be scales"),
+        ("workers", 0, "Toy.workers must be None or an integer >= 1, got 0"),
+        ("mode", "quick", "Toy.mode must be one of 'fast', 'slow', got 'quick'"),
+    ],
+)
+def test_one_validation_names_the_field_and_the_rule(
+    field: str, value: object, message: str
+) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         Toy(**{field: value})  # type: ignore[arg-type]
     Toy(workers=None)
@@ -276,8 +317,17 @@ def test_fit_minimises_with_seeded_batches_and_a_cosine_decay() -> None:
 
     before = torch.get_num_threads()
     groups: list[dict[str, Any]] = [{"params": [weight]}, {"params": [offset], "lr": 0.0}]
-    losses = fit(groups, batch_loss, num_examples=10, epochs=30, batch_size=4,
-                 learning_rate=0.1, seed=5, schedule="cosine", after_epoch=after_epoch)
+    losses = fit(
+        groups,
+        batch_loss,
+        num_examples=10,
+        epochs=30,
+        batch_size=4,
+        learning_rate=0.1,
+        seed=5,
+        schedule="cosine",
+        after_epoch=after_epoch,
+    )
     assert torch.get_num_threads() == before
     assert losses.shape == (30,) and losses[-1] < 1e-3 * losses[0]
     assert offset.item() == 0.0  # its group's own step size, 0
@@ -319,7 +369,11 @@ def test_no_figure_is_written_when_drawing_fails(tmp_path: Path) -> None:
 
 def test_markdown_table() -> None:
     assert markdown_table(["a", "b"], [["1", "2"], ["3", "4"]], align="rl").splitlines() == [
-        "| a | b |", "|---:|---|", "| 1 | 2 |", "| 3 | 4 |"]
+        "| a | b |",
+        "|---:|---|",
+        "| 1 | 2 |",
+        "| 3 | 4 |",
+    ]
     with pytest.raises(ValueError, match="a row has 1 cells for 2 columns"):
         markdown_table(["a", "b"], [["1"]])
     with pytest.raises(ValueError, match="align needs one 'l' or 'r' per column"):

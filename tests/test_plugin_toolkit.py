@@ -35,8 +35,11 @@ def test_message_and_status_error_share_the_prefix_and_pickle() -> None:
     assert isinstance(error, PerturbOptError) and isinstance(error, RuntimeError)
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is plugin.StatusError and str(copy) == str(error)
-    assert (copy.solver, copy.status, copy.detail) == (SOLVER, "INFEASIBLE",
-                                                       "relax the constraints")
+    assert (copy.solver, copy.status, copy.detail) == (
+        SOLVER,
+        "INFEASIBLE",
+        "relax the constraints",
+    )
 
     class HighsError(plugin.StatusError, ValueError):
         pass
@@ -44,17 +47,24 @@ def test_message_and_status_error_share_the_prefix_and_pickle() -> None:
     assert isinstance(HighsError(SOLVER, "X", "y"), ValueError)
 
 
-@pytest.mark.parametrize("check, bad_type, bad_value", [
-    (lambda v: plugin.check_sense(SOLVER, v), 1, "maximize"),
-    (lambda v: plugin.check_choice(SOLVER, "negative_costs", v, plugin.NEGATIVE_COSTS),
-     None, "ignore"),
-    (lambda v: plugin.check_int(SOLVER, "threads", v, minimum=1), 2.0, 0),
-    (lambda v: plugin.check_number(SOLVER, "time_limit", v, positive=True), "1", -1.0),
-    (lambda v: plugin.check_shape(SOLVER, "shape", v, ndim=2), 3, (3, 0)),
-    (lambda v: plugin.check_node(SOLVER, "source", v, 4), "0", 4),
-])
-def test_wrong_types_raise_type_error_and_wrong_values_value_error(check, bad_type,
-                                                                   bad_value) -> None:
+@pytest.mark.parametrize(
+    "check, bad_type, bad_value",
+    [
+        (lambda v: plugin.check_sense(SOLVER, v), 1, "maximize"),
+        (
+            lambda v: plugin.check_choice(SOLVER, "negative_costs", v, plugin.NEGATIVE_COSTS),
+            None,
+            "ignore",
+        ),
+        (lambda v: plugin.check_int(SOLVER, "threads", v, minimum=1), 2.0, 0),
+        (lambda v: plugin.check_number(SOLVER, "time_limit", v, positive=True), "1", -1.0),
+        (lambda v: plugin.check_shape(SOLVER, "shape", v, ndim=2), 3, (3, 0)),
+        (lambda v: plugin.check_node(SOLVER, "source", v, 4), "0", 4),
+    ],
+)
+def test_wrong_types_raise_type_error_and_wrong_values_value_error(
+    check, bad_type, bad_value
+) -> None:
     with pytest.raises(TypeError, match=PREFIX):
         check(bad_type)
     with pytest.raises(ValueError, match=PREFIX):
@@ -80,14 +90,20 @@ def test_option_checks_accept_and_normalise() -> None:
 def test_instance_and_stack_shapes() -> None:
     theta = read_only(np.ones((2, 3)))
     assert plugin.check_instance(SOLVER, theta, ndim=2) is theta  # no copy, no write
-    with pytest.raises(ValueError, match=PREFIX + r"theta has shape \(2, 3\), but this solver "
-                                                  r"takes instances of shape \(3, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=PREFIX + r"theta has shape \(2, 3\), but this solver "
+        r"takes instances of shape \(3, 3\)",
+    ):
         plugin.check_instance(SOLVER, theta, shape=(3, 3))
     with pytest.raises(ValueError, match=r"instances with 1 axis \(one cost per edge\)"):
         plugin.check_instance(SOLVER, theta, ndim=1, what="one cost per edge")
     assert plugin.check_stack(SOLVER, np.ones((4, 2, 3)), shape=(2, 3)).shape == (4, 2, 3)
-    with pytest.raises(ValueError, match=PREFIX + r"solve_batch takes a stack of instances of "
-                                                  r"shape \(n, 2, 3\), got shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=PREFIX + r"solve_batch takes a stack of instances of "
+        r"shape \(n, 2, 3\), got shape \(2, 3\)",
+    ):
         plugin.check_stack(SOLVER, np.ones((2, 3)), shape=(2, 3))
     with pytest.raises(ValueError, match=r"\(n, \.\.\.\) with 3 axes, got shape \(4, 6\)"):
         plugin.check_stack(SOLVER, np.ones((4, 6)), ndim=2)
@@ -95,11 +111,15 @@ def test_instance_and_stack_shapes() -> None:
 
 def test_nonnegative_errors_and_clips_without_writing_the_input() -> None:
     theta = read_only([[1.0, 2.0], [-0.5, -3.0]])
-    with pytest.raises(ValueError, match=PREFIX + r"capacities must be non-negative, but "
-                                                  r"theta\[1, 0\] = -0\.5 \(edge \(2, 0\)\); "
-                                                  r"pass negative_costs='clip'"):
-        plugin.check_nonnegative(SOLVER, theta, what="capacities",
-                                 where=lambda index: f"edge {(2, index[1])}")
+    with pytest.raises(
+        ValueError,
+        match=PREFIX + r"capacities must be non-negative, but "
+        r"theta\[1, 0\] = -0\.5 \(edge \(2, 0\)\); "
+        r"pass negative_costs='clip'",
+    ):
+        plugin.check_nonnegative(
+            SOLVER, theta, what="capacities", where=lambda index: f"edge {(2, index[1])}"
+        )
     clipped = plugin.check_nonnegative(SOLVER, theta, negative_costs="clip")
     np.testing.assert_array_equal(clipped, [[1.0, 2.0], [0.0, 0.0]])
     np.testing.assert_array_equal(theta, [[1.0, 2.0], [-0.5, -3.0]])
@@ -126,19 +146,25 @@ def test_edges_and_nodes() -> None:
 
 
 def test_deprecation_warning_names_the_new_spelling() -> None:
-    with pytest.warns(DeprecationWarning, match=PREFIX + r"n=3 is deprecated; pass "
-                                                         r"shape=\(3, 3\) instead"):
+    with pytest.warns(
+        DeprecationWarning,
+        match=PREFIX + r"n=3 is deprecated; pass "
+        r"shape=\(3, 3\) instead",
+    ):
         plugin.warn_deprecated(SOLVER, "n=3", "shape=(3, 3)")
 
 
-def test_lazy_attributes_import_on_first_access(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lazy_attributes_import_on_first_access(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = tmp_path / "lazy_demo_pkg"
     package.mkdir()
-    (package / "__init__.py").write_text(textwrap.dedent("""
+    (package / "__init__.py").write_text(
+        textwrap.dedent("""
         from perturbopt.plugin import lazy_attributes
         __getattr__, __dir__ = lazy_attributes(__name__, {"Heavy": "._heavy"})
-    """))
+    """)
+    )
     (package / "_heavy.py").write_text("class Heavy:\n    pass\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     import lazy_demo_pkg  # type: ignore[import-not-found]
@@ -158,8 +184,21 @@ def test_lazy_attributes_import_on_first_access(tmp_path: Path,
 
 def test_no_import_of_the_engine() -> None:
     source = Path(plugin.__file__).read_text()
-    imports = [line.split()[1] for line in source.splitlines()
-               if line.startswith(("import ", "from "))]
-    assert set(imports) <= {"__future__", "importlib", "math", "numbers", "sys", "warnings",
-                            "collections.abc", "typing", "numpy", "._errors", "._hookspecs",
-                            "._registry", "._types"}
+    imports = [
+        line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))
+    ]
+    assert set(imports) <= {
+        "__future__",
+        "importlib",
+        "math",
+        "numbers",
+        "sys",
+        "warnings",
+        "collections.abc",
+        "typing",
+        "numpy",
+        "._errors",
+        "._hookspecs",
+        "._registry",
+        "._types",
+    }

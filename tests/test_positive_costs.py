@@ -28,8 +28,10 @@ pytest.importorskip("perturbopt_scipy")
 
 @pytest.fixture(scope="module")
 def maps() -> tuple[TerrainMaps, TerrainMaps]:
-    return (make_terrain_maps(1000, grid=12, seed=[7, 0]),
-            make_terrain_maps(300, grid=12, seed=[7, 1]))
+    return (
+        make_terrain_maps(1000, grid=12, seed=[7, 0]),
+        make_terrain_maps(300, grid=12, seed=[7, 1]),
+    )
 
 
 def untrained(maps: tuple[TerrainMaps, TerrainMaps]) -> tuple[PathMetrics, float]:
@@ -39,18 +41,19 @@ def untrained(maps: tuple[TerrainMaps, TerrainMaps]) -> tuple[PathMetrics, float
     return path_metrics(shortest_paths(costs), test), float(costs.mean())
 
 
-def train(maps: tuple[TerrainMaps, TerrainMaps], perturbation: str
-          ) -> tuple[PathMetrics, tuple[float, ...]]:
-    config = ShortestPathConfig(train=1000, test=300, epochs=3, epsilons=(0.5,),
-                                perturbation=perturbation, seed=0)  # type: ignore[arg-type]
+def train(
+    maps: tuple[TerrainMaps, TerrainMaps], perturbation: str
+) -> tuple[PathMetrics, tuple[float, ...]]:
+    config = ShortestPathConfig(
+        train=1000, test=300, epochs=3, epsilons=(0.5,), perturbation=perturbation, seed=0
+    )  # type: ignore[arg-type]
     with warnings.catch_warnings():  # a warning about multiplicative noise is welcome here
         warnings.simplefilter("ignore")
         _, curve, scale = train_cost_network(*maps, config, epsilon=0.5)
     return curve[-1], scale
 
 
-def test_multiplicative_noise_collapses_the_costs(maps: tuple[TerrainMaps, TerrainMaps]
-                                                  ) -> None:
+def test_multiplicative_noise_collapses_the_costs(maps: tuple[TerrainMaps, TerrainMaps]) -> None:
     start, start_scale = untrained(maps)
     final, scale = train(maps, "multiplicative")
     assert 0.3 < start_scale < 3.0  # softplus of small outputs
@@ -62,7 +65,8 @@ def test_multiplicative_noise_collapses_the_costs(maps: tuple[TerrainMaps, Terra
 
 
 def test_additive_noise_with_clipping_learns_on_the_same_case(
-        maps: tuple[TerrainMaps, TerrainMaps]) -> None:
+    maps: tuple[TerrainMaps, TerrainMaps],
+) -> None:
     start, start_scale = untrained(maps)
     final, scale = train(maps, "additive")
     assert scale[-1] > start_scale  # no collapse: the costs grow to the noise's scale
@@ -77,12 +81,21 @@ def test_clip_is_what_makes_additive_noise_possible() -> None:
 
     theta = torch.full((2, 5, 5), 0.2, requires_grad=True)
     target = torch.as_tensor(np.stack([np.eye(5), np.eye(5)]))
-    refusing = FenchelYoungLoss("scipy.grid_shortest_path", epsilon=1.0, num_samples=1,
-                                seed=0, solver_options={"shape": (5, 5)})
+    refusing = FenchelYoungLoss(
+        "scipy.grid_shortest_path",
+        epsilon=1.0,
+        num_samples=1,
+        seed=0,
+        solver_options={"shape": (5, 5)},
+    )
     with pytest.raises(Exception, match="negative_costs='clip'"):
         refusing(theta, target)
-    clipping = FenchelYoungLoss("scipy.grid_shortest_path", epsilon=1.0, num_samples=1,
-                                seed=0, solver_options={"shape": (5, 5),
-                                                        "negative_costs": "clip"})
+    clipping = FenchelYoungLoss(
+        "scipy.grid_shortest_path",
+        epsilon=1.0,
+        num_samples=1,
+        seed=0,
+        solver_options={"shape": (5, 5), "negative_costs": "clip"},
+    )
     clipping(theta, target).backward()
     assert theta.grad is not None and torch.isfinite(theta.grad).all()

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 import perturbopt
 
-SETTINGS = settings(max_examples=100, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 SOLVERS = ["argmax", "topk", "ranking", "sign"]
 
@@ -28,21 +27,31 @@ def problems(draw: st.DrawFn) -> dict:
     epsilon = draw(st.floats(0.05, 3.0))
     antithetic = noise == "gaussian" and draw(st.booleans())
     samples = draw(st.integers(1, 12)) * (2 if antithetic else 1)
-    elements = st.floats(0.1, 4.0) if perturbation == "multiplicative" else \
-        st.floats(-4.0, 4.0)
-    theta = np.asarray(draw(st.lists(elements, min_size=d * int(np.prod(batch)),
-                                     max_size=d * int(np.prod(batch)))),
-                       dtype=np.float64).reshape(batch + (d,))
+    elements = st.floats(0.1, 4.0) if perturbation == "multiplicative" else st.floats(-4.0, 4.0)
+    theta = np.asarray(
+        draw(
+            st.lists(elements, min_size=d * int(np.prod(batch)), max_size=d * int(np.prod(batch)))
+        ),
+        dtype=np.float64,
+    ).reshape(batch + (d,))
     options = {
-        "epsilon": epsilon, "num_samples": samples, "noise": noise,
-        "perturbation": perturbation, "antithetic": antithetic,
+        "epsilon": epsilon,
+        "num_samples": samples,
+        "noise": noise,
+        "perturbation": perturbation,
+        "antithetic": antithetic,
         "dtype": draw(st.sampled_from(["float64", "float32"])),
-        "keep_noise": draw(st.booleans()), "seed": draw(st.integers(0, 2**32)),
+        "keep_noise": draw(st.booleans()),
+        "seed": draw(st.integers(0, 2**32)),
     }
     if solver == "topk":
         options["solver_options"] = {"k": draw(st.integers(1, d))}
-    return {"solver": solver, "theta": theta, "options": options,
-            "baseline": draw(st.sampled_from(["none", "loo", "control"]))}
+    return {
+        "solver": solver,
+        "theta": theta,
+        "options": options,
+        "baseline": draw(st.sampled_from(["none", "loo", "control"])),
+    }
 
 
 def _in_polytope(solver: str, mean: np.ndarray, options: dict) -> None:
@@ -85,8 +94,9 @@ def test_every_call_keeps_its_invariants(problem: dict) -> None:
     g = np.random.default_rng(0).normal(size=shape)
     vjp = result.vjp(g, baseline=problem["baseline"])
     jacobian = result.jacobian(baseline=problem["baseline"])
-    np.testing.assert_allclose(vjp, np.einsum("...ij,...i->...j", jacobian, g),
-                               rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(
+        vjp, np.einsum("...ij,...i->...j", jacobian, g), rtol=1e-7, atol=1e-9
+    )
     assert np.all(np.isfinite(vjp))
 
 
@@ -102,8 +112,10 @@ def test_results_are_bit_identical_for_any_number_of_workers(problem: dict) -> N
     assert a.samples.tobytes() == b.samples.tobytes()
     assert a.sample_values.tobytes() == b.sample_values.tobytes()
     g = np.ones(theta.shape)
-    assert a.vjp(g, baseline=problem["baseline"]).tobytes() == \
-        b.vjp(g, baseline=problem["baseline"]).tobytes()
+    assert (
+        a.vjp(g, baseline=problem["baseline"]).tobytes()
+        == b.vjp(g, baseline=problem["baseline"]).tobytes()
+    )
 
 
 @SETTINGS
@@ -114,8 +126,9 @@ def test_the_torch_layer_is_the_numpy_estimate(problem: dict) -> None:
 
     po = _perturbed_or_documented_error(problem, 1)
     assume(po is not None)
-    layer = PerturbedOptimizer(problem["solver"], baseline=problem["baseline"],
-                               **problem["options"])
+    layer = PerturbedOptimizer(
+        problem["solver"], baseline=problem["baseline"], **problem["options"]
+    )
     theta_np = problem["theta"]
     theta = torch.tensor(theta_np, requires_grad=True)
     out = layer(theta, seed=11)
@@ -123,15 +136,18 @@ def test_the_torch_layer_is_the_numpy_estimate(problem: dict) -> None:
     out.backward(torch.tensor(g))
     expected = po.solve(theta_np, seed=11)
     np.testing.assert_array_equal(out.detach().numpy(), expected.mean)
-    np.testing.assert_allclose(theta.grad.numpy(),
-                               expected.vjp(g, baseline=problem["baseline"]),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        theta.grad.numpy(), expected.vjp(g, baseline=problem["baseline"]), rtol=1e-12, atol=1e-12
+    )
 
 
 @SETTINGS
-@given(st.one_of(st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=2),
-                 st.booleans(), st.none()),
-       st.sampled_from(["epsilon", "num_samples", "n_jobs", "timeout", "keep_noise"]))
+@given(
+    st.one_of(
+        st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=2), st.booleans(), st.none()
+    ),
+    st.sampled_from(["epsilon", "num_samples", "n_jobs", "timeout", "keep_noise"]),
+)
 def test_any_option_value_is_accepted_or_refused_by_name(value: object, name: str) -> None:
     try:
         perturbopt.perturbed("argmax", **{name: value})

@@ -21,8 +21,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 @pytest.fixture(scope="module")
 def local_ray():  # type: ignore[no-untyped-def]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     ray_joblib.register_ray()
     yield
     perturbopt.shutdown_pools()
@@ -62,8 +61,11 @@ def test_local_ray_is_bit_identical(local_ray, force_dispatch) -> None:  # type:
         assert expected.vjp(np.ones((3, 8))).tobytes() == got.vjp(np.ones((3, 8))).tobytes()
 
 
-def test_ray_workers_keep_their_solver_across_calls(local_ray, force_dispatch,  # type: ignore[no-untyped-def]
-                                                    tmp_path: Path) -> None:
+def test_ray_workers_keep_their_solver_across_calls(
+    local_ray,
+    force_dispatch,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     log = tmp_path / "builds.log"
     theta = np.random.default_rng(1).normal(size=(4, 6))
     with joblib.parallel_config(backend="ray"):

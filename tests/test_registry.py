@@ -31,15 +31,15 @@ class GoodPlugin:
         register("test.constant", ConstantSolver, description="always the same")
 
 
-def _fake_distribution(root: Path, dist: str, module: str, source: str,
-                       entry_name: str | None = None) -> None:
+def _fake_distribution(
+    root: Path, dist: str, module: str, source: str, entry_name: str | None = None
+) -> None:
     """Write an installed distribution (module + dist-info with an entry point) under root."""
     (root / f"{module}.py").write_text(textwrap.dedent(source))
     info = root / f"{dist.replace('-', '_')}-1.0.dist-info"  # as pip names it
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        f"[perturbopt]\n{entry_name or module} = {module}\n")
+    (info / "entry_points.txt").write_text(f"[perturbopt]\n{entry_name or module} = {module}\n")
 
 
 @pytest.fixture
@@ -95,11 +95,15 @@ def test_installed_distribution_is_discovered_through_its_entry_point(site: Path
 
 def test_broken_plugin_warns_and_the_others_load(site: Path) -> None:
     _fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD_SOURCE)
-    _fake_distribution(site, "fakeplug-broken", "fakeplug_broken",
-                       "raise ImportError('libsolver.so not found')\n")
+    _fake_distribution(
+        site, "fakeplug-broken", "fakeplug_broken", "raise ImportError('libsolver.so not found')\n"
+    )
     registry = Registry()
-    with pytest.warns(RuntimeWarning, match=r"'fakeplug_broken' \(distribution "
-                                            r"'fakeplug-broken'\) failed to import.*libsolver"):
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"'fakeplug_broken' \(distribution "
+        r"'fakeplug-broken'\) failed to import.*libsolver",
+    ):
         names = {e.name for e in registry.list_solvers()}
     assert "fake.half" in names and "argmax" in names
     assert "fakeplug_broken" in registry.failed_plugins
@@ -108,13 +112,18 @@ def test_broken_plugin_warns_and_the_others_load(site: Path) -> None:
 
 
 def test_plugin_failing_inside_its_hook_warns(site: Path) -> None:
-    _fake_distribution(site, "fakeplug-hook", "fakeplug_hook", """
+    _fake_distribution(
+        site,
+        "fakeplug-hook",
+        "fakeplug_hook",
+        """
         import perturbopt
 
         @perturbopt.hookimpl
         def register_solvers(register):
             raise RuntimeError("no licence")
-    """)
+    """,
+    )
     with pytest.warns(RuntimeWarning, match="'fakeplug_hook'.*failed in register_solvers"):
         assert "argmax" in {e.name for e in Registry().list_solvers()}
 
@@ -157,8 +166,10 @@ def test_duplicate_of_a_builtin_raises() -> None:
 
     registry = Registry(autoload=False)
     registry.register_plugin(Clash(), name="clash")
-    with pytest.warns(RuntimeWarning, match="registered twice"), \
-            pytest.raises(perturbopt.DuplicateNameError, match="'builtins'.*'clash'"):
+    with (
+        pytest.warns(RuntimeWarning, match="registered twice"),
+        pytest.raises(perturbopt.DuplicateNameError, match="'builtins'.*'clash'"),
+    ):
         registry.get_solver("argmax")
     assert registry.get_solver("topk", k=1).solve(np.array([0.0, 1.0])).tolist() == [0, 1]
 
@@ -182,7 +193,7 @@ def test_plugins_register_noises_too() -> None:
             return np.sign(z)
 
         def log_mgf(self, epsilon):  # type: ignore[no-untyped-def]
-            return -np.log1p(-epsilon**2)
+            return -np.log1p(-(epsilon**2))
 
     class NoisePlugin:
         @perturbopt.hookimpl
@@ -191,17 +202,18 @@ def test_plugins_register_noises_too() -> None:
 
     registry = Registry(autoload=False)
     registry.register_plugin(NoisePlugin(), name="noises")
-    po = perturbopt.perturbed("sign", noise="laplace", num_samples=20000, seed=0,
-                              registry=registry)
+    po = perturbopt.perturbed("sign", noise="laplace", num_samples=20000, seed=0, registry=registry)
     # P(Z > -theta) for a standard Laplace: 1 - exp(-theta) / 2 at theta = 0.5.
     p = 1 - np.exp(-0.5) / 2
     assert abs(po(np.array([0.5]))[0] - (2 * p - 1)) < 5 * 2 * np.sqrt(p * (1 - p) / 20000)
 
 
 def test_plugins_load_lazily_not_at_import() -> None:
-    code = ("import perturbopt, sys; "
-            "print(perturbopt.Registry.default()._plugins_loaded, "
-            "any(m.startswith('perturbopt_') for m in sys.modules))")
+    code = (
+        "import perturbopt, sys; "
+        "print(perturbopt.Registry.default()._plugins_loaded, "
+        "any(m.startswith('perturbopt_') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -215,23 +227,30 @@ def test_default_registry_loads_once() -> None:
 
 def test_factories_registered_by_import_path_load_on_first_use(site: Path) -> None:
     (site / "fakeplug_heavy.py").write_text(textwrap.dedent(GOOD_SOURCE))
-    _fake_distribution(site, "fakeplug-lazy", "fakeplug_lazy", """
+    _fake_distribution(
+        site,
+        "fakeplug-lazy",
+        "fakeplug_lazy",
+        """
         import perturbopt
 
         @perturbopt.hookimpl
         def register_solvers(register):
             register("fake.lazy", "fakeplug_heavy:Half", description="imported when used")
             register("fake.gone", "fakeplug_missing:Half")
-    """)
+    """,
+    )
     registry = Registry()
     names = {e.name for e in registry.list_solvers()}
     assert {"fake.lazy", "fake.gone"} <= names
     assert "fakeplug_heavy" not in sys.modules
     np.testing.assert_array_equal(registry.get_solver("fake.lazy").solve(np.zeros(2)), 0.5)
     assert "fakeplug_heavy" in sys.modules
-    with pytest.raises(perturbopt.PluginError,
-                       match="'fake.gone' is registered by plugin 'fakeplug_lazy'.*"
-                             "No module named 'fakeplug_missing'"):
+    with pytest.raises(
+        perturbopt.PluginError,
+        match="'fake.gone' is registered by plugin 'fakeplug_lazy'.*"
+        "No module named 'fakeplug_missing'",
+    ):
         registry.get_solver("fake.gone")
 
 
@@ -248,7 +267,8 @@ def test_register_refuses_what_is_neither_callable_nor_a_path() -> None:
 
 
 def test_strict_mode_reports_once_and_the_healthy_plugins_keep_working(
-        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD_SOURCE)
     _fake_distribution(site, "fakeplug-broken", "fakeplug_broken", "import no_such_module\n")
     monkeypatch.setenv("PERTURBOPT_STRICT_PLUGINS", "1")
@@ -270,21 +290,32 @@ def test_a_plugin_that_exits_on_import_is_only_a_warning(site: Path) -> None:
 def test_perturbopt_solvers_survives_a_plugin_that_exits(site: Path) -> None:
     _fake_distribution(site, "fakeplug-exit", "fakeplug_exit", "import sys\nsys.exit(1)\n")
     env = {**__import__("os").environ, "PYTHONPATH": str(site)}
-    done = subprocess.run([sys.executable, "-m", "perturbopt.cli", "solvers"],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "perturbopt.cli", "solvers"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0 and "argmax" in done.stdout
     assert "fakeplug_exit" in done.stderr
 
 
 def test_register_solvers_is_all_or_nothing(site: Path) -> None:
-    _fake_distribution(site, "fakeplug-half", "fakeplug_half", """
+    _fake_distribution(
+        site,
+        "fakeplug-half",
+        "fakeplug_half",
+        """
         import perturbopt
 
         @perturbopt.hookimpl
         def register_solvers(register):
             register("half.first", lambda: None)
             raise RuntimeError("the second solver needs a licence")
-    """)
+    """,
+    )
     registry = Registry()
     with pytest.warns(RuntimeWarning, match="'fakeplug_half'.*failed in register_solvers"):
         names = {e.name for e in registry.list_solvers()}
@@ -292,15 +323,22 @@ def test_register_solvers_is_all_or_nothing(site: Path) -> None:
 
 
 def test_a_misspelled_hook_is_reported_by_pluggy_validation(site: Path) -> None:
-    _fake_distribution(site, "fakeplug-typo", "fakeplug_typo", """
+    _fake_distribution(
+        site,
+        "fakeplug-typo",
+        "fakeplug_typo",
+        """
         import perturbopt
 
         @perturbopt.hookimpl
         def register_solver(register):
             register("typo.sign", lambda: None)
-    """)
-    with pytest.warns(RuntimeWarning, match="'fakeplug_typo'.*unknown hook 'register_solver'.*"
-                                            "did you mean 'register_solvers'"):
+    """,
+    )
+    with pytest.warns(
+        RuntimeWarning,
+        match="'fakeplug_typo'.*unknown hook 'register_solver'.*did you mean 'register_solvers'",
+    ):
         Registry().list_solvers()
 
 

@@ -64,6 +64,7 @@ class Crasher:
 
 # -- 1. solvers cannot corrupt results or the caller's data ----------------------------
 
+
 @pytest.mark.parametrize("warm_start", [False, True])
 def test_a_solver_that_writes_into_its_input_corrupts_nothing(warm_start: bool) -> None:
     theta = np.array([0.5, 0.2, 0.1])
@@ -91,8 +92,7 @@ def test_torch_results_never_alias_the_callers_tensor() -> None:
     torch = pytest.importorskip("torch")
     from perturbopt.torch import PerturbedOptimizer
 
-    layer = PerturbedOptimizer("argmax", num_samples=50, seed=0,
-                               perturbation="multiplicative")
+    layer = PerturbedOptimizer("argmax", num_samples=50, seed=0, perturbation="multiplicative")
     g = torch.tensor([[1.0, -1.0, 0.5]], dtype=torch.float64)
     grads = []
     for scale_in_between in (False, True):
@@ -108,15 +108,16 @@ def test_torch_results_never_alias_the_callers_tensor() -> None:
 
 # -- 2. timeouts, interrupts, orphans --------------------------------------------------
 
+
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_a_hung_solve_times_out_naming_the_sample_and_the_worker_is_replaced(n_jobs: int
-                                                                            ) -> None:
+def test_a_hung_solve_times_out_naming_the_sample_and_the_worker_is_replaced(n_jobs: int) -> None:
     theta = np.array([[0.0, 1.0], [1.0, 0.0]])
     po = perturbopt.perturbed(Sleeper(), num_samples=40, seed=0, timeout=0.5, n_jobs=n_jobs)
     started = time.monotonic()
-    with pytest.raises(perturbopt.SolverTimeoutError,
-                       match=r"solver 'sleeper' timed out on sample \d+ of batch item 1"
-                       ) as caught:
+    with pytest.raises(
+        perturbopt.SolverTimeoutError,
+        match=r"solver 'sleeper' timed out on sample \d+ of batch item 1",
+    ) as caught:
         po.solve(theta)
     assert time.monotonic() - started < 10.0
     error = caught.value
@@ -134,8 +135,10 @@ class ClusterBackend(joblib.parallel.ThreadingBackend):
 def test_timeouts_refuse_a_cluster_backend() -> None:
     joblib.register_parallel_backend("fake-cluster", ClusterBackend)
     po = perturbopt.perturbed("argmax", num_samples=4, timeout=1.0)
-    with joblib.parallel_config(backend="fake-cluster"), \
-            pytest.raises(ValueError, match=r"timeout= and isolate=True .*\(ClusterBackend\)"):
+    with (
+        joblib.parallel_config(backend="fake-cluster"),
+        pytest.raises(ValueError, match=r"timeout= and isolate=True .*\(ClusterBackend\)"),
+    ):
         po.solve(np.zeros(3))
 
 
@@ -163,8 +166,9 @@ INTERRUPTED = """
 @pytest.mark.parametrize("backend", ["loky", "threading"])
 def test_keyboard_interrupt_returns_at_once_and_nothing_hangs_after(backend: str) -> None:
     code = textwrap.dedent(INTERRUPTED.format(path=str(Path(__file__).parent), backend=backend))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     lines = done.stdout.splitlines()
     assert done.returncode == 0, done.stderr
     assert lines[0].startswith("interrupted") and float(lines[0].split()[1]) < 1.0
@@ -200,10 +204,14 @@ def test_workers_exit_with_their_caller_even_when_stuck() -> None:
 
 
 def _workers_of(parent: int) -> list[int]:
-    out = subprocess.run(["ps", "-ww", "-o", "pid=,ppid=,args=", "-e"], capture_output=True,
-                         text=True, check=False).stdout
-    return [int(line.split()[0]) for line in out.splitlines()
-            if int(line.split()[1]) == parent and "perturbopt._worker" in line]
+    out = subprocess.run(
+        ["ps", "-ww", "-o", "pid=,ppid=,args=", "-e"], capture_output=True, text=True, check=False
+    ).stdout
+    return [
+        int(line.split()[0])
+        for line in out.splitlines()
+        if int(line.split()[1]) == parent and "perturbopt._worker" in line
+    ]
 
 
 def _alive(pid: int) -> bool:
@@ -211,18 +219,23 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True,
-                           text=True, check=False).stdout.strip()
+    state = subprocess.run(
+        ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, check=False
+    ).stdout.strip()
     return bool(state) and not state.startswith("Z")
 
 
 # -- 3. crashes -------------------------------------------------------------------------
 
+
 def test_isolate_survives_a_native_crash_and_names_the_samples() -> None:
     theta = np.array([[0.0, 1.0]])
     po = perturbopt.perturbed(Crasher(), num_samples=40, seed=3, isolate=True)
-    with pytest.raises(perturbopt.SolverCrashError, match="solver 'crasher' crashed on "
-                                                          r"sample \d+ of batch item 0") as caught:
+    with pytest.raises(
+        perturbopt.SolverCrashError,
+        match="solver 'crasher' crashed on "
+        r"sample \d+ of batch item 0",
+    ) as caught:
         po.solve(theta)
     replay = perturbopt.perturbed("argmax", num_samples=40, seed=3).solve(theta)
     crashing = np.flatnonzero(replay.noise[:, 0, 0] < 0)
@@ -232,12 +245,15 @@ def test_isolate_survives_a_native_crash_and_names_the_samples() -> None:
 
 # -- 5. size guard ------------------------------------------------------------------------
 
+
 def test_a_huge_request_is_refused_before_any_allocation() -> None:
     po = perturbopt.perturbed("argmax", num_samples=10**9)
     started = time.monotonic()
-    with pytest.raises(perturbopt.MemoryLimitError,
-                       match=r"would hold .* GiB .*keep_noise=False.*num_samples.*"
-                             r"memory_limit=.*PERTURBOPT_MEMORY_LIMIT") as caught:
+    with pytest.raises(
+        perturbopt.MemoryLimitError,
+        match=r"would hold .* GiB .*keep_noise=False.*num_samples.*"
+        r"memory_limit=.*PERTURBOPT_MEMORY_LIMIT",
+    ) as caught:
         po.solve(np.zeros(3))
     assert time.monotonic() - started < 1.0
     assert caught.value.needed > caught.value.limit
@@ -254,8 +270,9 @@ def test_the_memory_limit_can_be_set_and_raised(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_released_noise_is_never_held_after_a_vjp() -> None:
-    result = perturbopt.perturbed("argmax", num_samples=30, seed=0,
-                                  keep_noise=False).solve(np.zeros((2, 4)))
+    result = perturbopt.perturbed("argmax", num_samples=30, seed=0, keep_noise=False).solve(
+        np.zeros((2, 4))
+    )
     result.vjp(np.ones((2, 4)))
     result.jacobian()
     assert result.noise_cache is None
@@ -263,23 +280,26 @@ def test_released_noise_is_never_held_after_a_vjp() -> None:
 
 # -- 6. arguments are checked at construction, naming the argument ---------------------
 
-@pytest.mark.parametrize("options,error,match", [
-    ({"n_jobs": "2"}, TypeError, "n_jobs must be an integer"),
-    ({"n_jobs": 2.5}, TypeError, "n_jobs must be an integer"),
-    ({"n_jobs": True}, TypeError, "n_jobs must be an integer"),
-    ({"n_jobs": 0}, ValueError, "n_jobs=0 names no worker"),
-    ({"n_jobs": -100}, ValueError, "n_jobs=-100 asks for all but 99"),
-    ({"warm_start": "no"}, TypeError, "warm_start must be True or False"),
-    ({"keep_noise": 1}, TypeError, "keep_noise must be True or False"),
-    ({"ndim": 0}, ValueError, "ndim=0 contradicts solver 'argmax'"),
-    ({"timeout": 0}, ValueError, "timeout must be a finite number > 0"),
-    ({"dtype": "float16"}, ValueError, "dtype must be 'float64' or 'float32'"),
-    ({"memory_limit": "lots"}, ValueError, "memory_limit must be a number of bytes"),
-    ({"seed": "abc"}, TypeError, "seed must be None, a non-negative int"),
-    ({"epsilonn": 1.0}, TypeError, "unknown option 'epsilonn'; did you mean 'epsilon'"),
-])
-def test_bad_options_are_refused_at_construction(options: dict, error: type,
-                                                 match: str) -> None:
+
+@pytest.mark.parametrize(
+    "options,error,match",
+    [
+        ({"n_jobs": "2"}, TypeError, "n_jobs must be an integer"),
+        ({"n_jobs": 2.5}, TypeError, "n_jobs must be an integer"),
+        ({"n_jobs": True}, TypeError, "n_jobs must be an integer"),
+        ({"n_jobs": 0}, ValueError, "n_jobs=0 names no worker"),
+        ({"n_jobs": -100}, ValueError, "n_jobs=-100 asks for all but 99"),
+        ({"warm_start": "no"}, TypeError, "warm_start must be True or False"),
+        ({"keep_noise": 1}, TypeError, "keep_noise must be True or False"),
+        ({"ndim": 0}, ValueError, "ndim=0 contradicts solver 'argmax'"),
+        ({"timeout": 0}, ValueError, "timeout must be a finite number > 0"),
+        ({"dtype": "float16"}, ValueError, "dtype must be 'float64' or 'float32'"),
+        ({"memory_limit": "lots"}, ValueError, "memory_limit must be a number of bytes"),
+        ({"seed": "abc"}, TypeError, "seed must be None, a non-negative int"),
+        ({"epsilonn": 1.0}, TypeError, "unknown option 'epsilonn'; did you mean 'epsilon'"),
+    ],
+)
+def test_bad_options_are_refused_at_construction(options: dict, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         perturbopt.perturbed("argmax", **options)
 
@@ -298,6 +318,7 @@ def test_a_perturbed_input_that_overflows_is_an_error_not_inf() -> None:
 
 # -- 7. shapes and messages -----------------------------------------------------------------
 
+
 def test_unbatched_samples_have_no_batch_axis() -> None:
     result = perturbopt.perturbed("argmax", num_samples=5, seed=0).solve(np.zeros(3))
     assert result.samples.shape == (5, 3) and result.sample_values.shape == (5,)
@@ -305,20 +326,21 @@ def test_unbatched_samples_have_no_batch_axis() -> None:
 
 
 def test_zero_theta_message_is_right_for_gumbel_noise() -> None:
-    po = perturbopt.perturbed("argmax", noise="gumbel", epsilon=0.5,
-                              perturbation="multiplicative")
+    po = perturbopt.perturbed("argmax", noise="gumbel", epsilon=0.5, perturbation="multiplicative")
     with pytest.raises(ValueError, match=r"theta\[1\] is 0.*exp\(eps Z - log E\[exp\(eps Z\)\]\)"):
         po(np.array([1.0, 0.0]))
 
 
 # -- 8. torch: a per-call seed for gradcheck, a clear error for double backward ----------
 
+
 def test_gradcheck_passes_on_the_perturbed_optimum_with_a_fixed_seed() -> None:
     torch = pytest.importorskip("torch")
     from perturbopt.torch import FenchelYoungLoss, PerturbedOptimum
 
-    theta = torch.tensor([[0.3, -0.2, 0.9], [0.1, 0.4, -0.5]], dtype=torch.float64,
-                         requires_grad=True)
+    theta = torch.tensor(
+        [[0.3, -0.2, 0.9], [0.1, 0.4, -0.5]], dtype=torch.float64, requires_grad=True
+    )
     optimum = PerturbedOptimum("argmax", epsilon=0.5, num_samples=50)
     assert torch.autograd.gradcheck(lambda t: optimum(t, seed=3), (theta,))
     loss = FenchelYoungLoss("argmax", epsilon=0.5, num_samples=50, reduction="sum")
@@ -334,8 +356,9 @@ def test_gradcheck_passes_on_the_perturbed_optimizer_at_monte_carlo_tolerance() 
     theta = torch.tensor([0.2, -0.3, 0.5], dtype=torch.float64, requires_grad=True)
     # With common random numbers the finite differences of the Monte-Carlo mean and the
     # score-function VJP estimate the same softmax Jacobian (entries ~0.2) within ~0.01.
-    assert torch.autograd.gradcheck(lambda t: layer(t, seed=5), (theta,), eps=0.05,
-                                    atol=0.03, rtol=0.0)
+    assert torch.autograd.gradcheck(
+        lambda t: layer(t, seed=5), (theta,), eps=0.05, atol=0.03, rtol=0.0
+    )
 
 
 def test_double_backward_says_what_is_not_available() -> None:

@@ -33,11 +33,20 @@ def three_by_three(detour_cost: float) -> TerrainMaps:
     """Two 3 x 3 maps labelled with their diagonal. In map 0 the detour
     ``(0, 0), (0, 1), (1, 2), (2, 2)`` costs ``2 + 2 * detour_cost`` against the
     diagonal's 3; in map 1 the diagonal is the only cheapest path."""
-    costs = np.array([[[1.0, detour_cost, 9.0], [9.0, 1.0, detour_cost], [9.0, 9.0, 1.0]],
-                      [[1.0, 5.0, 9.0], [5.0, 1.0, 5.0], [9.0, 5.0, 1.0]]])
+    costs = np.array(
+        [
+            [[1.0, detour_cost, 9.0], [9.0, 1.0, detour_cost], [9.0, 9.0, 1.0]],
+            [[1.0, 5.0, 9.0], [5.0, 1.0, 5.0], [9.0, 5.0, 1.0]],
+        ]
+    )
     diagonal = np.eye(3, dtype=np.int8)
-    return TerrainMaps(images=np.zeros((2, 24, 24, 3), dtype=np.uint8), costs=costs,
-                       paths=np.stack([diagonal, diagonal]), terrain=None, name="hand-made")
+    return TerrainMaps(
+        images=np.zeros((2, 24, 24, 3), dtype=np.uint8),
+        costs=costs,
+        paths=np.stack([diagonal, diagonal]),
+        terrain=None,
+        name="hand-made",
+    )
 
 
 DETOUR = np.array([[1, 1, 0], [0, 0, 1], [0, 0, 1]], dtype=np.int8)
@@ -90,8 +99,9 @@ def test_network_maps_an_image_to_positive_costs_per_tile() -> None:
     model = make_cost_network(8, 0, mean, std)
     costs = model(torch.from_numpy(images))
     assert costs.shape == (5, 6, 6) and (costs > 0).all()
-    np.testing.assert_allclose(predict_costs(model, images, chunk=2),
-                               costs.detach().double().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        predict_costs(model, images, chunk=2), costs.detach().double().numpy(), rtol=1e-6
+    )
     again = make_cost_network(8, 0, mean, std)
     for a, b in zip(model.parameters(), again.parameters()):
         assert torch.equal(a, b)
@@ -102,8 +112,9 @@ def test_config_rejects_bad_values() -> None:
         ShortestPathConfig(grid=1)
     with pytest.raises(ValueError, match="epsilons must be noise scales"):
         ShortestPathConfig(epsilons=(0.5, -1.0))
-    with pytest.raises(ValueError, match="perturbation must be one of 'additive', "
-                                         "'multiplicative'"):
+    with pytest.raises(
+        ValueError, match="perturbation must be one of 'additive', 'multiplicative'"
+    ):
         ShortestPathConfig(perturbation="relative")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="blackbox_lambda must be None or a finite number"):
         ShortestPathConfig(blackbox_lambda=0.0)
@@ -140,8 +151,13 @@ def test_table_and_figures(small_result: ShortestPathResult, tmp_path: Path) -> 
     assert lines[3].startswith("| blackbox, lambda=20 |")
     pytest.importorskip("matplotlib")
     fig5 = plot_cost_ratio_curves(small_result, tmp_path / "figs" / "fig5.png")
-    fig3 = plot_perturbed_paths(make_terrain_maps(2, grid=6, seed=0), tmp_path / "fig3.png",
-                                index=1, epsilons=(0.5, 4.0), num_samples=50)
+    fig3 = plot_perturbed_paths(
+        make_terrain_maps(2, grid=6, seed=0),
+        tmp_path / "fig3.png",
+        index=1,
+        epsilons=(0.5, 4.0),
+        num_samples=50,
+    )
     for path in (fig5, fig3):
         assert path.read_bytes().startswith(PNG_SIGNATURE)
 

@@ -16,15 +16,20 @@ SOAK = Path(__file__).resolve().parents[1] / "benchmarks" / "soak.py"
 def _workers_of(parent: int) -> list[str]:
     """Worker processes started by ``parent`` (their command line names it), wherever
     they were reparented."""
-    out = subprocess.run(["ps", "-ww", "-e", "-o", "args="], capture_output=True,
-                         text=True, check=False).stdout
-    return [line for line in out.splitlines()
-            if "perturbopt._worker" in line and f", {parent})" in line]
+    out = subprocess.run(
+        ["ps", "-ww", "-e", "-o", "args="], capture_output=True, text=True, check=False
+    ).stdout
+    return [
+        line for line in out.splitlines() if "perturbopt._worker" in line and f", {parent})" in line
+    ]
 
 
 def test_short_soak_has_no_wrong_result_no_hang_and_no_orphan() -> None:
-    soak = subprocess.Popen([sys.executable, str(SOAK), "--calls", "60", "--seed", "1",
-                             "--json"], stdout=subprocess.PIPE, text=True)
+    soak = subprocess.Popen(
+        [sys.executable, str(SOAK), "--calls", "60", "--seed", "1", "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     out, _ = soak.communicate(timeout=600)
     assert soak.returncode == 0
     report = json.loads(out.strip().splitlines()[-1])

@@ -63,7 +63,7 @@ def test_terrain_is_spatially_coherent(maps: TerrainMaps) -> None:
     terrain = terrain_of(maps)
     same = np.mean(terrain[:, :, 1:] == terrain[:, :, :-1])
     shares = np.bincount(terrain.ravel()) / terrain.size
-    independent = np.sum(shares ** 2)
+    independent = np.sum(shares**2)
     assert independent < 0.3
     assert same > independent + 0.3
 
@@ -78,8 +78,9 @@ def test_labels_are_optimal_paths_against_networkx() -> None:
         best = costs[0, 0] + nx.dijkstra_path_length(graph, (0, 0), (5, 5))
         assert np.sum(path * costs) == pytest.approx(best)
     np.testing.assert_array_equal(shortest_paths(small.costs), small.paths)
-    np.testing.assert_allclose(path_costs(small.paths, small.costs),
-                               (small.paths * small.costs).sum(axis=(1, 2)))
+    np.testing.assert_allclose(
+        path_costs(small.paths, small.costs), (small.paths * small.costs).sum(axis=(1, 2))
+    )
 
 
 def test_each_tile_shows_its_terrain(maps: TerrainMaps) -> None:
@@ -100,11 +101,15 @@ def test_generator_refuses_bad_sizes() -> None:
 
 # -- the published files ------------------------------------------------------------------
 
+
 def write_split(folder: Path, split: str, maps: TerrainMaps, *, parts: int = 1) -> None:
     """Write ``maps`` in the published layout: uint8 images, float vertex weights and
     float 0/1 paths, whole or in parts."""
-    arrays = {"maps": maps.images, "vertex_weights": maps.costs.astype(np.float32),
-              "shortest_paths": maps.paths.astype(np.float32)}
+    arrays = {
+        "maps": maps.images,
+        "vertex_weights": maps.costs.astype(np.float32),
+        "shortest_paths": maps.paths.astype(np.float32),
+    }
     for kind, array in arrays.items():
         if parts == 1:
             np.save(folder / f"{split}_{kind}.npy", array)
@@ -141,8 +146,9 @@ def test_loader_says_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="split must be 'train', 'val' or 'test'"):
         load_warcraft_maps(tmp_path, "dev")
     np.save(tmp_path / "train_shortest_paths.npy", source.paths[:3].astype(np.float32))
-    with pytest.raises(ValueError, match="different numbers of maps: 4 maps, 4 vertex "
-                                         "weights, 3 shortest paths"):
+    with pytest.raises(
+        ValueError, match="different numbers of maps: 4 maps, 4 vertex weights, 3 shortest paths"
+    ):
         load_warcraft_maps(tmp_path, "train")
     np.save(tmp_path / "train_shortest_paths.npy", 2 * source.paths.astype(np.float32))
     with pytest.raises(ValueError, match="0/1 path indicators"):

@@ -48,6 +48,7 @@ def standard_error(terms: np.ndarray) -> np.ndarray:
 
 # -- agreement with the numpy core --------------------------------------------------
 
+
 @pytest.mark.parametrize("baseline", ["none", "loo", "control"])
 def test_forward_and_gradient_equal_the_numpy_estimators(baseline):
     rng = np.random.default_rng(1)
@@ -60,8 +61,9 @@ def test_forward_and_gradient_equal_the_numpy_estimators(baseline):
 
     expected = perturbopt.perturbed("argmax", **options).solve(theta_np)
     np.testing.assert_array_equal(out.detach().numpy(), expected.mean)
-    np.testing.assert_allclose(theta.grad.numpy(), expected.vjp(g_np, baseline=baseline),
-                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        theta.grad.numpy(), expected.vjp(g_np, baseline=baseline), rtol=1e-12, atol=1e-14
+    )
     assert np.abs(theta.grad.numpy()).max() > 0
 
 
@@ -70,8 +72,9 @@ def test_released_noise_gives_the_same_gradient_holding_only_the_solutions():
     theta_np, g_np = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
     grads = []
     for keep_noise in (True, False):
-        layer = PerturbedOptimizer("argmax", epsilon=0.5, num_samples=40, seed=0,
-                                   keep_noise=keep_noise)
+        layer = PerturbedOptimizer(
+            "argmax", epsilon=0.5, num_samples=40, seed=0, keep_noise=keep_noise
+        )
         theta = torch.tensor(theta_np, requires_grad=True)
         out = layer(theta)
         held = out.grad_fn.result.noise_cache  # what the graph keeps for backward
@@ -110,8 +113,9 @@ def test_functional_form_matches_the_module():
 def test_unbatched_and_multidimensional_instances_keep_their_shape():
     layer = PerturbedOptimizer("argmax", num_samples=10, seed=0, n_jobs=1)
     assert layer(torch.randn(6)).shape == (6,)
-    grid = PerturbedOptimizer(lambda t: (t > 0).astype(float), ndim=2, num_samples=10,
-                              seed=0, n_jobs=1)
+    grid = PerturbedOptimizer(
+        lambda t: (t > 0).astype(float), ndim=2, num_samples=10, seed=0, n_jobs=1
+    )
     theta = torch.randn(3, 2, 4, requires_grad=True)
     out = grid(theta)
     assert out.shape == (3, 2, 4)
@@ -123,8 +127,9 @@ def test_n_jobs_2_gives_bit_identical_values_and_gradients():
     theta_np = np.random.default_rng(2).normal(size=(4, 6))
     grads = []
     for n_jobs in (1, 2):
-        layer = PerturbedOptimizer("topk", solver_options={"k": 2}, epsilon=0.5,
-                                   num_samples=20, seed=5, n_jobs=n_jobs)
+        layer = PerturbedOptimizer(
+            "topk", solver_options={"k": 2}, epsilon=0.5, num_samples=20, seed=5, n_jobs=n_jobs
+        )
         theta = torch.tensor(theta_np, requires_grad=True)
         out = layer(theta)
         out[:, 0].sum().backward()
@@ -134,6 +139,7 @@ def test_n_jobs_2_gives_bit_identical_values_and_gradients():
 
 
 # -- closed forms --------------------------------------------------------------------
+
 
 def test_gumbel_argmax_matches_softmax_and_its_jacobian():
     eps, m = 0.7, 100_000
@@ -168,8 +174,9 @@ def test_gaussian_sign_matches_normal_cdf_and_its_derivative():
     (grad,) = torch.autograd.grad(y, theta, torch.tensor(g_np))
 
     mean = 2 * norm.cdf(theta_np / eps) - 1
-    np.testing.assert_array_less(np.abs(y.detach().numpy() - mean),
-                                 Z_TOL * np.sqrt((1 - mean**2) / m))
+    np.testing.assert_array_less(
+        np.abs(y.detach().numpy() - mean), Z_TOL * np.sqrt((1 - mean**2) / m)
+    )
 
     exact = g_np * 2 * norm.pdf(theta_np / eps) / eps  # the Jacobian is diagonal
     terms = vjp_terms(perturbopt.perturbed("sign", **options).solve(theta_np), g_np)
@@ -193,14 +200,17 @@ def test_perturbed_optimum_with_gumbel_argmax_is_a_shifted_logsumexp(batched):
 
     reference = perturbopt.perturbed("argmax", **options).solve(theta_np)
     exact = eps * logsumexp(theta_np / eps, axis=-1) + eps * np.euler_gamma
-    np.testing.assert_array_less(np.abs(value.detach().numpy() - exact),
-                                 Z_TOL * np.asarray(reference.value_stderr))
+    np.testing.assert_array_less(
+        np.abs(value.detach().numpy() - exact), Z_TOL * np.asarray(reference.value_stderr)
+    )
     np.testing.assert_allclose(value.detach().numpy(), reference.value, rtol=1e-12)
 
     value.sum().backward()  # gradient of F_eps is y_eps = softmax(theta / eps)
     np.testing.assert_array_equal(theta.grad.numpy(), reference.value_grad)
-    np.testing.assert_array_less(np.abs(theta.grad.numpy() - softmax(theta_np / eps, axis=-1)),
-                                 Z_TOL * reference.stderr + 1e-12)
+    np.testing.assert_array_less(
+        np.abs(theta.grad.numpy() - softmax(theta_np / eps, axis=-1)),
+        Z_TOL * reference.stderr + 1e-12,
+    )
 
 
 def test_perturbed_optimum_gradient_is_scaled_by_the_upstream_gradient():
@@ -215,8 +225,13 @@ def test_perturbed_optimum_gradient_is_scaled_by_the_upstream_gradient():
 
 def test_perturbed_optimum_multiplicative_gradient_is_value_grad():
     theta_np = np.array([0.5, 1.5, 1.0, 2.0])
-    options = {"epsilon": 0.3, "num_samples": 30, "perturbation": "multiplicative",
-               "seed": 1, "n_jobs": 1}
+    options = {
+        "epsilon": 0.3,
+        "num_samples": 30,
+        "perturbation": "multiplicative",
+        "seed": 1,
+        "n_jobs": 1,
+    }
     reference = perturbopt.perturbed("argmax", **options).solve(theta_np)
     theta = torch.tensor(theta_np, requires_grad=True)
     PerturbedOptimum("argmax", **options)(theta).backward()
@@ -225,6 +240,7 @@ def test_perturbed_optimum_multiplicative_gradient_is_value_grad():
 
 
 # -- dtypes, devices, modes -------------------------------------------------------------
+
 
 def test_float32_is_kept_and_matches_float64():
     theta_np = np.random.default_rng(3).normal(size=(2, 5))
@@ -237,8 +253,7 @@ def test_float32_is_kept_and_matches_float64():
         assert out.dtype == dtype and theta.grad.dtype == dtype
         outs[dtype] = (out.detach().double(), theta.grad.double())
     torch.testing.assert_close(outs[torch.float32][0], outs[torch.float64][0], rtol=0, atol=1e-7)
-    torch.testing.assert_close(outs[torch.float32][1], outs[torch.float64][1],
-                               rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(outs[torch.float32][1], outs[torch.float64][1], rtol=1e-5, atol=1e-5)
     fmax = PerturbedOptimum("argmax", num_samples=5, seed=0, n_jobs=1)
     assert fmax(torch.tensor(theta_np, dtype=torch.float32)).dtype == torch.float32
 
@@ -265,8 +280,9 @@ def test_input_without_requires_grad_gives_an_output_without_grad():
 def test_hard_at_eval_returns_the_unperturbed_solution_in_eval_mode_only():
     theta = torch.tensor([[0.1, 0.9, 0.3], [2.0, -1.0, 1.9]], requires_grad=True)
     hard = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
-    layer = PerturbedOptimizer("argmax", epsilon=1.0, num_samples=50, seed=0, n_jobs=1,
-                               hard_at_eval=True)
+    layer = PerturbedOptimizer(
+        "argmax", epsilon=1.0, num_samples=50, seed=0, n_jobs=1, hard_at_eval=True
+    )
     soft = layer(theta)
     assert not torch.equal(soft.detach(), hard)  # training mode: perturbed mean
     layer.eval()
@@ -303,6 +319,7 @@ def test_cuda_device_is_kept():
 
 # -- errors ----------------------------------------------------------------------------
 
+
 def test_non_tensor_theta_is_refused():
     layer = PerturbedOptimizer("argmax", num_samples=5, n_jobs=1)
     with pytest.raises(TypeError, match=r"theta must be a torch.Tensor, got ndarray"):
@@ -312,16 +329,22 @@ def test_non_tensor_theta_is_refused():
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool])
 def test_integer_and_bool_theta_are_refused(dtype):
     layer = PerturbedOptimizer("argmax", num_samples=5, n_jobs=1)
-    with pytest.raises(TypeError, match=rf"theta must be a floating-point tensor, got dtype "
-                                        rf"{dtype}.*theta.float\(\)"):
+    with pytest.raises(
+        TypeError,
+        match=rf"theta must be a floating-point tensor, got dtype "
+        rf"{dtype}.*theta.float\(\)",
+    ):
         layer(torch.zeros(3, dtype=dtype))
     with pytest.raises(TypeError, match="floating-point"):
         PerturbedOptimum("argmax", num_samples=5, n_jobs=1)(torch.zeros(3, dtype=dtype))
 
 
 def test_complex_theta_is_refused():
-    with pytest.raises(TypeError, match=r"theta must be a real floating-point tensor, got "
-                                        r"dtype torch.complex64"):
+    with pytest.raises(
+        TypeError,
+        match=r"theta must be a real floating-point tensor, got "
+        r"dtype torch.complex64",
+    ):
         PerturbedOptimizer("argmax", num_samples=5, n_jobs=1)(torch.zeros(3, dtype=torch.complex64))
 
 
@@ -338,8 +361,11 @@ def test_solver_is_never_called_on_invalid_input():
 
 
 def test_bad_baseline_is_refused_at_construction():
-    with pytest.raises(ValueError, match=r"baseline must be one of 'none', 'loo', 'control', "
-                                         r"got 'mean'"):
+    with pytest.raises(
+        ValueError,
+        match=r"baseline must be one of 'none', 'loo', 'control', "
+        r"got 'mean'",
+    ):
         PerturbedOptimizer("argmax", baseline="mean")
     with pytest.raises(ValueError, match="baseline must be"):
         perturbed_optimizer(torch.zeros(3), perturbopt.perturbed("argmax"), baseline="LOO")
@@ -360,8 +386,9 @@ def test_functional_forms_take_a_solver_with_options_or_a_perturbed_object():
 def test_modules_take_a_perturbed_object_too():
     po = perturbopt.perturbed("argmax", epsilon=0.5, num_samples=50, seed=3)
     assert PerturbedOptimizer(po).perturbed is po
-    with pytest.raises(TypeError, match="PerturbedOptimum got a ready Perturbed object and "
-                                        "options"):
+    with pytest.raises(
+        TypeError, match="PerturbedOptimum got a ready Perturbed object and options"
+    ):
         PerturbedOptimum(po, num_samples=3)
 
 
@@ -375,8 +402,15 @@ def test_deprecated_names_still_work_and_warn():
 
 
 def test_options_reach_the_core_engine():
-    layer = PerturbedOptimizer("topk", epsilon=0.25, num_samples=8, noise="gaussian",
-                               antithetic=True, solver_options={"k": 3}, n_jobs=1)
+    layer = PerturbedOptimizer(
+        "topk",
+        epsilon=0.25,
+        num_samples=8,
+        noise="gaussian",
+        antithetic=True,
+        solver_options={"k": 3},
+        n_jobs=1,
+    )
     assert layer.perturbed.epsilon == 0.25 and layer.perturbed.num_samples == 8
     assert layer.perturbed.antithetic and layer.perturbed.solver.k == 3
     assert "epsilon=0.25" in repr(layer) and "baseline='loo'" in repr(layer)
@@ -387,23 +421,34 @@ def test_options_reach_the_core_engine():
 
 # -- optional dependency ---------------------------------------------------------------
 
+
 def _run(code: str) -> subprocess.CompletedProcess:
     # installed plugins are not perturbopt's core: leave them out
     env = {**os.environ, "PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_importing_perturbopt_does_not_import_torch():
-    done = _run("import sys, perturbopt; perturbopt.perturbed('argmax', seed=0)([1.0, 2.0]); "
-                "print('torch' in sys.modules)")
+    done = _run(
+        "import sys, perturbopt; perturbopt.perturbed('argmax', seed=0)([1.0, 2.0]); "
+        "print('torch' in sys.modules)"
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
 
 
 def test_perturbopt_torch_without_torch_says_what_to_install():
-    done = _run("import sys; sys.modules['torch'] = None\n"
-                "try:\n    import perturbopt.torch\n"
-                "except ImportError as error:\n    print(error)\n")
+    done = _run(
+        "import sys; sys.modules['torch'] = None\n"
+        "try:\n    import perturbopt.torch\n"
+        "except ImportError as error:\n    print(error)\n"
+    )
     assert done.returncode == 0, done.stderr
     assert "pip install perturbopt[torch]" in done.stdout

@@ -26,11 +26,11 @@ def test_max_sense_value_and_gradient():
     reference = perturbopt.perturbed("argmax", **options).solve(THETA)
     theta = torch.tensor(THETA, requires_grad=True)
     loss = FenchelYoungLoss("argmax", reduction="none", **options)(theta, torch.tensor(LABELS))
-    np.testing.assert_allclose(loss.detach().numpy(),
-                               reference.value - (THETA * LABELS).sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(
+        loss.detach().numpy(), reference.value - (THETA * LABELS).sum(axis=1), rtol=1e-12
+    )
     loss.sum().backward()
-    np.testing.assert_allclose(theta.grad.numpy(), reference.mean - LABELS, rtol=1e-12,
-                               atol=1e-15)
+    np.testing.assert_allclose(theta.grad.numpy(), reference.mean - LABELS, rtol=1e-12, atol=1e-15)
 
 
 def test_min_sense_value_and_gradient():
@@ -39,11 +39,11 @@ def test_min_sense_value_and_gradient():
     reference = perturbopt.perturbed(solver, **options).solve(THETA)
     costs = torch.tensor(THETA, requires_grad=True)
     loss = FenchelYoungLoss(solver, reduction="none", **options)(costs, torch.tensor(LABELS))
-    np.testing.assert_allclose(loss.detach().numpy(),
-                               (THETA * LABELS).sum(axis=1) - reference.value, rtol=1e-12)
+    np.testing.assert_allclose(
+        loss.detach().numpy(), (THETA * LABELS).sum(axis=1) - reference.value, rtol=1e-12
+    )
     loss.sum().backward()
-    np.testing.assert_allclose(costs.grad.numpy(), LABELS - reference.mean, rtol=1e-12,
-                               atol=1e-15)
+    np.testing.assert_allclose(costs.grad.numpy(), LABELS - reference.mean, rtol=1e-12, atol=1e-15)
     # the loss is small where y is the argmin of c and large where it is not
     cheapest = torch.tensor(np.eye(4)[THETA.argmin(axis=1)])
     fy = FenchelYoungLoss(solver, reduction="none", **options)
@@ -74,8 +74,9 @@ def test_reductions(reduction):
     assert loss.shape == ((3,) if reduction == "none" else ())
     np.testing.assert_allclose(loss.detach().numpy(), expected, rtol=1e-12)
     loss.backward(torch.ones_like(loss))
-    np.testing.assert_allclose(theta.grad.numpy(), scale * (reference.mean - LABELS),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        theta.grad.numpy(), scale * (reference.mean - LABELS), rtol=1e-12, atol=1e-15
+    )
 
 
 def test_unbatched_input_gives_a_scalar_for_every_reduction():
@@ -96,22 +97,31 @@ def test_functional_form_matches_the_module():
 
 def test_multiplicative_gradient_is_value_grad_minus_y():
     costs_np = np.abs(THETA) + 0.5
-    options = {"epsilon": 0.3, "num_samples": 20, "seed": 5, "n_jobs": 1,
-               "perturbation": "multiplicative"}
+    options = {
+        "epsilon": 0.3,
+        "num_samples": 20,
+        "seed": 5,
+        "n_jobs": 1,
+        "perturbation": "multiplicative",
+    }
     solver = perturbopt.as_solver(one_hot_argmin, sense="min")
     reference = perturbopt.perturbed(solver, **options).solve(costs_np)
     costs = torch.tensor(costs_np, requires_grad=True)
     with pytest.warns(UserWarning, match="1-homogeneous in theta and zero at theta = 0"):
         loss_fn = FenchelYoungLoss(solver, reduction="sum", **options)
     loss_fn(costs, torch.tensor(LABELS)).backward()
-    np.testing.assert_allclose(costs.grad.numpy(), LABELS - reference.value_grad, rtol=1e-12,
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        costs.grad.numpy(), LABELS - reference.value_grad, rtol=1e-12, atol=1e-15
+    )
 
 
 def test_integer_and_bool_labels_are_cast_to_theta_dtype():
     losses = []
-    for y in (torch.tensor(LABELS), torch.tensor(LABELS, dtype=torch.int8),
-              torch.tensor(LABELS, dtype=torch.bool)):
+    for y in (
+        torch.tensor(LABELS),
+        torch.tensor(LABELS, dtype=torch.int8),
+        torch.tensor(LABELS, dtype=torch.bool),
+    ):
         loss_fn = FenchelYoungLoss("argmax", num_samples=10, seed=6, n_jobs=1)
         theta = torch.tensor(THETA, dtype=torch.float32, requires_grad=True)
         loss = loss_fn(theta, y)
@@ -142,12 +152,14 @@ def test_cuda_device_is_kept():
     assert loss.device == theta.device and loss.dtype == torch.float32
     loss.backward()
     assert theta.grad.device == theta.device
-    cpu = FenchelYoungLoss("argmax", num_samples=10, seed=0, n_jobs=1)(theta.detach().cpu(),
-                                                                      y.cpu())
+    cpu = FenchelYoungLoss("argmax", num_samples=10, seed=0, n_jobs=1)(
+        theta.detach().cpu(), y.cpu()
+    )
     torch.testing.assert_close(loss.detach().cpu(), cpu)
 
 
 # -- errors ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def loss_fn():
@@ -162,8 +174,11 @@ def test_mismatched_shapes_are_refused(loss_fn):
 
 
 def test_integer_theta_is_refused(loss_fn):
-    with pytest.raises(TypeError, match=r"theta must be a floating-point tensor, got dtype "
-                                        r"torch.int64"):
+    with pytest.raises(
+        TypeError,
+        match=r"theta must be a floating-point tensor, got dtype "
+        r"torch.int64",
+    ):
         loss_fn(torch.zeros(3, 4, dtype=torch.int64), torch.zeros(3, 4))
 
 
@@ -173,8 +188,11 @@ def test_labels_requiring_grad_are_refused(loss_fn):
 
 
 def test_labels_on_another_device_are_refused(loss_fn):
-    with pytest.raises(ValueError, match=r"y is on device meta but theta is on cpu; move the "
-                                         r"label with y.to\(theta.device\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"y is on device meta but theta is on cpu; move the "
+        r"label with y.to\(theta.device\)",
+    ):
         loss_fn(torch.zeros(3, 4), torch.zeros(3, 4, device="meta"))
 
 
@@ -191,11 +209,13 @@ def test_wrong_reduction_is_refused():
     with pytest.raises(ValueError, match=r"reduction must be 'none', 'mean' or 'sum', got 'avg'"):
         FenchelYoungLoss("argmax", reduction="avg")
     with pytest.raises(ValueError, match=r"reduction must be"):
-        fenchel_young_loss(torch.zeros(2), torch.zeros(2), perturbopt.perturbed("argmax"),
-                           reduction=None)
+        fenchel_young_loss(
+            torch.zeros(2), torch.zeros(2), perturbopt.perturbed("argmax"), reduction=None
+        )
 
 
 # -- learning --------------------------------------------------------------------------
+
 
 def test_training_a_linear_model_recovers_a_planted_map():
     """Doubly stochastic training (fresh minibatch, one perturbation per step)."""
@@ -225,7 +245,7 @@ def test_training_a_linear_model_recovers_a_planted_map():
         after = eval_fn(model(x_test), labels(x_test)).item()
         w = model.weight - model.weight.mean(dim=0)
         cosine = torch.nn.functional.cosine_similarity(w.flatten(), w_true.flatten(), dim=0)
-        accuracy = ((x_test @ w.T).argmax(dim=1) == (x_test @ w_true.T).argmax(dim=1))
+        accuracy = (x_test @ w.T).argmax(dim=1) == (x_test @ w_true.T).argmax(dim=1)
     assert after < 0.25 * before
     assert cosine > 0.95
     assert accuracy.double().mean() > 0.9

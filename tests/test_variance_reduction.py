@@ -17,10 +17,12 @@ import perturbopt
 REPEATS, SAMPLES, Z_SCORE = 400, 10, 5.0
 
 
-def _repeat_vjp(po: perturbopt.Perturbed, theta: np.ndarray, g: np.ndarray,
-                baseline: str) -> np.ndarray:
-    return np.stack([po.solve(theta, seed=seed).vjp(g, baseline=baseline)
-                     for seed in range(REPEATS)])
+def _repeat_vjp(
+    po: perturbopt.Perturbed, theta: np.ndarray, g: np.ndarray, baseline: str
+) -> np.ndarray:
+    return np.stack(
+        [po.solve(theta, seed=seed).vjp(g, baseline=baseline) for seed in range(REPEATS)]
+    )
 
 
 def _assert_unbiased(estimates: np.ndarray, expected: np.ndarray) -> None:
@@ -73,22 +75,25 @@ def test_antithetic_pairs_duplicate_odd_integrands() -> None:
 
 
 def test_antithetic_noise_comes_in_pairs() -> None:
-    result = perturbopt.perturbed("sign", epsilon=1.0, num_samples=6, antithetic=True,
-                                  seed=0).solve(np.zeros(3))
+    result = perturbopt.perturbed(
+        "sign", epsilon=1.0, num_samples=6, antithetic=True, seed=0
+    ).solve(np.zeros(3))
     np.testing.assert_array_equal(result.noise[3:], -result.noise[:3])
 
 
 def test_antithetic_stderr_uses_pair_means() -> None:
     theta = np.array([0.3, -0.2])
-    result = perturbopt.perturbed("sign", epsilon=1.0, num_samples=8, antithetic=True,
-                                  seed=1).solve(theta)
+    result = perturbopt.perturbed(
+        "sign", epsilon=1.0, num_samples=8, antithetic=True, seed=1
+    ).solve(theta)
     pair_means = (result.samples[:4] + result.samples[4:]) / 2.0
     np.testing.assert_allclose(result.stderr, pair_means.std(axis=0, ddof=1) / 2.0)
 
 
 def test_single_sample_has_no_stderr_and_loo_falls_back_to_no_baseline() -> None:
     result = perturbopt.perturbed("argmax", epsilon=1.0, num_samples=1, seed=2).solve(
-        np.array([0.1, 0.2]))
+        np.array([0.1, 0.2])
+    )
     assert np.all(np.isnan(result.stderr))
     g = np.array([1.0, 3.0])
     np.testing.assert_array_equal(result.vjp(g, baseline="loo"), result.vjp(g, baseline="none"))

@@ -21,8 +21,11 @@ def _options(entry: Any) -> str:
         parameters = inspect.signature(entry.factory).parameters.values()
     except (TypeError, ValueError):  # pragma: no cover - factories without a signature
         return ""
-    names = [p.name for p in parameters
-             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"]
+    names = [
+        p.name
+        for p in parameters
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"
+    ]
     return ", ".join(f"`{name}`" for name in names) or "none"
 
 
@@ -41,8 +44,10 @@ def solver_table(which: str) -> str:
     rows = ["| solver | what it solves | options | distribution |", "|---|---|---|---|"]
     for entry in perturbopt.list_solvers():
         if _wanted(entry, which):
-            rows.append(f"| `{entry.name}` | {entry.description} | {_options(entry)} | "
-                        f"`{entry.distribution}` |")
+            rows.append(
+                f"| `{entry.name}` | {entry.description} | {_options(entry)} | "
+                f"`{entry.distribution}` |"
+            )
     if len(rows) == 2:
         raise ValueError(f"no registered solver matches {which!r}: is its plugin installed?")
     return "\n".join(rows)

@@ -21,10 +21,12 @@ class BlackboxShortestPath(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, theta: torch.Tensor, step: float,
-                solve: Callable[[np.ndarray], np.ndarray]) -> torch.Tensor:
-        paths = torch.as_tensor(solve(theta.detach().double().cpu().numpy()),
-                                dtype=theta.dtype, device=theta.device)
+    def forward(
+        ctx: Any, theta: torch.Tensor, step: float, solve: Callable[[np.ndarray], np.ndarray]
+    ) -> torch.Tensor:
+        paths = torch.as_tensor(
+            solve(theta.detach().double().cpu().numpy()), dtype=theta.dtype, device=theta.device
+        )
         ctx.save_for_backward(theta, paths)
         ctx.step, ctx.solve = step, solve
         return paths

@@ -26,34 +26,45 @@ class Rule:
 
 def integer(*, at_least: int) -> Rule:
     """An integer (not a bool) ``>= at_least``."""
-    return Rule(f"an integer >= {at_least}",
-                lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                and int(v) >= at_least)
+    return Rule(
+        f"an integer >= {at_least}",
+        lambda v: (
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= at_least
+        ),
+    )
 
 
-def real(*, above: float | None = None, at_least: float | None = None,
-         below: float | None = None) -> Rule:
+def real(
+    *, above: float | None = None, at_least: float | None = None, below: float | None = None
+) -> Rule:
     """A finite real number (not a bool), ``> above``, ``>= at_least``, ``< below`` where
     given."""
-    bounds = [f"> {above:g}" if above is not None else "",
-              f">= {at_least:g}" if at_least is not None else "",
-              f"< {below:g}" if below is not None else ""]
+    bounds = [
+        f"> {above:g}" if above is not None else "",
+        f">= {at_least:g}" if at_least is not None else "",
+        f"< {below:g}" if below is not None else "",
+    ]
 
     def test(value: Any) -> bool:
         if not isinstance(value, numbers.Real) or isinstance(value, bool):
             return False
         x = float(value)
-        return (math.isfinite(x) and (above is None or x > above)
-                and (at_least is None or x >= at_least) and (below is None or x < below))
+        return (
+            math.isfinite(x)
+            and (above is None or x > above)
+            and (at_least is None or x >= at_least)
+            and (below is None or x < below)
+        )
 
-    return Rule(" ".join(["a finite number", " and ".join(b for b in bounds if b)]).strip(),
-                test)
+    return Rule(" ".join(["a finite number", " and ".join(b for b in bounds if b)]).strip(), test)
 
 
 def each(rule: Rule, *, what: str) -> Rule:
     """A non-empty tuple of ``what``, every item passing ``rule``."""
-    return Rule(f"{what}: a non-empty tuple, each item {rule.text}",
-                lambda v: isinstance(v, tuple) and len(v) > 0 and all(map(rule.test, v)))
+    return Rule(
+        f"{what}: a non-empty tuple, each item {rule.text}",
+        lambda v: isinstance(v, tuple) and len(v) > 0 and all(map(rule.test, v)),
+    )
 
 
 def optional(rule: Rule) -> Rule:
@@ -88,5 +99,4 @@ class ExperimentConfig:
         for name, rule in self._rules.items():
             value = getattr(self, name)
             if not rule.test(value):
-                raise ValueError(f"{type(self).__name__}.{name} must be {rule.text}, "
-                                 f"got {value!r}")
+                raise ValueError(f"{type(self).__name__}.{name} must be {rule.text}, got {value!r}")

@@ -26,8 +26,9 @@ class Standardise(torch.nn.Module):
         return (pixels - self.mean) / self.std
 
 
-def cost_network(channels: int, seed: int, mean: Sequence[float],
-                 std: Sequence[float]) -> torch.nn.Module:
+def cost_network(
+    channels: int, seed: int, mean: Sequence[float], std: Sequence[float]
+) -> torch.nn.Module:
     """Standardise, then three convolutions (4x4 stride 4, 2x2 stride 2, 1x1) with ReLUs
     between them and a softplus at the end: images ``(B, 8k, 8k, 3)`` -> costs
     ``(B, k, k)``. Initialised from ``seed`` without touching torch's global generator."""

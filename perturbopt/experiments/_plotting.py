@@ -17,9 +17,14 @@ __all__ = ["png_figure"]
 
 
 @contextmanager
-def png_figure(path: str | Path, *, nrows: int = 1, ncols: int = 1,
-               size: tuple[float, float] = (10.0, 4.0),
-               dpi: int = 120) -> Iterator[tuple[Figure, np.ndarray]]:
+def png_figure(
+    path: str | Path,
+    *,
+    nrows: int = 1,
+    ncols: int = 1,
+    size: tuple[float, float] = (10.0, 4.0),
+    dpi: int = 120,
+) -> Iterator[tuple[Figure, np.ndarray]]:
     """A figure with a grid of axes, written to ``path`` as a PNG when the block ends.
 
     The figure is a :class:`matplotlib.figure.Figure` built directly, not through

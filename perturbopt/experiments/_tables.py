@@ -7,8 +7,9 @@ from collections.abc import Sequence
 __all__ = ["markdown_table"]
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]],
-                   align: str | None = None) -> str:
+def markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None
+) -> str:
     """A Markdown table.
 
     Args:
@@ -29,7 +30,9 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]],
     for row in rows:
         if len(row) != len(header):
             raise ValueError(f"a row has {len(row)} cells for {len(header)} columns: {row}")
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|",
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)

@@ -18,11 +18,19 @@ __all__ = ["Schedule", "fit"]
 Schedule = Literal["constant", "cosine"]
 
 
-def fit(parameters: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
-        batch_loss: Callable[[np.ndarray], torch.Tensor],
-        *, num_examples: int, epochs: int, batch_size: int, learning_rate: float, seed: int,
-        schedule: Schedule = "constant", after_epoch: Callable[[int], str] | None = None,
-        bar: Progress | None = None) -> np.ndarray:
+def fit(
+    parameters: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+    batch_loss: Callable[[np.ndarray], torch.Tensor],
+    *,
+    num_examples: int,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    schedule: Schedule = "constant",
+    after_epoch: Callable[[int], str] | None = None,
+    bar: Progress | None = None,
+) -> np.ndarray:
     """Minimise ``batch_loss`` over minibatches with Adam.
 
     Each epoch visits the ``num_examples`` examples once, in an order drawn from a
@@ -55,9 +63,11 @@ def fit(parameters: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
 
     optimiser = torch.optim.Adam(parameters, lr=learning_rate)
     steps_per_epoch = -(-num_examples // batch_size)
-    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimiser,
-                                                            T_max=epochs * steps_per_epoch)
-                 if schedule == "cosine" else None)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs * steps_per_epoch)
+        if schedule == "cosine"
+        else None
+    )
     order_rng = np.random.default_rng(seed)
     losses = np.empty(epochs)
     with torch_single_thread():
@@ -65,7 +75,7 @@ def fit(parameters: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
             order = order_rng.permutation(num_examples)
             total = 0.0
             for start in range(0, num_examples, batch_size):
-                index = order[start:start + batch_size]
+                index = order[start : start + batch_size]
                 loss = batch_loss(index)
                 optimiser.zero_grad()
                 loss.backward()

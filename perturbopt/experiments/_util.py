@@ -54,8 +54,9 @@ class _TextProgress:
         share = self.count / self.total
         bar = "#" * int(30 * share) + "-" * (30 - int(30 * share))
         postfix = f" {self.postfix}" if self.postfix else ""
-        sys.stderr.write(f"\r{self.desc}: [{bar}] {self.count}/{self.total} "
-                         f"{elapsed:5.1f}s{postfix}{end}")
+        sys.stderr.write(
+            f"\r{self.desc}: [{bar}] {self.count}/{self.total} {elapsed:5.1f}s{postfix}{end}"
+        )
         sys.stderr.flush()
         self.last = elapsed
 
@@ -110,4 +111,3 @@ def torch_single_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-

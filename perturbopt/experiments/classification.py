@@ -98,8 +98,10 @@ class ClassificationConfig(ExperimentConfig):
     n_jobs: int | None = None
 
     _rules: ClassVar[Mapping[str, Rule]] = {
-        **{name: integer(at_least=1) for name in ("epochs", "batch_size", "hidden",
-                                                   "sweep_samples", "eval_samples")},
+        **{
+            name: integer(at_least=1)
+            for name in ("epochs", "batch_size", "hidden", "sweep_samples", "eval_samples")
+        },
         "num_samples": each(integer(at_least=1), what="values of M"),
         "learning_rate": real(above=0),
         "epsilon": real(above=0),
@@ -203,9 +205,16 @@ def load_digits_data(test_size: float = 0.2, seed: int = 0) -> ClassificationDat
     x = (digits.data / 16.0).astype(np.float32)
     y = digits.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=test_size, random_state=seed, stratify=y)
-    return ClassificationData(x_train=x_train, y_train=y_train, x_test=x_test,
-                              y_test=y_test, num_classes=10, name="digits (scikit-learn)")
+        x, y, test_size=test_size, random_state=seed, stratify=y
+    )
+    return ClassificationData(
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        num_classes=10,
+        name="digits (scikit-learn)",
+    )
 
 
 def make_mlp(num_features: int, hidden: int, num_classes: int, seed: int) -> torch.nn.Module:
@@ -232,9 +241,17 @@ def accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float((scores.argmax(dim=1).numpy() == y).mean())
 
 
-def fenchel_young_value(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *,
-                        epsilon: float, num_samples: int, num_classes: int, seed: int,
-                        chunk: int = 256) -> float:
+def fenchel_young_value(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epsilon: float,
+    num_samples: int,
+    num_classes: int,
+    seed: int,
+    chunk: int = 256,
+) -> float:
     """Mean perturbed Fenchel-Young loss (argmax, Gaussian noise) of ``model`` on ``(x, y)``.
 
     Args:
@@ -254,21 +271,33 @@ def fenchel_young_value(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *,
 
     from ..torch import FenchelYoungLoss
 
-    loss_fn = FenchelYoungLoss("argmax", epsilon=epsilon, num_samples=num_samples,
-                               noise="gaussian", seed=seed, reduction="sum")
+    loss_fn = FenchelYoungLoss(
+        "argmax",
+        epsilon=epsilon,
+        num_samples=num_samples,
+        noise="gaussian",
+        seed=seed,
+        reduction="sum",
+    )
     total = 0.0
     with torch.no_grad():
         for start in range(0, len(y), chunk):
-            scores = model(torch.as_tensor(x[start:start + chunk])).double()
+            scores = model(torch.as_tensor(x[start : start + chunk])).double()
             target = torch.nn.functional.one_hot(
-                torch.as_tensor(y[start:start + chunk]), num_classes)
+                torch.as_tensor(y[start : start + chunk]), num_classes
+            )
             total += float(loss_fn(scores, target))
     return total / len(y)
 
 
-def train_classifier(data: ClassificationData, config: ClassificationConfig, *,
-                     num_samples: int | None, epsilon: float,
-                     bar: Progress | None = None) -> tuple[torch.nn.Module, np.ndarray]:
+def train_classifier(
+    data: ClassificationData,
+    config: ClassificationConfig,
+    *,
+    num_samples: int | None,
+    epsilon: float,
+    bar: Progress | None = None,
+) -> tuple[torch.nn.Module, np.ndarray]:
     """Train the MLP with cross-entropy or the perturbed Fenchel-Young loss.
 
     Every call starts from the same initialisation and sees the same minibatches
@@ -292,8 +321,14 @@ def train_classifier(data: ClassificationData, config: ClassificationConfig, *,
     model = make_mlp(num_features, config.hidden, data.num_classes, config.seed)
     fy_loss = None
     if num_samples is not None:
-        fy_loss = FenchelYoungLoss("argmax", epsilon=epsilon, num_samples=num_samples,
-                                   noise="gaussian", seed=config.seed, n_jobs=config.n_jobs)
+        fy_loss = FenchelYoungLoss(
+            "argmax",
+            epsilon=epsilon,
+            num_samples=num_samples,
+            noise="gaussian",
+            seed=config.seed,
+            n_jobs=config.n_jobs,
+        )
     x = torch.as_tensor(data.x_train)
     y = torch.as_tensor(data.y_train)
     curve = np.empty(config.epochs)
@@ -309,15 +344,26 @@ def train_classifier(data: ClassificationData, config: ClassificationConfig, *,
         curve[epoch] = accuracy(model, data.x_test, data.y_test)
         return f"test accuracy {curve[epoch]:.3f}"
 
-    fit(model.parameters(), batch_loss, num_examples=len(y), epochs=config.epochs,
-        batch_size=config.batch_size, learning_rate=config.learning_rate, seed=config.seed,
-        after_epoch=after_epoch, bar=bar)
+    fit(
+        model.parameters(),
+        batch_loss,
+        num_examples=len(y),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        seed=config.seed,
+        after_epoch=after_epoch,
+        bar=bar,
+    )
     return model, curve
 
 
-def run_classification_experiment(config: ClassificationConfig = ClassificationConfig(),
-                                  data: ClassificationData | None = None, *,
-                                  progress: bool = False) -> ClassificationResult:
+def run_classification_experiment(
+    config: ClassificationConfig = ClassificationConfig(),
+    data: ClassificationData | None = None,
+    *,
+    progress: bool = False,
+) -> ClassificationResult:
     """Run the comparison with cross-entropy and the epsilon grid.
 
     Args:
@@ -342,26 +388,48 @@ def run_classification_experiment(config: ClassificationConfig = ClassificationC
         with torch_single_thread():
             for num_samples in (None, *config.num_samples):
                 tic = time.perf_counter()
-                _, curve = train_classifier(data, config, num_samples=num_samples,
-                                            epsilon=config.epsilon, bar=bar)
-                label = ("cross-entropy" if num_samples is None
-                         else f"perturbed FY, M={num_samples}")
-                methods.append(MethodResult(label=label, test_accuracy=curve,
-                                            seconds=time.perf_counter() - tic))
+                _, curve = train_classifier(
+                    data, config, num_samples=num_samples, epsilon=config.epsilon, bar=bar
+                )
+                label = "cross-entropy" if num_samples is None else f"perturbed FY, M={num_samples}"
+                methods.append(
+                    MethodResult(
+                        label=label, test_accuracy=curve, seconds=time.perf_counter() - tic
+                    )
+                )
             for epsilon in config.epsilons:
-                model, curve = train_classifier(data, config, num_samples=config.sweep_samples,
-                                                epsilon=epsilon, bar=bar)
-                values = [fenchel_young_value(model, x, y, epsilon=epsilon,
-                                              num_samples=config.eval_samples,
-                                              num_classes=data.num_classes,
-                                              seed=config.seed + 1)
-                          for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test))]
-                sweep.append(EpsilonResult(epsilon=epsilon, train_loss=values[0],
-                                           test_loss=values[1], test_accuracy=float(curve[-1])))
+                model, curve = train_classifier(
+                    data, config, num_samples=config.sweep_samples, epsilon=epsilon, bar=bar
+                )
+                values = [
+                    fenchel_young_value(
+                        model,
+                        x,
+                        y,
+                        epsilon=epsilon,
+                        num_samples=config.eval_samples,
+                        num_classes=data.num_classes,
+                        seed=config.seed + 1,
+                    )
+                    for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test))
+                ]
+                sweep.append(
+                    EpsilonResult(
+                        epsilon=epsilon,
+                        train_loss=values[0],
+                        test_loss=values[1],
+                        test_accuracy=float(curve[-1]),
+                    )
+                )
     finally:
         bar.close()
-    return ClassificationResult(config=config, data_name=data.name, methods=tuple(methods),
-                                sweep=tuple(sweep), seconds=time.perf_counter() - start)
+    return ClassificationResult(
+        config=config,
+        data_name=data.name,
+        methods=tuple(methods),
+        sweep=tuple(sweep),
+        seconds=time.perf_counter() - start,
+    )
 
 
 def format_classification_tables(result: ClassificationResult) -> str:
@@ -369,20 +437,41 @@ def format_classification_tables(result: ClassificationResult) -> str:
     cfg = result.config
     methods = markdown_table(
         ["loss", "test accuracy", "best epoch's accuracy", "train time (s)"],
-        [[m.label, f"{m.final_accuracy:.4f}", f"{m.test_accuracy.max():.4f}",
-          f"{m.seconds:.1f}"] for m in result.methods])
+        [
+            [m.label, f"{m.final_accuracy:.4f}", f"{m.test_accuracy.max():.4f}", f"{m.seconds:.1f}"]
+            for m in result.methods
+        ],
+    )
     sweep = markdown_table(
         ["epsilon", "train FY loss", "test FY loss", "test accuracy"],
-        [[f"{row.epsilon:g}", f"{row.train_loss:.4f}", f"{row.test_loss:.4f}",
-          f"{row.test_accuracy:.4f}"] for row in result.sweep],
-        align="rrrr")
-    return "\n".join([
-        (f"Test accuracy on {result.data_name} after {cfg.epochs} epochs "
-         f"(epsilon={cfg.epsilon:g} for the perturbed FY losses):"),
-        "", methods, "",
-        (f"Perturbed FY loss against epsilon (trained with M={cfg.sweep_samples}, losses "
-         f"estimated with M={cfg.eval_samples}):"),
-        "", sweep])
+        [
+            [
+                f"{row.epsilon:g}",
+                f"{row.train_loss:.4f}",
+                f"{row.test_loss:.4f}",
+                f"{row.test_accuracy:.4f}",
+            ]
+            for row in result.sweep
+        ],
+        align="rrrr",
+    )
+    return "\n".join(
+        [
+            (
+                f"Test accuracy on {result.data_name} after {cfg.epochs} epochs "
+                f"(epsilon={cfg.epsilon:g} for the perturbed FY losses):"
+            ),
+            "",
+            methods,
+            "",
+            (
+                f"Perturbed FY loss against epsilon (trained with M={cfg.sweep_samples}, losses "
+                f"estimated with M={cfg.eval_samples}):"
+            ),
+            "",
+            sweep,
+        ]
+    )
 
 
 def plot_classification_results(result: ClassificationResult, path: str | Path) -> Path:
@@ -404,21 +493,22 @@ def plot_classification_results(result: ClassificationResult, path: str | Path) 
         epochs = np.arange(1, cfg.epochs + 1)
         styles = ["k--", "C0-", "C3-", "C2-", "C4-"]
         for method, style in zip(result.methods, itertools.cycle(styles)):
-            left.plot(epochs, method.test_accuracy, style,
-                      label=f"{method.label} ({method.final_accuracy:.3f})")
+            left.plot(
+                epochs,
+                method.test_accuracy,
+                style,
+                label=f"{method.label} ({method.final_accuracy:.3f})",
+            )
         left.set_xlabel("epoch")
         left.set_ylabel("test accuracy")
         left.set_title(f"Test accuracy, {result.data_name}")
         left.grid(True, alpha=0.3)
         left.legend(loc="lower right", fontsize=8)
         eps = [row.epsilon for row in result.sweep]
-        right.plot(eps, [row.train_loss for row in result.sweep], "o-", color="C0",
-                   label="train")
-        right.plot(eps, [row.test_loss for row in result.sweep], "s--", color="C3",
-                   label="test")
+        right.plot(eps, [row.train_loss for row in result.sweep], "o-", color="C0", label="train")
+        right.plot(eps, [row.test_loss for row in result.sweep], "s--", color="C3", label="test")
         right.set_xscale("log")
-        losses = ([row.train_loss for row in result.sweep]
-                  + [row.test_loss for row in result.sweep])
+        losses = [row.train_loss for row in result.sweep] + [row.test_loss for row in result.sweep]
         # Monte-Carlo estimates of a loss near 0 may dip below it: log scale only if positive
         if min(losses) > 0:
             right.set_yscale("log")

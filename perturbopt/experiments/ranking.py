@@ -119,8 +119,10 @@ class RankingConfig(ExperimentConfig):
     n_jobs: int | None = None
 
     _rules: ClassVar[Mapping[str, Rule]] = {
-        **{name: integer(at_least=1) for name in ("train", "test", "n", "d", "epochs",
-                                                   "batch_size", "num_samples")},
+        **{
+            name: integer(at_least=1)
+            for name in ("train", "test", "n", "d", "epochs", "batch_size", "num_samples")
+        },
         "sigmas": each(real(at_least=0), what="noise variances"),
         "epsilon": real(above=0),
         "learning_rate": real(above=0),
@@ -209,8 +211,9 @@ def hidden_direction(d: int, seed: int) -> np.ndarray:
     return w0 / np.linalg.norm(w0)
 
 
-def make_ranking_data(num_instances: int, *, n: int, direction: np.ndarray, sigma: float,
-                      seed: int) -> RankingData:
+def make_ranking_data(
+    num_instances: int, *, n: int, direction: np.ndarray, sigma: float, seed: int
+) -> RankingData:
     """Draw ranking instances with labels from noisy projections.
 
     The features are drawn first and the noise second from one generator, so the same
@@ -234,8 +237,9 @@ def make_ranking_data(num_instances: int, *, n: int, direction: np.ndarray, sigm
     features = rng.standard_normal((num_instances, n, direction.shape[0]))
     scores = features @ direction
     noisy = scores + math.sqrt(sigma) * rng.standard_normal(scores.shape)
-    return RankingData(features=features, scores=scores, labels=ranks(noisy),
-                       clean_labels=ranks(scores))
+    return RankingData(
+        features=features, scores=scores, labels=ranks(noisy), clean_labels=ranks(scores)
+    )
 
 
 def perfect_ranking_accuracy(predicted: np.ndarray, true: np.ndarray) -> float:
@@ -263,13 +267,15 @@ def partial_ranking_accuracy(predicted: np.ndarray, true: np.ndarray) -> float:
 def _check_pair(predicted: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     predicted, true = np.asarray(predicted), np.asarray(true)
     if predicted.shape != true.shape or predicted.ndim != 2:
-        raise ValueError(f"predicted and true ranks must both be (N, n); got "
-                         f"{predicted.shape} and {true.shape}")
+        raise ValueError(
+            f"predicted and true ranks must both be (N, n); got {predicted.shape} and {true.shape}"
+        )
     return predicted, true
 
 
-def train_ranking_model(data: RankingData, config: RankingConfig, *,
-                        bar: Progress | None = None) -> np.ndarray:
+def train_ranking_model(
+    data: RankingData, config: RankingConfig, *, bar: Progress | None = None
+) -> np.ndarray:
     """Fit ``w = exp(rho) v / |v|`` in ``theta = X w`` with the perturbed Fenchel-Young loss.
 
     ``rho`` starts at ``log(epsilon)`` and ``v`` at a random unit vector drawn from the
@@ -297,11 +303,15 @@ def train_ranking_model(data: RankingData, config: RankingConfig, *,
     labels = torch.as_tensor(data.labels, dtype=torch.float64)
     start = np.random.default_rng([config.seed, 1]).standard_normal(features.shape[-1])
     direction = torch.tensor(start / np.linalg.norm(start), requires_grad=True)
-    log_scale = torch.tensor(math.log(config.epsilon), dtype=torch.float64,
-                             requires_grad=True)
-    loss_fn = FenchelYoungLoss("ranking", epsilon=config.epsilon,
-                               num_samples=config.num_samples, noise="gaussian",
-                               seed=config.seed, n_jobs=config.n_jobs)
+    log_scale = torch.tensor(math.log(config.epsilon), dtype=torch.float64, requires_grad=True)
+    loss_fn = FenchelYoungLoss(
+        "ranking",
+        epsilon=config.epsilon,
+        num_samples=config.num_samples,
+        noise="gaussian",
+        seed=config.seed,
+        n_jobs=config.n_jobs,
+    )
 
     def weight() -> torch.Tensor:
         return torch.exp(log_scale) * direction / direction.norm()
@@ -311,9 +321,20 @@ def train_ranking_model(data: RankingData, config: RankingConfig, *,
         return loss_fn(features[rows] @ weight(), labels[rows])
 
     groups: list[dict[str, Any]] = [
-        {"params": [direction]}, {"params": [log_scale], "lr": config.scale_learning_rate}]
-    fit(groups, batch_loss, num_examples=features.shape[0], epochs=config.epochs, batch_size=config.batch_size,
-        learning_rate=config.learning_rate, seed=config.seed, schedule="cosine", bar=bar)
+        {"params": [direction]},
+        {"params": [log_scale], "lr": config.scale_learning_rate},
+    ]
+    fit(
+        groups,
+        batch_loss,
+        num_examples=features.shape[0],
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        seed=config.seed,
+        schedule="cosine",
+        bar=bar,
+    )
     with torch.no_grad():
         return weight().numpy().copy()
 
@@ -330,12 +351,15 @@ def evaluate_ranking_model(weight: np.ndarray, data: RankingData) -> tuple[float
         ``(perfect, partial)``.
     """
     predicted = ranks(data.features @ np.asarray(weight, dtype=np.float64))
-    return (perfect_ranking_accuracy(predicted, data.clean_labels),
-            partial_ranking_accuracy(predicted, data.clean_labels))
+    return (
+        perfect_ranking_accuracy(predicted, data.clean_labels),
+        partial_ranking_accuracy(predicted, data.clean_labels),
+    )
 
 
-def run_ranking_experiment(config: RankingConfig = RankingConfig(), *,
-                           progress: bool = False) -> RankingResult:
+def run_ranking_experiment(
+    config: RankingConfig = RankingConfig(), *, progress: bool = False
+) -> RankingResult:
     """Train and test one model per noise level of ``config.sigmas``.
 
     All noise levels share ``w0``, the training and test features, and the
@@ -350,40 +374,66 @@ def run_ranking_experiment(config: RankingConfig = RankingConfig(), *,
     """
     start = time.perf_counter()
     direction = hidden_direction(config.d, config.seed)
-    test = make_ranking_data(config.test, n=config.n, direction=direction, sigma=0.0,
-                             seed=config.seed + 2)
-    bar = progress_bar(len(config.sigmas) * config.epochs * config.steps_per_epoch,
-                       desc="ranking", enabled=progress)
+    test = make_ranking_data(
+        config.test, n=config.n, direction=direction, sigma=0.0, seed=config.seed + 2
+    )
+    bar = progress_bar(
+        len(config.sigmas) * config.epochs * config.steps_per_epoch,
+        desc="ranking",
+        enabled=progress,
+    )
     rows: list[RankingRow] = []
     weights: dict[float, np.ndarray] = {}
     try:
         for sigma in config.sigmas:
-            train = make_ranking_data(config.train, n=config.n, direction=direction,
-                                      sigma=sigma, seed=config.seed + 1)
+            train = make_ranking_data(
+                config.train, n=config.n, direction=direction, sigma=sigma, seed=config.seed + 1
+            )
             tic = time.perf_counter()
             weight = train_ranking_model(train, config, bar=bar)
             seconds = time.perf_counter() - tic
             perfect, partial = evaluate_ranking_model(weight, test)
-            rows.append(RankingRow(sigma=sigma, perfect=perfect, partial=partial,
-                                   label_partial=partial_ranking_accuracy(
-                                       train.labels, train.clean_labels),
-                                   seconds=seconds))
+            rows.append(
+                RankingRow(
+                    sigma=sigma,
+                    perfect=perfect,
+                    partial=partial,
+                    label_partial=partial_ranking_accuracy(train.labels, train.clean_labels),
+                    seconds=seconds,
+                )
+            )
             weights[sigma] = weight
     finally:
         bar.close()
-    return RankingResult(config=config, rows=tuple(rows), seconds=time.perf_counter() - start,
-                         weights=weights)
+    return RankingResult(
+        config=config, rows=tuple(rows), seconds=time.perf_counter() - start, weights=weights
+    )
 
 
 def format_ranking_table(result: RankingResult) -> str:
     """The test accuracies as a Markdown table, one row per noise level."""
     return markdown_table(
-        ["sigma (variance)", "noise std", "perfect ranking", "partial ranking",
-         "noisy train labels, partial", "train time (s)"],
-        [[f"{row.sigma:g}", f"{math.sqrt(row.sigma):.3g}", f"{row.perfect:.3f}",
-          f"{row.partial:.3f}", f"{row.label_partial:.3f}", f"{row.seconds:.1f}"]
-         for row in result.rows],
-        align="rrrrrr")
+        [
+            "sigma (variance)",
+            "noise std",
+            "perfect ranking",
+            "partial ranking",
+            "noisy train labels, partial",
+            "train time (s)",
+        ],
+        [
+            [
+                f"{row.sigma:g}",
+                f"{math.sqrt(row.sigma):.3g}",
+                f"{row.perfect:.3f}",
+                f"{row.partial:.3f}",
+                f"{row.label_partial:.3f}",
+                f"{row.seconds:.1f}",
+            ]
+            for row in result.rows
+        ],
+        align="rrrrrr",
+    )
 
 
 def plot_ranking_results(result: RankingResult, path: str | Path) -> Path:
@@ -403,16 +453,24 @@ def plot_ranking_results(result: RankingResult, path: str | Path) -> Path:
     positive = [s for s in sigmas if s > 0]
     cfg = result.config
     with png_figure(path, ncols=2) as (fig, axes):
-        panels = (("perfect", "Perfect ranking accuracy"),
-                  ("partial", "Partial ranking accuracy"))
+        panels = (("perfect", "Perfect ranking accuracy"), ("partial", "Partial ranking accuracy"))
         for ax, (attr, title) in zip(axes[0], panels):
-            ax.plot(sigmas, [getattr(row, attr) for row in result.rows], "o-", color="C0",
-                    label=f"perturbed FY loss (M={cfg.num_samples}, eps={cfg.epsilon:g})")
+            ax.plot(
+                sigmas,
+                [getattr(row, attr) for row in result.rows],
+                "o-",
+                color="C0",
+                label=f"perturbed FY loss (M={cfg.num_samples}, eps={cfg.epsilon:g})",
+            )
             if attr == "partial":
-                ax.plot(sigmas, [row.label_partial for row in result.rows], "s--",
-                        color="C1", label="noisy training labels")
-                ax.axhline(1 / cfg.n, color="grey", lw=0.8, ls=":",
-                           label=f"chance (1/{cfg.n})")
+                ax.plot(
+                    sigmas,
+                    [row.label_partial for row in result.rows],
+                    "s--",
+                    color="C1",
+                    label="noisy training labels",
+                )
+                ax.axhline(1 / cfg.n, color="grey", lw=0.8, ls=":", label=f"chance (1/{cfg.n})")
             if positive:
                 ax.set_xscale("symlog", linthresh=min(positive))
                 ax.set_xlim(min(sigmas) - 0.3 * min(positive), 1.5 * max(sigmas))
@@ -421,7 +479,9 @@ def plot_ranking_results(result: RankingResult, path: str | Path) -> Path:
             ax.set_title(title)
             ax.grid(True, alpha=0.3)
             ax.legend(loc="lower left", fontsize=8)
-        fig.suptitle(f"Learning to rank noisy data (n={cfg.n}, d={cfg.d}, {cfg.train} train "
-                     f"/ {cfg.test} test, {cfg.epochs} epochs); test accuracy vs clean ranks",
-                     fontsize=10)
+        fig.suptitle(
+            f"Learning to rank noisy data (n={cfg.n}, d={cfg.d}, {cfg.train} train "
+            f"/ {cfg.test} test, {cfg.epochs} epochs); test accuracy vs clean ranks",
+            fontsize=10,
+        )
     return Path(path)

@@ -131,8 +131,10 @@ class ShortestPathConfig(ExperimentConfig):
 
     _rules: ClassVar[Mapping[str, Rule]] = {
         "grid": integer(at_least=2),
-        **{name: integer(at_least=1) for name in ("train", "test", "epochs", "batch_size",
-                                                   "num_samples", "channels")},
+        **{
+            name: integer(at_least=1)
+            for name in ("train", "test", "epochs", "batch_size", "num_samples", "channels")
+        },
         "epsilons": each(real(above=0), what="noise scales"),
         "perturbation": one_of("additive", "multiplicative"),
         "learning_rate": real(above=0),
@@ -219,15 +221,17 @@ def path_metrics(predicted: np.ndarray, maps: TerrainMaps) -> PathMetrics:
     """
     predicted = np.asarray(predicted)
     if predicted.shape != maps.costs.shape:
-        raise ValueError(f"predicted paths have shape {predicted.shape}, the maps' costs "
-                         f"{maps.costs.shape}")
+        raise ValueError(
+            f"predicted paths have shape {predicted.shape}, the maps' costs {maps.costs.shape}"
+        )
     cost = path_costs(predicted, maps.costs)
     best = path_costs(maps.paths, maps.costs)
     return PathMetrics(
         optimal=float(np.mean(np.abs(cost - best) <= 1e-9 * best)),
         exact=float(np.mean(np.all(predicted == maps.paths, axis=(1, 2)))),
         cost_ratio=float(np.mean(cost / best)),
-        regret=float(np.mean(cost - best)))
+        regret=float(np.mean(cost - best)),
+    )
 
 
 def pixel_statistics(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -239,9 +243,12 @@ def pixel_statistics(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float
     return tuple(map(float, mean)), tuple(map(float, std))
 
 
-def make_cost_network(channels: int, seed: int,
-                      mean: tuple[float, ...] = (0.0, 0.0, 0.0),
-                      std: tuple[float, ...] = (1.0, 1.0, 1.0)) -> torch.nn.Module:
+def make_cost_network(
+    channels: int,
+    seed: int,
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0),
+    std: tuple[float, ...] = (1.0, 1.0, 1.0),
+) -> torch.nn.Module:
     """The three-layer convolutional network: images ``(B, 8k, 8k, 3)`` (uint8 or float)
     -> positive costs ``(B, k, k)``.
 
@@ -268,9 +275,14 @@ def predict_costs(model: torch.nn.Module, images: np.ndarray, chunk: int = 500) 
     import torch
 
     with torch.no_grad():
-        return np.concatenate([
-            model(torch.from_numpy(np.ascontiguousarray(images[i:i + chunk]))).double().numpy()
-            for i in range(0, len(images), chunk)])
+        return np.concatenate(
+            [
+                model(torch.from_numpy(np.ascontiguousarray(images[i : i + chunk])))
+                .double()
+                .numpy()
+                for i in range(0, len(images), chunk)
+            ]
+        )
 
 
 @functools.lru_cache(maxsize=8)
@@ -305,9 +317,14 @@ def blackbox_shortest_path(costs: torch.Tensor, step: float) -> torch.Tensor:
     return BlackboxShortestPath.apply(costs, step, _solve)
 
 
-def train_cost_network(train: TerrainMaps, test: TerrainMaps, config: ShortestPathConfig, *,
-                       epsilon: float | None, bar: Progress | None = None
-                       ) -> tuple[torch.nn.Module, tuple[PathMetrics, ...], tuple[float, ...]]:
+def train_cost_network(
+    train: TerrainMaps,
+    test: TerrainMaps,
+    config: ShortestPathConfig,
+    *,
+    epsilon: float | None,
+    bar: Progress | None = None,
+) -> tuple[torch.nn.Module, tuple[PathMetrics, ...], tuple[float, ...]]:
     """Train the network with the perturbed Fenchel-Young loss or the blackbox baseline.
 
     Every call starts from the same initialisation and sees the same minibatches (both
@@ -335,9 +352,15 @@ def train_cost_network(train: TerrainMaps, test: TerrainMaps, config: ShortestPa
         options: dict[str, Any] = {"shape": (train.grid, train.grid)}
         if config.perturbation == "additive":
             options["negative_costs"] = "clip"
-        fy_loss = FenchelYoungLoss(SOLVER, epsilon=epsilon, num_samples=config.num_samples,
-                                   perturbation=config.perturbation, seed=config.seed,
-                                   n_jobs=config.n_jobs, solver_options=options)
+        fy_loss = FenchelYoungLoss(
+            SOLVER,
+            epsilon=epsilon,
+            num_samples=config.num_samples,
+            perturbation=config.perturbation,
+            seed=config.seed,
+            n_jobs=config.n_jobs,
+            solver_options=options,
+        )
 
     def batch_loss(index: np.ndarray) -> torch.Tensor:
         rows = np.sort(index)  # the same batch, its images read in memory order
@@ -356,20 +379,31 @@ def train_cost_network(train: TerrainMaps, test: TerrainMaps, config: ShortestPa
         costs = predict_costs(model, test.images)
         curve.append(path_metrics(_solve(costs), test))
         scale.append(float(costs.mean()))
-        return (f"test optimal {curve[-1].optimal:.3f}, cost ratio "
-                f"{curve[-1].cost_ratio:.4f}")
+        return f"test optimal {curve[-1].optimal:.3f}, cost ratio {curve[-1].cost_ratio:.4f}"
 
     learning_rate = config.learning_rate if epsilon is not None else config.blackbox_learning_rate
-    fit(model.parameters(), batch_loss, num_examples=len(train), epochs=config.epochs,
-        batch_size=config.batch_size, learning_rate=learning_rate, seed=config.seed,
-        schedule="cosine", after_epoch=after_epoch, bar=bar)
+    fit(
+        model.parameters(),
+        batch_loss,
+        num_examples=len(train),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=learning_rate,
+        seed=config.seed,
+        schedule="cosine",
+        after_epoch=after_epoch,
+        bar=bar,
+    )
     return model, tuple(curve), tuple(scale)
 
 
-def run_shortest_path_experiment(config: ShortestPathConfig = ShortestPathConfig(),
-                                 train: TerrainMaps | None = None,
-                                 test: TerrainMaps | None = None, *,
-                                 progress: bool = False) -> ShortestPathResult:
+def run_shortest_path_experiment(
+    config: ShortestPathConfig = ShortestPathConfig(),
+    train: TerrainMaps | None = None,
+    test: TerrainMaps | None = None,
+    *,
+    progress: bool = False,
+) -> ShortestPathResult:
     """Generate the maps, train one network per ``epsilon`` and the baseline, score them.
 
     Args:
@@ -390,38 +424,69 @@ def run_shortest_path_experiment(config: ShortestPathConfig = ShortestPathConfig
     if test is None:
         test = make_terrain_maps(config.test, grid=config.grid, seed=[config.seed, 1])
     if train.grid != test.grid:
-        raise ValueError(f"train maps are {train.grid}x{train.grid} but test maps are "
-                         f"{test.grid}x{test.grid}")
+        raise ValueError(
+            f"train maps are {train.grid}x{train.grid} but test maps are {test.grid}x{test.grid}"
+        )
     config = dataclasses.replace(config, grid=train.grid, train=len(train), test=len(test))
     data_seconds = time.perf_counter() - start
-    plans: list[tuple[str, float | None]] = [(f"perturbed FY, eps={eps:g}", eps)
-                                             for eps in config.epsilons]
+    plans: list[tuple[str, float | None]] = [
+        (f"perturbed FY, eps={eps:g}", eps) for eps in config.epsilons
+    ]
     if config.blackbox_lambda is not None:
         plans.append((f"blackbox, lambda={config.blackbox_lambda:g}", None))
-    bar = progress_bar(len(plans) * config.epochs * config.steps_per_epoch,
-                       desc="shortest paths", enabled=progress)
+    bar = progress_bar(
+        len(plans) * config.epochs * config.steps_per_epoch, desc="shortest paths", enabled=progress
+    )
     runs: list[ShortestPathRun] = []
     try:
         for label, epsilon in plans:
             tic = time.perf_counter()
             _, curve, scale = train_cost_network(train, test, config, epsilon=epsilon, bar=bar)
-            runs.append(ShortestPathRun(label=label, epsilon=epsilon, curve=curve,
-                                        cost_scale=scale, seconds=time.perf_counter() - tic))
+            runs.append(
+                ShortestPathRun(
+                    label=label,
+                    epsilon=epsilon,
+                    curve=curve,
+                    cost_scale=scale,
+                    seconds=time.perf_counter() - tic,
+                )
+            )
     finally:
         bar.close()
-    return ShortestPathResult(config=config, data_name=train.name, runs=tuple(runs),
-                              data_seconds=data_seconds, seconds=time.perf_counter() - start)
+    return ShortestPathResult(
+        config=config,
+        data_name=train.name,
+        runs=tuple(runs),
+        data_seconds=data_seconds,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def format_shortest_path_table(result: ShortestPathResult) -> str:
     """The test metrics after the last epoch as a Markdown table, one row per run."""
     return markdown_table(
-        ["method", "optimal paths", "exact paths", "cost ratio", "regret",
-         "mean predicted cost", "train time (s)"],
-        [[run.label, f"{run.final.optimal:.3f}", f"{run.final.exact:.3f}",
-          f"{run.final.cost_ratio:.4f}", f"{run.final.regret:.3f}",
-          f"{run.cost_scale[-1]:.3g}", f"{run.seconds:.1f}"]
-         for run in result.runs])
+        [
+            "method",
+            "optimal paths",
+            "exact paths",
+            "cost ratio",
+            "regret",
+            "mean predicted cost",
+            "train time (s)",
+        ],
+        [
+            [
+                run.label,
+                f"{run.final.optimal:.3f}",
+                f"{run.final.exact:.3f}",
+                f"{run.final.cost_ratio:.4f}",
+                f"{run.final.regret:.3f}",
+                f"{run.cost_scale[-1]:.3g}",
+                f"{run.seconds:.1f}",
+            ]
+            for run in result.runs
+        ],
+    )
 
 
 def plot_cost_ratio_curves(result: ShortestPathResult, path: str | Path) -> Path:
@@ -442,8 +507,12 @@ def plot_cost_ratio_curves(result: ShortestPathResult, path: str | Path) -> Path
         ratio, optimal = axes[0]
         for number, run in enumerate(result.runs):
             epochs = np.arange(1, len(run.curve) + 1)
-            style = {"color": f"C{number}", "ls": "-" if run.epsilon is not None else "--",
-                     "marker": "o" if run.epsilon is not None else "s", "ms": 3}
+            style = {
+                "color": f"C{number}",
+                "ls": "-" if run.epsilon is not None else "--",
+                "marker": "o" if run.epsilon is not None else "s",
+                "ms": 3,
+            }
             ratio.plot(epochs, [m.cost_ratio - 1 for m in run.curve], label=run.label, **style)
             optimal.plot(epochs, [m.optimal for m in run.curve], label=run.label, **style)
         ratio.set_yscale("log")
@@ -456,15 +525,23 @@ def plot_cost_ratio_curves(result: ShortestPathResult, path: str | Path) -> Path
             ax.set_xlabel("epoch")
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=8)
-        fig.suptitle(f"{result.data_name}: {cfg.train} train / {cfg.test} test maps, batch "
-                     f"{cfg.batch_size}, M={cfg.num_samples}, {cfg.perturbation} noise",
-                     fontsize=10)
+        fig.suptitle(
+            f"{result.data_name}: {cfg.train} train / {cfg.test} test maps, batch "
+            f"{cfg.batch_size}, M={cfg.num_samples}, {cfg.perturbation} noise",
+            fontsize=10,
+        )
     return Path(path)
 
 
-def plot_perturbed_paths(maps: TerrainMaps, path: str | Path, *, index: int = 0,
-                         epsilons: tuple[float, ...] = (0.5, 2.0, 8.0),
-                         num_samples: int = 1000, seed: int = 0) -> Path:
+def plot_perturbed_paths(
+    maps: TerrainMaps,
+    path: str | Path,
+    *,
+    index: int = 0,
+    epsilons: tuple[float, ...] = (0.5, 2.0, 8.0),
+    num_samples: int = 1000,
+    seed: int = 0,
+) -> Path:
     """Draw Fig. 3: a map's image, its hidden costs, its shortest path and the
     perturbed shortest paths ``y_eps(c) = E[y*(c + eps Z)]`` of its true costs at each
     ``epsilon`` (additive noise, negative costs clipped), and write them as a PNG.
@@ -485,9 +562,16 @@ def plot_perturbed_paths(maps: TerrainMaps, path: str | Path, *, index: int = 0,
     from .. import perturbed
 
     costs, grid = maps.costs[index], maps.grid
-    smoothed = [perturbed(SOLVER, epsilon=eps, num_samples=num_samples, seed=seed,
-                          solver_options={"shape": (grid, grid), "negative_costs": "clip"}
-                          )(costs) for eps in epsilons]
+    smoothed = [
+        perturbed(
+            SOLVER,
+            epsilon=eps,
+            num_samples=num_samples,
+            seed=seed,
+            solver_options={"shape": (grid, grid), "negative_costs": "clip"},
+        )(costs)
+        for eps in epsilons
+    ]
     panels = 3 + len(epsilons)
     extent = (-0.5, grid - 0.5, grid - 0.5, -0.5)
     with png_figure(path, ncols=panels, size=(2.6 * panels, 3.0)) as (_, axes):
@@ -498,8 +582,9 @@ def plot_perturbed_paths(maps: TerrainMaps, path: str | Path, *, index: int = 0,
         axes[1].set_title("hidden costs")
         axes[1].figure.colorbar(shown, ax=axes[1], fraction=0.046)
         axes[2].imshow(maps.images[index], extent=extent)
-        axes[2].imshow(np.ma.masked_equal(maps.paths[index], 0), cmap="autumn", alpha=0.8,
-                       vmin=0, vmax=1)
+        axes[2].imshow(
+            np.ma.masked_equal(maps.paths[index], 0), cmap="autumn", alpha=0.8, vmin=0, vmax=1
+        )
         axes[2].set_title("shortest path")
         for ax, eps, mean in zip(axes[3:], epsilons, smoothed):
             ax.imshow(mean, cmap="magma", vmin=0, vmax=1)

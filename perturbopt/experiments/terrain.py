@@ -101,12 +101,15 @@ class TerrainMaps:
         if self.costs.ndim != 3 or grid[0] != grid[1]:
             raise ValueError(f"costs must be (N, k, k), got shape {self.costs.shape}")
         if self.images.shape != (count, TILE * grid[0], TILE * grid[1], 3):
-            raise ValueError(f"images must be (N, {TILE}k, {TILE}k, 3) = "
-                             f"{(count, TILE * grid[0], TILE * grid[1], 3)} for costs of shape "
-                             f"{self.costs.shape}, got {self.images.shape}")
+            raise ValueError(
+                f"images must be (N, {TILE}k, {TILE}k, 3) = "
+                f"{(count, TILE * grid[0], TILE * grid[1], 3)} for costs of shape "
+                f"{self.costs.shape}, got {self.images.shape}"
+            )
         if self.paths.shape != self.costs.shape:
-            raise ValueError(f"paths must have the shape of costs {self.costs.shape}, got "
-                             f"{self.paths.shape}")
+            raise ValueError(
+                f"paths must have the shape of costs {self.costs.shape}, got {self.paths.shape}"
+            )
 
     @property
     def grid(self) -> int:
@@ -118,10 +121,13 @@ class TerrainMaps:
 
     def subset(self, index: slice | np.ndarray) -> TerrainMaps:
         """The maps at ``index`` (a slice or an index array)."""
-        return TerrainMaps(images=self.images[index], costs=self.costs[index],
-                           paths=self.paths[index],
-                           terrain=None if self.terrain is None else self.terrain[index],
-                           name=self.name)
+        return TerrainMaps(
+            images=self.images[index],
+            costs=self.costs[index],
+            paths=self.paths[index],
+            terrain=None if self.terrain is None else self.terrain[index],
+            name=self.name,
+        )
 
 
 def shortest_paths(costs: np.ndarray) -> np.ndarray:
@@ -153,8 +159,9 @@ def path_costs(paths: np.ndarray, costs: np.ndarray) -> np.ndarray:
     Returns:
         ``(N,)`` float64.
     """
-    return np.einsum("nij,nij->n", np.asarray(paths, dtype=np.float64),
-                     np.asarray(costs, dtype=np.float64))
+    return np.einsum(
+        "nij,nij->n", np.asarray(paths, dtype=np.float64), np.asarray(costs, dtype=np.float64)
+    )
 
 
 def terrain_skin() -> np.ndarray:
@@ -192,8 +199,9 @@ def terrain_skin() -> np.ndarray:
     return np.clip(np.rint(skin), 0, 255).astype(np.uint8)
 
 
-def make_terrain_maps(num_maps: int, *, grid: int = 12,
-                      seed: int | Sequence[int] = 0) -> TerrainMaps:
+def make_terrain_maps(
+    num_maps: int, *, grid: int = 12, seed: int | Sequence[int] = 0
+) -> TerrainMaps:
     """Generate ``num_maps`` Warcraft-like maps of ``grid x grid`` cells.
 
     Per map, with ``G`` a Gaussian filter of width 1.5 cells and fields standardised
@@ -221,8 +229,9 @@ def make_terrain_maps(num_maps: int, *, grid: int = 12,
     if not isinstance(grid, (int, np.integer)) or grid < 2:
         raise ValueError(f"grid must be an integer >= 2 (cells per side), got {grid!r}")
     rng = np.random.default_rng(seed)
-    fields = gaussian_filter(rng.standard_normal((2, num_maps, grid, grid)),
-                             sigma=(0, 0, 1.5, 1.5), mode="reflect")
+    fields = gaussian_filter(
+        rng.standard_normal((2, num_maps, grid, grid)), sigma=(0, 0, 1.5, 1.5), mode="reflect"
+    )
     fields -= fields.mean(axis=(2, 3), keepdims=True)
     fields /= fields.std(axis=(2, 3), keepdims=True)
     elevation, vegetation = fields
@@ -234,8 +243,9 @@ def make_terrain_maps(num_maps: int, *, grid: int = 12,
     for road, share in ((0, 1.0), (1, 0.5)):
         steps = rng.integers(-1, 2, size=(num_maps, grid)) * (rng.random((num_maps, grid)) < 0.4)
         steps[:, 0] = 0
-        walk = np.clip(rng.integers(1, grid - 1, size=(num_maps, 1)) + np.cumsum(steps, 1),
-                       0, grid - 1)
+        walk = np.clip(
+            rng.integers(1, grid - 1, size=(num_maps, 1)) + np.cumsum(steps, 1), 0, grid - 1
+        )
         drawn = rng.random(num_maps) < share
         rows, cols = (walk, across) if road == 0 else (across, walk)
         keep = np.broadcast_to(drawn[:, None], walk.shape)
@@ -244,8 +254,13 @@ def make_terrain_maps(num_maps: int, *, grid: int = 12,
     costs = np.asarray(TERRAIN_COSTS)[terrain]
     variants = rng.integers(0, _VARIANTS, size=terrain.shape)
     images = _render(terrain, variants, rng)
-    return TerrainMaps(images=images, costs=costs, paths=shortest_paths(costs),
-                       terrain=terrain, name=f"generated {grid}x{grid} terrain")
+    return TerrainMaps(
+        images=images,
+        costs=costs,
+        paths=shortest_paths(costs),
+        terrain=terrain,
+        name=f"generated {grid}x{grid} terrain",
+    )
 
 
 def _render(terrain: np.ndarray, variants: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -258,14 +273,14 @@ def _render(terrain: np.ndarray, variants: np.ndarray, rng: np.random.Generator)
         part = slice(start, start + _CHUNK)
         tiles = skin[terrain[part], variants[part]]  # (n, k, k, 8, 8, 3)
         pixels = tiles.transpose(0, 1, 3, 2, 4, 5).reshape(-1, side, side, 3)
-        pixels += rng.integers(-_PIXEL_NOISE, _PIXEL_NOISE + 1, size=pixels.shape,
-                               dtype=np.int16)
+        pixels += rng.integers(-_PIXEL_NOISE, _PIXEL_NOISE + 1, size=pixels.shape, dtype=np.int16)
         images[part] = np.clip(pixels, 0, 255)
     return images
 
 
-def load_warcraft_maps(folder: str | Path, split: str = "train", *,
-                       limit: int | None = None) -> TerrainMaps:
+def load_warcraft_maps(
+    folder: str | Path, split: str = "train", *, limit: int | None = None
+) -> TerrainMaps:
     """Read one split of the published Warcraft shortest-path data set.
 
     Args:
@@ -286,23 +301,33 @@ def load_warcraft_maps(folder: str | Path, split: str = "train", *,
     folder = Path(folder)
     if split not in ("train", "val", "test"):
         raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
-    arrays = [_load_array(folder, f"{split}_{kind}", limit)
-              for kind in ("maps", "vertex_weights", "shortest_paths")]
+    arrays = [
+        _load_array(folder, f"{split}_{kind}", limit)
+        for kind in ("maps", "vertex_weights", "shortest_paths")
+    ]
     images, costs, paths = arrays
     if images.dtype != np.uint8:
         if images.min() < 0 or images.max() > 255:
-            raise ValueError(f"{split}_maps must hold pixel values in 0..255, got the range "
-                             f"{images.min()}..{images.max()}")
+            raise ValueError(
+                f"{split}_maps must hold pixel values in 0..255, got the range "
+                f"{images.min()}..{images.max()}"
+            )
         images = images.astype(np.uint8)
     if not np.isin(paths, (0, 1)).all():
         raise ValueError(f"{split}_shortest_paths must hold 0/1 path indicators")
     if len({len(images), len(costs), len(paths)}) != 1:
-        raise ValueError(f"the files of split {split!r} hold different numbers of maps: "
-                         f"{len(images)} maps, {len(costs)} vertex weights, "
-                         f"{len(paths)} shortest paths")
-    return TerrainMaps(images=images, costs=costs.astype(np.float64),
-                       paths=paths.astype(np.int8), terrain=None,
-                       name=f"Warcraft {folder.name} {split}")
+        raise ValueError(
+            f"the files of split {split!r} hold different numbers of maps: "
+            f"{len(images)} maps, {len(costs)} vertex weights, "
+            f"{len(paths)} shortest paths"
+        )
+    return TerrainMaps(
+        images=images,
+        costs=costs.astype(np.float64),
+        paths=paths.astype(np.int8),
+        terrain=None,
+        name=f"Warcraft {folder.name} {split}",
+    )
 
 
 def _load_array(folder: Path, stem: str, limit: int | None) -> np.ndarray:
@@ -317,8 +342,9 @@ def _load_array(folder: Path, stem: str, limit: int | None) -> np.ndarray:
         parts.append(part)
     if not parts:
         held = sorted(p.name for p in folder.glob("*.npy")) if folder.is_dir() else []
-        raise FileNotFoundError(f"no {stem}.npy (nor {stem}_part0.npy) in {folder}; it holds "
-                                f"{held or 'no .npy files'}")
+        raise FileNotFoundError(
+            f"no {stem}.npy (nor {stem}_part0.npy) in {folder}; it holds {held or 'no .npy files'}"
+        )
     loaded = []
     remaining = limit
     for path in parts:

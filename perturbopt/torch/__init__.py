@@ -45,4 +45,3 @@ __all__ = [
     "perturbed_optimizer",
     "perturbed_optimum",
 ]
-

@@ -37,7 +37,8 @@ HOMOGENEOUS_WARNING = (
     "gradient step shrinks theta). For positive costs use perturbation='additive' with a "
     "solver that accepts perturbed costs of any sign (e.g. solver_options="
     "{'negative_costs': 'clip'}), or fix the scale of theta yourself; see the section "
-    "'Positive costs' of the torch guide")
+    "'Positive costs' of the torch guide"
+)
 
 
 def as_perturbed(solver: Any, owner: str, **options: Any) -> Perturbed:
@@ -45,9 +46,11 @@ def as_perturbed(solver: Any, owner: str, **options: Any) -> Perturbed:
     given), else ``perturbopt.perturbed(solver, **options)``."""
     if isinstance(solver, Perturbed):
         if options:
-            raise TypeError(f"{owner} got a ready Perturbed object and options "
-                            f"{sorted(options)}; give the options to perturbopt.perturbed(), "
-                            "or pass the solver itself with the options")
+            raise TypeError(
+                f"{owner} got a ready Perturbed object and options "
+                f"{sorted(options)}; give the options to perturbopt.perturbed(), "
+                "or pass the solver itself with the options"
+            )
         return solver
     return perturbed(solver, **options)
 
@@ -58,8 +61,14 @@ def warn_if_homogeneous(po: Perturbed) -> None:
         warnings.warn(HOMOGENEOUS_WARNING, UserWarning, stacklevel=3)
 
 
-def perturbed_optimizer(theta: torch.Tensor, solver: Any, *, baseline: Baseline = "loo",
-                        seed: Any = None, **options: Any) -> torch.Tensor:
+def perturbed_optimizer(
+    theta: torch.Tensor,
+    solver: Any,
+    *,
+    baseline: Baseline = "loo",
+    seed: Any = None,
+    **options: Any,
+) -> torch.Tensor:
     """The perturbed solution ``y_eps(theta) = E[y*(theta + eps Z)]``, differentiable.
 
     The forward pass solves ``M`` perturbed problems and returns their mean. The
@@ -101,8 +110,9 @@ def perturbed_optimizer(theta: torch.Tensor, solver: Any, *, baseline: Baseline 
     return PerturbedOptimizerFunction.apply(theta, po, baseline, seed)  # type: ignore[no-any-return]
 
 
-def perturbed_optimum(theta: torch.Tensor, solver: Any, *, seed: Any = None,
-                      **options: Any) -> torch.Tensor:
+def perturbed_optimum(
+    theta: torch.Tensor, solver: Any, *, seed: Any = None, **options: Any
+) -> torch.Tensor:
     """The perturbed optimum ``F_eps(theta) = E[opt_y <y, theta + eps Z>]``.
 
     ``opt`` is ``max`` for a ``sense="max"`` solver (a convex function of ``theta``)
@@ -139,15 +149,24 @@ def perturbed_optimum(theta: torch.Tensor, solver: Any, *, seed: Any = None,
 def perturbed_max(theta: torch.Tensor, solver: Any, **options: Any) -> torch.Tensor:
     """Deprecated name of :func:`perturbed_optimum` (which is a minimum for
     ``sense="min"`` solvers)."""
-    warnings.warn("perturbed_max is deprecated: use perturbed_optimum, the same function "
-                  "under a name that is right for both senses", DeprecationWarning,
-                  stacklevel=2)
+    warnings.warn(
+        "perturbed_max is deprecated: use perturbed_optimum, the same function "
+        "under a name that is right for both senses",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return perturbed_optimum(theta, solver, **options)
 
 
-def fenchel_young_loss(theta: torch.Tensor, y: torch.Tensor, solver: Any, *,
-                       reduction: str = "mean", seed: Any = None,
-                       **options: Any) -> torch.Tensor:
+def fenchel_young_loss(
+    theta: torch.Tensor,
+    y: torch.Tensor,
+    solver: Any,
+    *,
+    reduction: str = "mean",
+    seed: Any = None,
+    **options: Any,
+) -> torch.Tensor:
     """Fenchel-Young loss of the perturbed optimizer (Berthet et al., section 4).
 
     Per instance, for a ``sense="max"`` solver::

@@ -27,7 +27,8 @@ def _once(name: str) -> None:
             "has no derivative of its own, so double backward (create_graph=True, "
             "torch.autograd.gradgradcheck, Hessians) is not available. Differentiate the "
             "perturbed optimum twice through PerturbedOptimizer instead: the gradient of "
-            "F_eps is y_eps, whose Jacobian it estimates")
+            "F_eps is y_eps, whose Jacobian it estimates"
+        )
 
 
 def _per_item(grad_output: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
@@ -44,8 +45,9 @@ class PerturbedOptimizerFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed, baseline: str,
-                seed: Any) -> torch.Tensor:
+    def forward(
+        ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed, baseline: str, seed: Any
+    ) -> torch.Tensor:
         result = perturbed.solve(to_numpy(theta), seed=seed)
         ctx.result = result  # type: ignore[attr-defined]
         ctx.baseline = baseline  # type: ignore[attr-defined]
@@ -65,8 +67,9 @@ class PerturbedOptimumFunction(torch.autograd.Function):
     (``y_eps(theta)`` for additive noise)."""
 
     @staticmethod
-    def forward(ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed,
-                seed: Any) -> torch.Tensor:
+    def forward(
+        ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed, seed: Any
+    ) -> torch.Tensor:
         result = perturbed.solve(to_numpy(theta), seed=seed)
         ctx.value_grad = to_tensor(result.value_grad, theta)  # type: ignore[attr-defined]
         return to_tensor(result.value, theta)
@@ -87,8 +90,9 @@ class FenchelYoungFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, theta: torch.Tensor, y: torch.Tensor, perturbed: Perturbed,
-                seed: Any) -> torch.Tensor:
+    def forward(
+        ctx: FunctionCtx, theta: torch.Tensor, y: torch.Tensor, perturbed: Perturbed, seed: Any
+    ) -> torch.Tensor:
         target = target_to_numpy(y)
         result = perturbed.solve(to_numpy(theta), seed=seed)
         value = np.asarray(result.value, dtype=np.float64)  # (*b) or ()

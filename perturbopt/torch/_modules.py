@@ -69,8 +69,9 @@ class PerturbedOptimizer(torch.nn.Module):
         >>> (y * torch.tensor([[0.0, 0.0, 1.0, 0.0]])).sum().backward()
     """
 
-    def __init__(self, solver: Any, *, baseline: Baseline = "loo", hard_at_eval: bool = False,
-                 **options: Any) -> None:
+    def __init__(
+        self, solver: Any, *, baseline: Baseline = "loo", hard_at_eval: bool = False, **options: Any
+    ) -> None:
         super().__init__()
         self.baseline: Baseline = check_baseline(baseline)
         self.hard_at_eval = bool(hard_at_eval)
@@ -133,9 +134,12 @@ class PerturbedMax(PerturbedOptimum):
     """Deprecated name of :class:`PerturbedOptimum` (a minimum for ``sense="min"``)."""
 
     def __init__(self, solver: Any, **options: Any) -> None:
-        warnings.warn("PerturbedMax is deprecated: use PerturbedOptimum, the same module "
-                      "under a name that is right for both senses", DeprecationWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "PerturbedMax is deprecated: use PerturbedOptimum, the same module "
+            "under a name that is right for both senses",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         super().__init__(solver, **options)
 
 
@@ -184,11 +188,9 @@ class FenchelYoungLoss(torch.nn.Module):
         self.perturbed: Perturbed = as_perturbed(solver, type(self).__name__, **options)
         warn_if_homogeneous(self.perturbed)
 
-    def forward(self, theta: torch.Tensor, y: torch.Tensor, *, seed: Any = None
-                ) -> torch.Tensor:
+    def forward(self, theta: torch.Tensor, y: torch.Tensor, *, seed: Any = None) -> torch.Tensor:
         """The loss of scores ``theta`` against target solutions ``y``."""
-        return fenchel_young_loss(theta, y, self.perturbed, reduction=self.reduction,
-                                  seed=seed)
+        return fenchel_young_loss(theta, y, self.perturbed, reduction=self.reduction, seed=seed)
 
     def extra_repr(self) -> str:
         return f"{self.perturbed!r}, reduction={self.reduction!r}"

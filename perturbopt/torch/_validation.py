@@ -32,14 +32,20 @@ def _quoted(choices: tuple[str, ...]) -> str:
 def check_theta(theta: Any) -> None:
     """``theta`` must be a real floating-point tensor."""
     if not isinstance(theta, torch.Tensor):
-        raise TypeError(f"theta must be a torch.Tensor, got {type(theta).__name__}; "
-                        f"convert it with torch.as_tensor(theta, dtype=torch.float64)")
+        raise TypeError(
+            f"theta must be a torch.Tensor, got {type(theta).__name__}; "
+            f"convert it with torch.as_tensor(theta, dtype=torch.float64)"
+        )
     if theta.is_complex():
-        raise TypeError(f"theta must be a real floating-point tensor, got dtype {theta.dtype}; "
-                        f"perturbed optimizers take real scores: pass theta.real or theta.abs()")
+        raise TypeError(
+            f"theta must be a real floating-point tensor, got dtype {theta.dtype}; "
+            f"perturbed optimizers take real scores: pass theta.real or theta.abs()"
+        )
     if not theta.is_floating_point():
-        raise TypeError(f"theta must be a floating-point tensor, got dtype {theta.dtype}; "
-                        f"gradients need floats: pass theta.float() or theta.double()")
+        raise TypeError(
+            f"theta must be a floating-point tensor, got dtype {theta.dtype}; "
+            f"gradients need floats: pass theta.float() or theta.double()"
+        )
 
 
 def check_target(y: Any, theta: torch.Tensor) -> None:
@@ -49,20 +55,28 @@ def check_target(y: Any, theta: torch.Tensor) -> None:
     ``theta``'s dtype.
     """
     if not isinstance(y, torch.Tensor):
-        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}; "
-                        f"convert it with torch.as_tensor(y, dtype=theta.dtype)")
+        raise TypeError(
+            f"y must be a torch.Tensor, got {type(y).__name__}; "
+            f"convert it with torch.as_tensor(y, dtype=theta.dtype)"
+        )
     if y.is_complex():
         raise TypeError(f"y must be a real tensor (float, integer or bool), got dtype {y.dtype}")
     if y.shape != theta.shape:
-        raise ValueError(f"y has shape {tuple(y.shape)} but theta has shape "
-                         f"{tuple(theta.shape)}; the label y must have theta's shape, "
-                         f"one target solution per instance (no broadcasting)")
+        raise ValueError(
+            f"y has shape {tuple(y.shape)} but theta has shape "
+            f"{tuple(theta.shape)}; the label y must have theta's shape, "
+            f"one target solution per instance (no broadcasting)"
+        )
     if y.device != theta.device:
-        raise ValueError(f"y is on device {y.device} but theta is on {theta.device}; "
-                         f"move the label with y.to(theta.device)")
+        raise ValueError(
+            f"y is on device {y.device} but theta is on {theta.device}; "
+            f"move the label with y.to(theta.device)"
+        )
     if y.requires_grad:
-        raise ValueError("y requires grad, but labels must not: the loss differentiates "
-                         "theta only; pass y.detach()")
+        raise ValueError(
+            "y requires grad, but labels must not: the loss differentiates "
+            "theta only; pass y.detach()"
+        )
 
 
 def check_reduction(reduction: Any) -> str:

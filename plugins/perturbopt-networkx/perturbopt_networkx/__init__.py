@@ -35,12 +35,15 @@ if TYPE_CHECKING:
 
 # Solver classes import their solver library: load them on first access only, so
 # that perturbopt's registry can list this plugin's solvers without importing it.
-__getattr__, __dir__ = lazy_attributes(__name__, {
-    "MatchingSolver": "._matching",
-    "MinCutSolver": "._min_cut",
-    "ShortestPathSolver": "._shortest_path",
-    "SpanningTreeSolver": "._spanning_tree",
-})
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "MatchingSolver": "._matching",
+        "MinCutSolver": "._min_cut",
+        "ShortestPathSolver": "._shortest_path",
+        "SpanningTreeSolver": "._spanning_tree",
+    },
+)
 
 __version__ = importlib.metadata.version("perturbopt-networkx")
 

@@ -46,8 +46,9 @@ class EdgeIndexedGraph:
         directed: as given.
     """
 
-    def __init__(self, solver: str, edges: list[Edge], nodes: Iterable[Hashable],
-                 directed: bool) -> None:
+    def __init__(
+        self, solver: str, edges: list[Edge], nodes: Iterable[Hashable], directed: bool
+    ) -> None:
         self.solver = solver
         self.directed = directed
         self.edges = edges
@@ -58,16 +59,29 @@ class EdgeIndexedGraph:
         for k, (u, v) in enumerate(edges):
             for key in ((u, v),) if directed else ((u, v), (v, u)):
                 if key in self._index:
-                    raise ValueError(message(solver, f"edges[{self._index[key]}] and "
-                                                     f"edges[{k}] are the same edge {(u, v)!r}"
-                                                     f"{'' if directed else ' (undirected)'}; "
-                                                     "list each edge once"))
+                    raise ValueError(
+                        message(
+                            solver,
+                            f"edges[{self._index[key]}] and "
+                            f"edges[{k}] are the same edge {(u, v)!r}"
+                            f"{'' if directed else ' (undirected)'}; "
+                            "list each edge once",
+                        )
+                    )
                 self._index[key] = k
         self._attributes = [self.graph.edges[edge] for edge in edges]
 
     @classmethod
-    def from_options(cls, solver: str, *, edges: Any, num_nodes: Any, graph: Any,
-                     directed: Any, undirected_only: bool = False) -> EdgeIndexedGraph:
+    def from_options(
+        cls,
+        solver: str,
+        *,
+        edges: Any,
+        num_nodes: Any,
+        graph: Any,
+        directed: Any,
+        undirected_only: bool = False,
+    ) -> EdgeIndexedGraph:
         """The graph a solver's options describe.
 
         Args:
@@ -87,41 +101,71 @@ class EdgeIndexedGraph:
                 raise TypeError(message(solver, "pass edges, not graph (deprecated) as well"))
             return cls._from_networkx(solver, graph, directed, undirected_only)
         if edges is None:
-            raise TypeError(message(solver, "edges is required: the (u, v) pairs of the graph; "
-                                            "theta[k] belongs to edges[k]"))
+            raise TypeError(
+                message(
+                    solver,
+                    "edges is required: the (u, v) pairs of the graph; "
+                    "theta[k] belongs to edges[k]",
+                )
+            )
         if num_nodes is not None:
             array, count = check_edges(solver, edges, num_nodes)
             pairs: list[Edge] = [(int(u), int(v)) for u, v in array.tolist()]
             nodes: Iterable[Hashable] = range(count)
         else:
             pairs, nodes = _pairs(solver, edges), ()
-        is_directed = (False if undirected_only else
-                       True if directed is None else check_bool(solver, "directed", directed))
+        is_directed = (
+            False
+            if undirected_only
+            else True
+            if directed is None
+            else check_bool(solver, "directed", directed)
+        )
         return cls(solver, pairs, nodes, is_directed)
 
     @classmethod
-    def _from_networkx(cls, solver: str, graph: Any, directed: Any,
-                       undirected_only: bool) -> EdgeIndexedGraph:
+    def _from_networkx(
+        cls, solver: str, graph: Any, directed: Any, undirected_only: bool
+    ) -> EdgeIndexedGraph:
         undirected = isinstance(graph, nx.Graph) and not graph.is_directed()
         spelled = "edges=list(graph.edges)" + (
-            ", directed=False" if undirected and not undirected_only else "")
+            ", directed=False" if undirected and not undirected_only else ""
+        )
         warn_deprecated(solver, "graph=", spelled, stacklevel=5)  # the caller of __init__
         if not isinstance(graph, nx.Graph):
-            raise TypeError(message(solver, "graph must be a networkx Graph or DiGraph, got "
-                                            f"{type(graph).__name__}; better, pass "
-                                            "edges=[(u, v), ...]"))
+            raise TypeError(
+                message(
+                    solver,
+                    "graph must be a networkx Graph or DiGraph, got "
+                    f"{type(graph).__name__}; better, pass "
+                    "edges=[(u, v), ...]",
+                )
+            )
         if graph.is_multigraph():
-            raise ValueError(message(solver, "multigraphs are not supported; convert the graph "
-                                             "with nx.Graph(G) or nx.DiGraph(G) (parallel edges "
-                                             "merge)"))
+            raise ValueError(
+                message(
+                    solver,
+                    "multigraphs are not supported; convert the graph "
+                    "with nx.Graph(G) or nx.DiGraph(G) (parallel edges "
+                    "merge)",
+                )
+            )
         if undirected_only and graph.is_directed():
-            raise ValueError(message(solver, "needs an undirected graph, got a DiGraph; convert "
-                                             "it with G.to_undirected()"))
-        if directed is not None and check_bool(solver, "directed", directed) != \
-                graph.is_directed():
-            raise ValueError(message(solver, f"directed={directed!r} contradicts the "
-                                             f"{type(graph).__name__}; pass edges= and "
-                                             "directed= alone"))
+            raise ValueError(
+                message(
+                    solver,
+                    "needs an undirected graph, got a DiGraph; convert it with G.to_undirected()",
+                )
+            )
+        if directed is not None and check_bool(solver, "directed", directed) != graph.is_directed():
+            raise ValueError(
+                message(
+                    solver,
+                    f"directed={directed!r} contradicts the "
+                    f"{type(graph).__name__}; pass edges= and "
+                    "directed= alone",
+                )
+            )
         edges: list[Edge] = [(u, v) for u, v in graph.edges]
         if not edges:
             raise ValueError(message(solver, "the graph has no edges, so theta would be empty"))
@@ -139,24 +183,37 @@ class EdgeIndexedGraph:
         try:
             hash(node)
         except TypeError:
-            raise TypeError(message(self.solver, f"{option} must be a node of the graph, got "
-                                                 f"the unhashable {node!r}")) from None
+            raise TypeError(
+                message(
+                    self.solver,
+                    f"{option} must be a node of the graph, got the unhashable {node!r}",
+                )
+            ) from None
         if node not in self.graph:
-            raise ValueError(message(self.solver, f"{option}={node!r} is not a node of the "
-                                                  "graph"))
+            raise ValueError(message(self.solver, f"{option}={node!r} is not a node of the graph"))
         return node  # type: ignore[no-any-return]
 
     def check_theta(self, theta: Any) -> np.ndarray:
         """``theta`` as float64 of shape ``(num_edges,)``."""
-        return check_instance(self.solver, theta, shape=(self.num_edges,),
-                              what="one entry per edge, in the order of edges")
+        return check_instance(
+            self.solver,
+            theta,
+            shape=(self.num_edges,),
+            what="one entry per edge, in the order of edges",
+        )
 
-    def nonnegative(self, theta: np.ndarray, negative_costs: NegativeCosts,
-                    what: str) -> np.ndarray:
+    def nonnegative(
+        self, theta: np.ndarray, negative_costs: NegativeCosts, what: str
+    ) -> np.ndarray:
         """``theta``, or ``max(theta, 0)`` with ``"clip"``; a negative entry raises with
         ``"error"``, naming its edge (see :func:`perturbopt.plugin.check_nonnegative`)."""
-        return check_nonnegative(self.solver, theta, negative_costs=negative_costs, what=what,
-                                 where=lambda index: f"edge {self.edges[index[0]]!r}")
+        return check_nonnegative(
+            self.solver,
+            theta,
+            negative_costs=negative_costs,
+            what=what,
+            where=lambda index: f"edge {self.edges[index[0]]!r}",
+        )
 
     def set_attribute(self, key: str, theta: np.ndarray) -> None:
         """Write ``theta[k]`` into attribute ``key`` of edge ``edges[k]``."""
@@ -181,13 +238,15 @@ def _pairs(solver: str, edges: Any) -> list[Edge]:
         raise TypeError(message(solver, f"{form}, got {edges!r}")) from None
     for k, pair in enumerate(pairs):
         if len(pair) != 2:
-            raise ValueError(message(solver, f"{form}; edges[{k}] = {pair!r} has {len(pair)} "
-                                             "entries"))
+            raise ValueError(
+                message(solver, f"{form}; edges[{k}] = {pair!r} has {len(pair)} entries")
+            )
         try:
             hash(pair)
         except TypeError:
-            raise TypeError(message(solver, f"{form}; edges[{k}] = {pair!r} has an unhashable "
-                                            "node")) from None
+            raise TypeError(
+                message(solver, f"{form}; edges[{k}] = {pair!r} has an unhashable node")
+            ) from None
     if not pairs:
         raise ValueError(message(solver, "the graph has no edges, so theta would be empty"))
     return pairs  # type: ignore[return-value]

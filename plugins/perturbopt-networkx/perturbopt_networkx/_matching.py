@@ -48,12 +48,23 @@ class MatchingSolver:
     sense = "max"
     ndim = 1
 
-    def __init__(self, *, edges: Any = None, num_nodes: int | None = None,
-                 maxcardinality: bool = False, graph: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        edges: Any = None,
+        num_nodes: int | None = None,
+        maxcardinality: bool = False,
+        graph: Any = None,
+    ) -> None:
         self.maxcardinality = check_bool(self.name, "maxcardinality", maxcardinality)
-        self._graph = EdgeIndexedGraph.from_options(self.name, edges=edges, num_nodes=num_nodes,
-                                                    graph=graph, directed=None,
-                                                    undirected_only=True)
+        self._graph = EdgeIndexedGraph.from_options(
+            self.name,
+            edges=edges,
+            num_nodes=num_nodes,
+            graph=graph,
+            directed=None,
+            undirected_only=True,
+        )
         self.edges = self._graph.edges
         self.shape = (self._graph.num_edges,)
 
@@ -61,8 +72,9 @@ class MatchingSolver:
         """Return the 0/1 edge indicator of a maximum weight matching (``hint`` is ignored)."""
         weights = self._graph.check_theta(theta)
         self._graph.set_attribute("weight", weights)
-        matching = nx.max_weight_matching(self._graph.graph, maxcardinality=self.maxcardinality,
-                                          weight="weight")
+        matching = nx.max_weight_matching(
+            self._graph.graph, maxcardinality=self.maxcardinality, weight="weight"
+        )
         return self._graph.indicator(matching)
 
     def __repr__(self) -> str:

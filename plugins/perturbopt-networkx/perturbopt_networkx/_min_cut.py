@@ -66,22 +66,38 @@ class MinCutSolver:
     sense = "min"
     ndim = 1
 
-    def __init__(self, *, edges: Any = None, source: Hashable = None, target: Hashable = None,
-                 num_nodes: int | None = None, directed: bool | None = None,
-                 negative_costs: NegativeCosts = "error", graph: Any = None,
-                 s: Hashable = None, t: Hashable = None) -> None:
+    def __init__(
+        self,
+        *,
+        edges: Any = None,
+        source: Hashable = None,
+        target: Hashable = None,
+        num_nodes: int | None = None,
+        directed: bool | None = None,
+        negative_costs: NegativeCosts = "error",
+        graph: Any = None,
+        s: Hashable = None,
+        t: Hashable = None,
+    ) -> None:
         source = self._renamed("s", s, "source", source)
         target = self._renamed("t", t, "target", target)
-        self._graph = EdgeIndexedGraph.from_options(self.name, edges=edges, num_nodes=num_nodes,
-                                                    graph=graph, directed=directed)
+        self._graph = EdgeIndexedGraph.from_options(
+            self.name, edges=edges, num_nodes=num_nodes, graph=graph, directed=directed
+        )
         self.source = self._graph.check_node("source", source)
         self.target = self._graph.check_node("target", target)
         if source == target:
-            raise ValueError(message(self.name, f"source and target are the same node "
-                                                f"({source!r}); a cut separates two different "
-                                                "nodes"))
+            raise ValueError(
+                message(
+                    self.name,
+                    f"source and target are the same node "
+                    f"({source!r}); a cut separates two different "
+                    "nodes",
+                )
+            )
         self.negative_costs: NegativeCosts = check_choice(  # type: ignore[assignment]
-            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS)
+            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS
+        )
         self.directed = self._graph.directed
         self.edges = self._graph.edges
         self.shape = (self._graph.num_edges,)
@@ -91,17 +107,22 @@ class MinCutSolver:
             return value
         warn_deprecated(self.name, f"{old}={old_value!r}", f"{new}={old_value!r}", stacklevel=4)
         if value is not None and value != old_value:
-            raise ValueError(message(self.name, f"{old}={old_value!r} contradicts "
-                                                f"{new}={value!r}; pass {new} alone"))
+            raise ValueError(
+                message(
+                    self.name, f"{old}={old_value!r} contradicts {new}={value!r}; pass {new} alone"
+                )
+            )
         return old_value
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the 0/1 indicator of the edges of a minimum cut (``hint`` is ignored)."""
-        capacities = self._graph.nonnegative(self._graph.check_theta(theta), self.negative_costs,
-                                             "capacities")
+        capacities = self._graph.nonnegative(
+            self._graph.check_theta(theta), self.negative_costs, "capacities"
+        )
         self._graph.set_attribute("capacity", capacities)
-        _, (source_side, _) = nx.minimum_cut(self._graph.graph, self.source, self.target,
-                                             capacity="capacity")
+        _, (source_side, _) = nx.minimum_cut(
+            self._graph.graph, self.source, self.target, capacity="capacity"
+        )
         if self._graph.directed:
             cut = [(u, v) for u, v in self.edges if u in source_side and v not in source_side]
         else:
@@ -109,6 +130,8 @@ class MinCutSolver:
         return self._graph.indicator(cut)
 
     def __repr__(self) -> str:
-        return (f"MinCutSolver(edges={len(self.edges)}, source={self.source!r}, "
-                f"target={self.target!r}, directed={self.directed}, "
-                f"negative_costs={self.negative_costs!r})")
+        return (
+            f"MinCutSolver(edges={len(self.edges)}, source={self.source!r}, "
+            f"target={self.target!r}, directed={self.directed}, "
+            f"negative_costs={self.negative_costs!r})"
+        )

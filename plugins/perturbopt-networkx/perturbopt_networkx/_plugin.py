@@ -12,15 +12,33 @@ __all__ = ["register_solvers"]
 @perturbopt.hookimpl
 def register_solvers(register: Any) -> None:
     """Register the factories of the ``networkx.*`` solvers."""
-    register("networkx.spanning_tree", "perturbopt_networkx._spanning_tree:SpanningTreeSolver",
-             description=("min/max spanning tree edge indicator, Kruskal; options edges, "
-                          "num_nodes, sense"))
-    register("networkx.min_cut", "perturbopt_networkx._min_cut:MinCutSolver",
-             description=("minimum source-target cut edge indicator via max flow; options edges, "
-                          "num_nodes, directed, source, target, negative_costs"))
-    register("networkx.shortest_path", "perturbopt_networkx._shortest_path:ShortestPathSolver",
-             description=("shortest path edge indicator, Dijkstra; options edges, num_nodes, "
-                          "directed, source, target, negative_costs"))
-    register("networkx.matching", "perturbopt_networkx._matching:MatchingSolver",
-             description=("maximum weight matching edge indicator; options edges, num_nodes, "
-                          "maxcardinality"))
+    register(
+        "networkx.spanning_tree",
+        "perturbopt_networkx._spanning_tree:SpanningTreeSolver",
+        description=(
+            "min/max spanning tree edge indicator, Kruskal; options edges, num_nodes, sense"
+        ),
+    )
+    register(
+        "networkx.min_cut",
+        "perturbopt_networkx._min_cut:MinCutSolver",
+        description=(
+            "minimum source-target cut edge indicator via max flow; options edges, "
+            "num_nodes, directed, source, target, negative_costs"
+        ),
+    )
+    register(
+        "networkx.shortest_path",
+        "perturbopt_networkx._shortest_path:ShortestPathSolver",
+        description=(
+            "shortest path edge indicator, Dijkstra; options edges, num_nodes, "
+            "directed, source, target, negative_costs"
+        ),
+    )
+    register(
+        "networkx.matching",
+        "perturbopt_networkx._matching:MatchingSolver",
+        description=(
+            "maximum weight matching edge indicator; options edges, num_nodes, maxcardinality"
+        ),
+    )

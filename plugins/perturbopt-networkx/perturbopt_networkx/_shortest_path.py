@@ -64,35 +64,58 @@ class ShortestPathSolver:
     sense = "min"
     ndim = 1
 
-    def __init__(self, *, edges: Any = None, source: Hashable = None, target: Hashable = None,
-                 num_nodes: int | None = None, directed: bool | None = None,
-                 negative_costs: NegativeCosts = "error", graph: Any = None) -> None:
-        self._graph = EdgeIndexedGraph.from_options(self.name, edges=edges, num_nodes=num_nodes,
-                                                    graph=graph, directed=directed)
+    def __init__(
+        self,
+        *,
+        edges: Any = None,
+        source: Hashable = None,
+        target: Hashable = None,
+        num_nodes: int | None = None,
+        directed: bool | None = None,
+        negative_costs: NegativeCosts = "error",
+        graph: Any = None,
+    ) -> None:
+        self._graph = EdgeIndexedGraph.from_options(
+            self.name, edges=edges, num_nodes=num_nodes, graph=graph, directed=directed
+        )
         self.source = self._graph.check_node("source", source)
         self.target = self._graph.check_node("target", target)
         if source == target:
-            raise ValueError(message(self.name, f"source and target are the same node "
-                                                f"({source!r}); the path would have no edges"))
+            raise ValueError(
+                message(
+                    self.name,
+                    f"source and target are the same node "
+                    f"({source!r}); the path would have no edges",
+                )
+            )
         if not nx.has_path(self._graph.graph, source, target):
-            raise ValueError(message(self.name, f"there is no path from source={source!r} to "
-                                                f"target={target!r}; they are disconnected in "
-                                                "the graph"))
+            raise ValueError(
+                message(
+                    self.name,
+                    f"there is no path from source={source!r} to "
+                    f"target={target!r}; they are disconnected in "
+                    "the graph",
+                )
+            )
         self.negative_costs: NegativeCosts = check_choice(  # type: ignore[assignment]
-            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS)
+            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS
+        )
         self.directed = self._graph.directed
         self.edges = self._graph.edges
         self.shape = (self._graph.num_edges,)
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the 0/1 edge indicator of a shortest path (``hint`` is ignored)."""
-        lengths = self._graph.nonnegative(self._graph.check_theta(theta), self.negative_costs,
-                                          "edge lengths")
+        lengths = self._graph.nonnegative(
+            self._graph.check_theta(theta), self.negative_costs, "edge lengths"
+        )
         self._graph.set_attribute("weight", lengths)
         path = nx.dijkstra_path(self._graph.graph, self.source, self.target, weight="weight")
         return self._graph.indicator(itertools.pairwise(path))
 
     def __repr__(self) -> str:
-        return (f"ShortestPathSolver(edges={len(self.edges)}, source={self.source!r}, "
-                f"target={self.target!r}, directed={self.directed}, "
-                f"negative_costs={self.negative_costs!r})")
+        return (
+            f"ShortestPathSolver(edges={len(self.edges)}, source={self.source!r}, "
+            f"target={self.target!r}, directed={self.directed}, "
+            f"negative_costs={self.negative_costs!r})"
+        )

@@ -51,22 +51,37 @@ class SpanningTreeSolver:
     name = "networkx.spanning_tree"
     ndim = 1
 
-    def __init__(self, *, edges: Any = None, num_nodes: int | None = None,
-                 sense: Sense | None = None, graph: Any = None,
-                 minimum: bool | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        edges: Any = None,
+        num_nodes: int | None = None,
+        sense: Sense | None = None,
+        graph: Any = None,
+        minimum: bool | None = None,
+    ) -> None:
         if sense is not None:
             check_sense(self.name, sense)
         if minimum is not None:
             implied: Sense = "min" if check_bool(self.name, "minimum", minimum) else "max"
             warn_deprecated(self.name, f"minimum={minimum!r}", f"sense={implied!r}")
             if sense is not None and sense != implied:
-                raise ValueError(message(self.name, f"sense={sense!r} contradicts "
-                                                    f"minimum={minimum!r}; pass sense alone"))
+                raise ValueError(
+                    message(
+                        self.name,
+                        f"sense={sense!r} contradicts minimum={minimum!r}; pass sense alone",
+                    )
+                )
             sense = implied
         self.sense: Sense = sense or "min"
-        self._graph = EdgeIndexedGraph.from_options(self.name, edges=edges, num_nodes=num_nodes,
-                                                    graph=graph, directed=None,
-                                                    undirected_only=True)
+        self._graph = EdgeIndexedGraph.from_options(
+            self.name,
+            edges=edges,
+            num_nodes=num_nodes,
+            graph=graph,
+            directed=None,
+            undirected_only=True,
+        )
         self.edges = self._graph.edges
         self.shape = (self._graph.num_edges,)
 
@@ -74,8 +89,9 @@ class SpanningTreeSolver:
         """Return the 0/1 edge indicator of the optimal spanning tree (``hint`` is ignored)."""
         weights = self._graph.check_theta(theta)
         self._graph.set_attribute("weight", weights)
-        spanning_edges = (nx.minimum_spanning_edges if self.sense == "min"
-                          else nx.maximum_spanning_edges)
+        spanning_edges = (
+            nx.minimum_spanning_edges if self.sense == "min" else nx.maximum_spanning_edges
+        )
         tree = spanning_edges(self._graph.graph, algorithm="kruskal", weight="weight", data=False)
         return self._graph.indicator(tree)
 

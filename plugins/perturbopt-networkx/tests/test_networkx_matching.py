@@ -50,13 +50,15 @@ def test_perturbed_mean_satisfies_the_degree_constraints() -> None:
     options = {"edges": list(graph.edges)}
     theta = rng.normal(size=graph.number_of_edges())
     hard = MatchingSolver(**options).solve(theta)
-    mean = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=100,
-                                seed=0)(theta)
+    mean = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=100, seed=0)(
+        theta
+    )
     degree = nx.incidence_matrix(graph).toarray() @ mean
     assert np.all(degree <= 1 + 1e-12) and np.all(mean >= 0)
     assert np.abs(mean - hard).max() > 0.1
-    narrow = perturbopt.perturbed(NAME, solver_options=options, epsilon=1e-5, num_samples=10,
-                                  seed=0)(theta)
+    narrow = perturbopt.perturbed(
+        NAME, solver_options=options, epsilon=1e-5, num_samples=10, seed=0
+    )(theta)
     np.testing.assert_array_equal(narrow, hard)
 
 
@@ -66,8 +68,12 @@ def test_torch_gradient_is_the_vjp() -> None:
     rng = np.random.default_rng(2)
     graph = small_graph()
     theta, g = rng.normal(size=11), rng.normal(size=11)
-    kwargs = {"epsilon": 0.5, "num_samples": 40, "seed": 0,
-              "solver_options": {"edges": list(graph.edges)}}
+    kwargs = {
+        "epsilon": 0.5,
+        "num_samples": 40,
+        "seed": 0,
+        "solver_options": {"edges": list(graph.edges)},
+    }
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -78,24 +84,41 @@ def test_torch_gradient_is_the_vjp() -> None:
 
 
 def test_wrong_theta_shape() -> None:
-    po = perturbopt.perturbed(NAME, solver_options={"edges": list(small_graph().edges)},
-                              num_samples=2,
-                              seed=0)
+    po = perturbopt.perturbed(
+        NAME, solver_options={"edges": list(small_graph().edges)}, num_samples=2, seed=0
+    )
     with pytest.raises(ValueError, match=r"'networkx\.matching' takes instances of shape \(11,\)"):
         po.solve(np.ones((2, 10)))
-    with pytest.raises(ValueError, match=r"solver 'networkx\.matching': theta has shape \(10,\), "
-                                         r"but this solver takes instances of shape \(11,\) "
-                                         r"\(one entry per edge, in the order of edges\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'networkx\.matching': theta has shape \(10,\), "
+        r"but this solver takes instances of shape \(11,\) "
+        r"\(one entry per edge, in the order of edges\)",
+    ):
         MatchingSolver(edges=list(small_graph().edges)).solve(np.ones(10))
 
 
-@pytest.mark.parametrize("options, error, message", [
-    ({"edges": [(0, 1), (1, 0)]}, ValueError,
-     r"edges\[0\] and edges\[1\] are the same edge \(1, 0\) \(undirected\)"),
-    ({"edges": [(0, 1)], "maxcardinality": 1}, TypeError, r"maxcardinality must be True or False"),
-    ({"edges": [(0, 1)], "directed": True}, TypeError, r"unexpected keyword argument 'directed'"),
-    ({"graph": nx.DiGraph([(0, 1)])}, ValueError, r"needs an undirected graph"),
-])
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        (
+            {"edges": [(0, 1), (1, 0)]},
+            ValueError,
+            r"edges\[0\] and edges\[1\] are the same edge \(1, 0\) \(undirected\)",
+        ),
+        (
+            {"edges": [(0, 1)], "maxcardinality": 1},
+            TypeError,
+            r"maxcardinality must be True or False",
+        ),
+        (
+            {"edges": [(0, 1)], "directed": True},
+            TypeError,
+            r"unexpected keyword argument 'directed'",
+        ),
+        ({"graph": nx.DiGraph([(0, 1)])}, ValueError, r"needs an undirected graph"),
+    ],
+)
 def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
     warned = pytest.warns(DeprecationWarning) if "graph" in options else nullcontext()
     with warned, pytest.raises(error, match=message):
@@ -105,9 +128,13 @@ def test_bad_options(options: dict, error: type[Exception], message: str) -> Non
 def test_graph_is_a_deprecated_spelling_of_edges() -> None:
     graph = small_graph()
     theta = np.random.default_rng(3).normal(size=11)
-    with pytest.warns(DeprecationWarning, match=r"solver 'networkx\.matching': graph= is "
-                                                r"deprecated; pass edges=list\(graph.edges\)"):
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"solver 'networkx\.matching': graph= is "
+        r"deprecated; pass edges=list\(graph.edges\)",
+    ):
         old = MatchingSolver(graph=graph)
     assert old.edges == list(graph.edges)
-    np.testing.assert_array_equal(old.solve(theta),
-                                  MatchingSolver(edges=list(graph.edges)).solve(theta))
+    np.testing.assert_array_equal(
+        old.solve(theta), MatchingSolver(edges=list(graph.edges)).solve(theta)
+    )

@@ -41,8 +41,9 @@ def all_cuts(graph: nx.Graph, s: int, t: int) -> np.ndarray:
     return np.array(cuts)
 
 
-@pytest.mark.parametrize("graph", [directed_graph(), nx.petersen_graph()],
-                         ids=["directed", "undirected"])
+@pytest.mark.parametrize(
+    "graph", [directed_graph(), nx.petersen_graph()], ids=["directed", "undirected"]
+)
 def test_matches_brute_force(graph: nx.Graph) -> None:
     rng = np.random.default_rng(0)
     s, t = 0, 5
@@ -60,15 +61,27 @@ def test_perturbed_mean_meets_every_path_and_converges() -> None:
     options = {**edges_of(graph), "source": 0, "target": 5}
     theta = rng.uniform(0.5, 2.0, size=graph.number_of_edges())
     hard = MinCutSolver(**options).solve(theta)
-    mean = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=200,
-                                perturbation="multiplicative", seed=0)(theta)
+    mean = perturbopt.perturbed(
+        NAME,
+        solver_options=options,
+        epsilon=1.0,
+        num_samples=200,
+        perturbation="multiplicative",
+        seed=0,
+    )(theta)
     index = {edge: k for k, edge in enumerate(graph.edges)}
     for path in nx.all_simple_paths(graph, 0, 5):
         assert sum(mean[index[e]] for e in itertools.pairwise(path)) >= 1 - 1e-12
     assert np.all((mean >= 0) & (mean <= 1))
     assert np.abs(mean - hard).max() > 0.1
-    narrow = perturbopt.perturbed(NAME, solver_options=options, epsilon=1e-5, num_samples=20,
-                                  perturbation="multiplicative", seed=0)(theta)
+    narrow = perturbopt.perturbed(
+        NAME,
+        solver_options=options,
+        epsilon=1e-5,
+        num_samples=20,
+        perturbation="multiplicative",
+        seed=0,
+    )(theta)
     np.testing.assert_array_equal(narrow, hard)
 
 
@@ -78,8 +91,13 @@ def test_torch_gradient_is_the_vjp() -> None:
     rng = np.random.default_rng(2)
     graph = nx.petersen_graph()
     theta, g = rng.uniform(0.5, 2.0, size=15), rng.normal(size=15)
-    kwargs = {"epsilon": 0.5, "num_samples": 50, "seed": 0, "perturbation": "multiplicative",
-                  "solver_options": {**edges_of(graph), "source": 0, "target": 7}}
+    kwargs = {
+        "epsilon": 0.5,
+        "num_samples": 50,
+        "seed": 0,
+        "perturbation": "multiplicative",
+        "solver_options": {**edges_of(graph), "source": 0, "target": 7},
+    }
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -94,9 +112,12 @@ PATH = {"edges": [(0, 1), (1, 2), (2, 3)], "source": 0, "target": 3}
 
 def test_negative_capacities_are_a_clear_error() -> None:
     solver = MinCutSolver(**PATH)
-    with pytest.raises(ValueError, match=r"solver 'networkx\.min_cut': capacities must be "
-                                         r"non-negative, but theta\[1\] = -2 \(edge \(1, 2\)\); "
-                                         r"pass negative_costs='clip'"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'networkx\.min_cut': capacities must be "
+        r"non-negative, but theta\[1\] = -2 \(edge \(1, 2\)\); "
+        r"pass negative_costs='clip'",
+    ):
         solver.solve(np.array([1.0, -2.0, -3.0]))
     po = perturbopt.perturbed(NAME, solver_options=PATH, epsilon=5.0, num_samples=4, seed=0)
     with pytest.raises(perturbopt.SolverError, match=r"sample \d.*capacities must be non-negative"):
@@ -113,8 +134,9 @@ def test_clip_counts_negative_capacities_as_zero() -> None:
         value = cuts @ np.maximum(theta, 0)
         y = solver.solve(theta)
         assert np.maximum(theta, 0) @ y == pytest.approx(value.min())
-    mean = perturbopt.perturbed(NAME, solver_options={**PATH, "negative_costs": "clip"},
-                                epsilon=5.0, num_samples=50, seed=0)(np.full(3, 0.1))
+    mean = perturbopt.perturbed(
+        NAME, solver_options={**PATH, "negative_costs": "clip"}, epsilon=5.0, num_samples=50, seed=0
+    )(np.full(3, 0.1))
     assert mean.sum() == pytest.approx(1.0)  # a path has exactly one edge in any min cut
 
 
@@ -134,20 +156,33 @@ def test_additive_noise_with_clip_learns_positive_capacities() -> None:
 
 
 def test_wrong_theta_shape() -> None:
-    with pytest.raises(ValueError, match=r"solver 'networkx\.min_cut': theta has shape \(4,\), "
-                                         r"but this solver takes instances of shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'networkx\.min_cut': theta has shape \(4,\), "
+        r"but this solver takes instances of shape \(3,\)",
+    ):
         MinCutSolver(**PATH).solve(np.ones(4))
 
 
-@pytest.mark.parametrize("options, error, message", [
-    ({"source": 0, "target": 0}, ValueError, r"source and target are the same node \(0\)"),
-    ({"source": 0, "target": 9}, ValueError, r"target=9 is not a node of the graph"),
-    ({"source": [0], "target": 1}, TypeError, r"source must be a node of the graph"),
-    ({"target": 1}, TypeError, r"source is required"),
-    ({"source": 0, "target": 3, "directed": "yes"}, TypeError, r"directed must be True or False"),
-    ({"source": 0, "target": 3, "negative_costs": "ignore"}, ValueError,
-     r"negative_costs must be 'error' or 'clip'"),
-])
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"source": 0, "target": 0}, ValueError, r"source and target are the same node \(0\)"),
+        ({"source": 0, "target": 9}, ValueError, r"target=9 is not a node of the graph"),
+        ({"source": [0], "target": 1}, TypeError, r"source must be a node of the graph"),
+        ({"target": 1}, TypeError, r"source is required"),
+        (
+            {"source": 0, "target": 3, "directed": "yes"},
+            TypeError,
+            r"directed must be True or False",
+        ),
+        (
+            {"source": 0, "target": 3, "negative_costs": "ignore"},
+            ValueError,
+            r"negative_costs must be 'error' or 'clip'",
+        ),
+    ],
+)
 def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=r"^solver 'networkx\.min_cut': " + message):
         MinCutSolver(edges=[(0, 1), (1, 2), (2, 3)], **options)
@@ -159,8 +194,10 @@ def test_graph_s_and_t_are_deprecated_spellings() -> None:
     with pytest.warns(DeprecationWarning) as caught:
         old = MinCutSolver(graph=graph, s=0, t=7)
     said = [str(w.message) for w in caught]
-    assert ("solver 'networkx.min_cut': graph= is deprecated; pass edges=list(graph.edges), "
-            "directed=False instead") in said
+    assert (
+        "solver 'networkx.min_cut': graph= is deprecated; pass edges=list(graph.edges), "
+        "directed=False instead"
+    ) in said
     assert "solver 'networkx.min_cut': s=0 is deprecated; pass source=0 instead" in said
     assert "solver 'networkx.min_cut': t=7 is deprecated; pass target=7 instead" in said
     new = MinCutSolver(edges=list(graph.edges), directed=False, source=0, target=7)

@@ -59,8 +59,9 @@ def test_read_only_inputs(name: str) -> None:
     np.testing.assert_array_equal(solver.solve(theta, hint=hint), expected)
 
 
-@pytest.mark.parametrize("module", ["__init__", "_matching", "_min_cut", "_shortest_path",
-                                    "_spanning_tree"])
+@pytest.mark.parametrize(
+    "module", ["__init__", "_matching", "_min_cut", "_shortest_path", "_spanning_tree"]
+)
 def test_docstring_examples(module: str) -> None:
     name = "perturbopt_networkx" + ("" if module == "__init__" else "." + module)
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)

@@ -39,8 +39,11 @@ def all_paths(graph: nx.Graph, source: int, target: int) -> np.ndarray:
     return np.array(paths)
 
 
-@pytest.mark.parametrize("graph, target", [(directed_graph(), 8), (nx.petersen_graph(), 7)],
-                         ids=["directed", "undirected"])
+@pytest.mark.parametrize(
+    "graph, target",
+    [(directed_graph(), 8), (nx.petersen_graph(), 7)],
+    ids=["directed", "undirected"],
+)
 def test_matches_brute_force(graph: nx.Graph, target: int) -> None:
     rng = np.random.default_rng(0)
     paths = all_paths(graph, 0, target)
@@ -56,21 +59,32 @@ def test_perturbed_mean_is_a_unit_flow_and_converges() -> None:
     options = {**edges_of(graph), "source": 0, "target": 8}
     theta = rng.uniform(0.5, 2, size=graph.number_of_edges())
     hard = ShortestPathSolver(**options).solve(theta)
-    mean = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=200,
-                                perturbation="multiplicative", seed=0)(theta)
+    mean = perturbopt.perturbed(
+        NAME,
+        solver_options=options,
+        epsilon=1.0,
+        num_samples=200,
+        perturbation="multiplicative",
+        seed=0,
+    )(theta)
     incidence = nx.incidence_matrix(graph, oriented=True).toarray()  # -1 at the tail
     supply = np.zeros(graph.number_of_nodes())
     supply[0], supply[8] = -1, 1
     np.testing.assert_allclose(incidence @ mean, supply, atol=1e-12)
     assert np.abs(mean - hard).max() > 0.1
-    narrow = perturbopt.perturbed(NAME, solver_options=options, epsilon=1e-5, num_samples=20,
-                                  perturbation="multiplicative", seed=0)(theta)
+    narrow = perturbopt.perturbed(
+        NAME,
+        solver_options=options,
+        epsilon=1e-5,
+        num_samples=20,
+        perturbation="multiplicative",
+        seed=0,
+    )(theta)
     np.testing.assert_array_equal(narrow, hard)
 
 
 def test_undirected_edges_are_used_in_either_direction() -> None:
-    solver = ShortestPathSolver(edges=[(1, 0), (2, 1), (2, 3)], directed=False, source=3,
-                                target=0)
+    solver = ShortestPathSolver(edges=[(1, 0), (2, 1), (2, 3)], directed=False, source=3, target=0)
     np.testing.assert_array_equal(solver.solve(np.ones(3)), [1, 1, 1])
 
 
@@ -80,8 +94,13 @@ def test_torch_gradient_is_the_vjp() -> None:
     rng = np.random.default_rng(2)
     graph = nx.petersen_graph()
     theta, g = rng.uniform(0.5, 2, size=15), rng.normal(size=15)
-    kwargs = {"epsilon": 0.5, "num_samples": 50, "seed": 0, "perturbation": "multiplicative",
-                  "solver_options": {**edges_of(graph), "source": 0, "target": 7}}
+    kwargs = {
+        "epsilon": 0.5,
+        "num_samples": 50,
+        "seed": 0,
+        "perturbation": "multiplicative",
+        "solver_options": {**edges_of(graph), "source": 0, "target": 7},
+    }
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -93,23 +112,31 @@ def test_torch_gradient_is_the_vjp() -> None:
 
 def test_disconnected_source_and_target() -> None:
     edges = [("a", "b"), ("c", "b")]
-    with pytest.raises(ValueError, match=r"solver 'networkx\.shortest_path': there is no path "
-                                         r"from source='a' to target='c'"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'networkx\.shortest_path': there is no path "
+        r"from source='a' to target='c'",
+    ):
         ShortestPathSolver(edges=edges, source="a", target="c")
     with pytest.raises(ValueError, match=r"no path from source='a' to target='c'"):
-        perturbopt.perturbed(NAME, solver_options={"edges": edges, "source": "a",
-                                                   "target": "c"})
+        perturbopt.perturbed(NAME, solver_options={"edges": edges, "source": "a", "target": "c"})
 
 
 def test_negative_lengths_and_wrong_shape() -> None:
     solver = ShortestPathSolver(edges=[(0, 1), (1, 2)], source=0, target=2)
-    with pytest.raises(ValueError, match=r"solver 'networkx\.shortest_path': edge lengths must "
-                                         r"be non-negative, but theta\[0\] = -1 \(edge "
-                                         r"\(0, 1\)\); pass negative_costs='clip'"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'networkx\.shortest_path': edge lengths must "
+        r"be non-negative, but theta\[0\] = -1 \(edge "
+        r"\(0, 1\)\); pass negative_costs='clip'",
+    ):
         solver.solve(np.array([-1.0, 1.0]))
-    with pytest.raises(ValueError, match=r"solver 'networkx\.shortest_path': theta has shape "
-                                         r"\(3,\), but this solver takes instances of shape "
-                                         r"\(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'networkx\.shortest_path': theta has shape "
+        r"\(3,\), but this solver takes instances of shape "
+        r"\(2,\)",
+    ):
         solver.solve(np.ones(3))
 
 
@@ -129,13 +156,19 @@ def test_clip_counts_negative_lengths_as_zero() -> None:
     np.testing.assert_array_equal(theta, before)
 
 
-@pytest.mark.parametrize("options, error, message", [
-    ({"source": 0, "target": 0}, ValueError, r"source and target are the same node \(0\)"),
-    ({"source": 5, "target": 0}, ValueError, r"source=5 is not a node of the graph"),
-    ({"source": 2, "target": 0}, ValueError, r"there is no path from source=2 to target=0"),
-    ({"source": 0, "target": 2, "negative_costs": 0}, TypeError,
-     r"negative_costs must be 'error' or 'clip'"),
-])
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"source": 0, "target": 0}, ValueError, r"source and target are the same node \(0\)"),
+        ({"source": 5, "target": 0}, ValueError, r"source=5 is not a node of the graph"),
+        ({"source": 2, "target": 0}, ValueError, r"there is no path from source=2 to target=0"),
+        (
+            {"source": 0, "target": 2, "negative_costs": 0},
+            TypeError,
+            r"negative_costs must be 'error' or 'clip'",
+        ),
+    ],
+)
 def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=r"^solver 'networkx\.shortest_path': " + message):
         ShortestPathSolver(edges=[(0, 1), (1, 2)], **options)
@@ -144,8 +177,11 @@ def test_bad_options(options: dict, error: type[Exception], message: str) -> Non
 def test_graph_is_a_deprecated_spelling_of_edges() -> None:
     graph = nx.petersen_graph()
     theta = np.random.default_rng(4).uniform(0.5, 2.0, size=15)
-    with pytest.warns(DeprecationWarning, match=r"graph= is deprecated; pass "
-                                                r"edges=list\(graph.edges\), directed=False"):
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"graph= is deprecated; pass "
+        r"edges=list\(graph.edges\), directed=False",
+    ):
         old = ShortestPathSolver(graph=graph, source=0, target=7)
     assert not old.directed
     new = ShortestPathSolver(**edges_of(graph), source=0, target=7)

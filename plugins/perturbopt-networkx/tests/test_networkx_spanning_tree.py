@@ -57,8 +57,9 @@ def test_perturbed_mean_is_in_the_spanning_tree_polytope() -> None:
     theta = rng.normal(size=graph.number_of_edges())
     options = {"edges": list(graph.edges)}
     hard = SpanningTreeSolver(**options).solve(theta)
-    mean = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=200,
-                                seed=0)(theta)
+    mean = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=200, seed=0)(
+        theta
+    )
     np.testing.assert_allclose(mean.sum(), graph.number_of_nodes() - 1)
     edges = list(graph.edges)
     for size in range(2, graph.number_of_nodes()):
@@ -66,8 +67,9 @@ def test_perturbed_mean_is_in_the_spanning_tree_polytope() -> None:
             inside = [k for k, (u, v) in enumerate(edges) if u in nodes and v in nodes]
             assert mean[inside].sum() <= size - 1 + 1e-12  # no cycle inside any node set
     assert np.abs(mean - hard).max() > 0.1
-    narrow = perturbopt.perturbed(NAME, solver_options=options, epsilon=1e-5, num_samples=20,
-                                  seed=0)(theta)
+    narrow = perturbopt.perturbed(
+        NAME, solver_options=options, epsilon=1e-5, num_samples=20, seed=0
+    )(theta)
     np.testing.assert_array_equal(narrow, hard)
 
 
@@ -81,8 +83,12 @@ def test_parallel_workers_give_the_same_samples() -> None:
     rng = np.random.default_rng(2)
     graph = nx.gnm_random_graph(30, 80, seed=2)
     theta = rng.normal(size=80)
-    kwargs = {"solver_options": {"edges": list(graph.edges)}, "epsilon": 0.5,
-              "num_samples": 300, "seed": 0}
+    kwargs = {
+        "solver_options": {"edges": list(graph.edges)},
+        "epsilon": 0.5,
+        "num_samples": 300,
+        "seed": 0,
+    }
     serial = perturbopt.perturbed(NAME, n_jobs=1, **kwargs).solve(theta)
     parallel = perturbopt.perturbed(NAME, n_jobs=2, **kwargs).solve(theta)
     np.testing.assert_array_equal(parallel.samples, serial.samples)
@@ -94,8 +100,12 @@ def test_torch_gradient_is_the_vjp() -> None:
     rng = np.random.default_rng(3)
     graph = small_graph()
     theta, g = rng.normal(size=10), rng.normal(size=10)
-    kwargs = {"epsilon": 0.5, "num_samples": 100, "seed": 0,
-              "solver_options": {"edges": list(graph.edges)}}
+    kwargs = {
+        "epsilon": 0.5,
+        "num_samples": 100,
+        "seed": 0,
+        "solver_options": {"edges": list(graph.edges)},
+    }
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -107,32 +117,41 @@ def test_torch_gradient_is_the_vjp() -> None:
 
 
 def test_wrong_theta_shape() -> None:
-    po = perturbopt.perturbed(NAME, solver_options={"edges": list(small_graph().edges)},
-                              num_samples=2,
-                              seed=0)
-    with pytest.raises(ValueError, match=r"'networkx\.spanning_tree' takes instances of "
-                                         r"shape \(10,\)"):
+    po = perturbopt.perturbed(
+        NAME, solver_options={"edges": list(small_graph().edges)}, num_samples=2, seed=0
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"'networkx\.spanning_tree' takes instances of "
+        r"shape \(10,\)",
+    ):
         po.solve(np.ones(9))
-    with pytest.raises(ValueError, match=r"solver 'networkx\.spanning_tree': theta has shape "
-                                         r"\(9,\), but this solver takes instances of shape "
-                                         r"\(10,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'networkx\.spanning_tree': theta has shape "
+        r"\(9,\), but this solver takes instances of shape "
+        r"\(10,\)",
+    ):
         SpanningTreeSolver(edges=list(small_graph().edges)).solve(np.ones(9))
 
 
-@pytest.mark.parametrize("options, error, message", [
-    ({}, TypeError, r"edges is required"),
-    ({"edges": []}, ValueError, r"the graph has no edges"),
-    ({"edges": [(0, 1, 2)]}, ValueError, r"edges\[0\] = \(0, 1, 2\) has 3 entries"),
-    ({"edges": 5}, TypeError, r"edges must be a sequence of \(u, v\) pairs"),
-    ({"edges": [(0, [1])]}, TypeError, r"has an unhashable node"),
-    ({"edges": [(0, 3)], "num_nodes": 3}, ValueError, r"names a node >= num_nodes=3"),
-    ({"edges": [(0, 1)], "sense": "minimum"}, ValueError, r"sense must be 'max' or 'min'"),
-    ({"graph": nx.DiGraph([(0, 1)])}, ValueError, r"needs an undirected graph, got a DiGraph"),
-    ({"graph": nx.MultiGraph([(0, 1), (0, 1)])}, ValueError, r"multigraphs are not supported"),
-    ({"graph": nx.empty_graph(3)}, ValueError, r"the graph has no edges"),
-    ({"graph": [(0, 1)]}, TypeError, r"graph must be a networkx Graph or DiGraph, got list"),
-    ({"edges": [(0, 1)], "minimum": "no"}, TypeError, r"minimum must be True or False"),
-])
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({}, TypeError, r"edges is required"),
+        ({"edges": []}, ValueError, r"the graph has no edges"),
+        ({"edges": [(0, 1, 2)]}, ValueError, r"edges\[0\] = \(0, 1, 2\) has 3 entries"),
+        ({"edges": 5}, TypeError, r"edges must be a sequence of \(u, v\) pairs"),
+        ({"edges": [(0, [1])]}, TypeError, r"has an unhashable node"),
+        ({"edges": [(0, 3)], "num_nodes": 3}, ValueError, r"names a node >= num_nodes=3"),
+        ({"edges": [(0, 1)], "sense": "minimum"}, ValueError, r"sense must be 'max' or 'min'"),
+        ({"graph": nx.DiGraph([(0, 1)])}, ValueError, r"needs an undirected graph, got a DiGraph"),
+        ({"graph": nx.MultiGraph([(0, 1), (0, 1)])}, ValueError, r"multigraphs are not supported"),
+        ({"graph": nx.empty_graph(3)}, ValueError, r"the graph has no edges"),
+        ({"graph": [(0, 1)]}, TypeError, r"graph must be a networkx Graph or DiGraph, got list"),
+        ({"edges": [(0, 1)], "minimum": "no"}, TypeError, r"minimum must be True or False"),
+    ],
+)
 def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
     warned = pytest.warns(DeprecationWarning) if "graph" in options else nullcontext()
     with warned, pytest.raises(error, match=r"^solver 'networkx\.spanning_tree': .*" + message):
@@ -147,13 +166,20 @@ def test_num_nodes_counts_isolated_nodes_as_components() -> None:
 def test_graph_and_minimum_are_deprecated_spellings() -> None:
     graph = small_graph()
     theta = np.random.default_rng(4).normal(size=10)
-    with pytest.warns(DeprecationWarning, match=r"graph= is deprecated; pass "
-                                                r"edges=list\(graph.edges\) instead"):
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"graph= is deprecated; pass "
+        r"edges=list\(graph.edges\) instead",
+    ):
         old = SpanningTreeSolver(graph=graph)
-    np.testing.assert_array_equal(old.solve(theta),
-                                  SpanningTreeSolver(edges=list(graph.edges)).solve(theta))
-    with pytest.warns(DeprecationWarning, match=r"minimum=False is deprecated; pass "
-                                                r"sense='max' instead"):
+    np.testing.assert_array_equal(
+        old.solve(theta), SpanningTreeSolver(edges=list(graph.edges)).solve(theta)
+    )
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"minimum=False is deprecated; pass "
+        r"sense='max' instead",
+    ):
         assert SpanningTreeSolver(edges=[(0, 1)], minimum=False).sense == "max"
     with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="contradicts"):
         SpanningTreeSolver(edges=[(0, 1)], minimum=True, sense="max")

@@ -41,15 +41,18 @@ if TYPE_CHECKING:
 
 # Solver classes import their solver library: load them on first access only, so
 # that perturbopt's registry can list this plugin's solvers without importing it.
-__getattr__, __dir__ = lazy_attributes(__name__, {
-    "AssignmentSolver": "._assignment",
-    "CpSatSolver": "._cp_sat",
-    "DEFAULT_RESOLUTION": "._scaling",
-    "MathOptSolver": "._mathopt",
-    "MinCostFlowSolver": "._flow",
-    "ModelBuilderSolver": "._model_builder",
-    "ShortestPathSolver": "._flow",
-})
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "AssignmentSolver": "._assignment",
+        "CpSatSolver": "._cp_sat",
+        "DEFAULT_RESOLUTION": "._scaling",
+        "MathOptSolver": "._mathopt",
+        "MinCostFlowSolver": "._flow",
+        "ModelBuilderSolver": "._model_builder",
+        "ShortestPathSolver": "._flow",
+    },
+)
 
 __version__ = importlib.metadata.version("perturbopt-ortools")
 

@@ -59,23 +59,35 @@ class AssignmentSolver:
     name = NAME
     ndim = 2
 
-    def __init__(self, *, sense: Sense = "min", resolution: float = DEFAULT_RESOLUTION,
-                 shape: Any = None, n: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        sense: Sense = "min",
+        resolution: float = DEFAULT_RESOLUTION,
+        shape: Any = None,
+        n: int | None = None,
+    ) -> None:
         self.sense: Sense = check_sense(NAME, sense)
         self.resolution = check_resolution(NAME, resolution)
         if n is not None:
             size = check_int(NAME, "n", n, minimum=1)
             warn_deprecated(NAME, f"n={n!r}", f"shape=({size}, {size})")
             if shape is not None and tuple(shape) != (size, size):
-                raise ValueError(message(NAME, f"n={n!r} contradicts shape={shape!r}; "
-                                               "pass shape alone"))
+                raise ValueError(
+                    message(NAME, f"n={n!r} contradicts shape={shape!r}; pass shape alone")
+                )
             shape = (size, size)
         self.shape: tuple[int, int] | None = None
         if shape is not None:
             rows, cols = check_shape(NAME, "shape", shape, ndim=2)
             if rows != cols:
-                raise ValueError(message(NAME, f"shape must be square (n, n): every row gets "
-                                               f"one column and vice versa, got {shape!r}"))
+                raise ValueError(
+                    message(
+                        NAME,
+                        f"shape must be square (n, n): every row gets "
+                        f"one column and vice versa, got {shape!r}",
+                    )
+                )
             self.shape = (rows, cols)
         self._arcs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -89,12 +101,15 @@ class AssignmentSolver:
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """The permutation matrix ``y*(theta)`` as int8 (``hint`` is not used)."""
-        theta = check_instance(NAME, theta, shape=self.shape, ndim=2,
-                               what="a square cost matrix")
+        theta = check_instance(NAME, theta, shape=self.shape, ndim=2, what="a square cost matrix")
         n = theta.shape[0]
         if theta.shape[1] != n:
-            raise ValueError(message(NAME, "theta must be a square cost matrix of shape (n, n), "
-                                           f"got shape {theta.shape}"))
+            raise ValueError(
+                message(
+                    NAME,
+                    f"theta must be a square cost matrix of shape (n, n), got shape {theta.shape}",
+                )
+            )
         costs = integer_costs(NAME, theta.ravel(), self.resolution)
         if self.sense == "max":
             np.negative(costs, out=costs)
@@ -109,12 +124,16 @@ class AssignmentSolver:
         return y
 
     def __repr__(self) -> str:
-        return (f"AssignmentSolver(sense={self.sense!r}, resolution={self.resolution:g}"
-                f"{'' if self.shape is None else f', shape={self.shape}'})")
+        return (
+            f"AssignmentSolver(sense={self.sense!r}, resolution={self.resolution:g}"
+            f"{'' if self.shape is None else f', shape={self.shape}'})"
+        )
 
 
 def _explain(status: str, resolution: float) -> str:
     if status == "POSSIBLE_OVERFLOW":
-        return (f"the integer costs theta / resolution (resolution={resolution:g}) are too "
-                "large for the solver's cost scaling; pass a larger resolution or rescale theta")
+        return (
+            f"the integer costs theta / resolution (resolution={resolution:g}) are too "
+            "large for the solver's cost scaling; pass a larger resolution or rescale theta"
+        )
     return "no perfect assignment exists"

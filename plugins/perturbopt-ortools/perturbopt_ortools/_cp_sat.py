@@ -87,16 +87,33 @@ class CpSatSolver:
     name = NAME
     releases_gil = True  # measured by benchmarks/bench_threads.py
 
-    def __init__(self, *, model: cp_model.CpModel, variables: Any, sense: Sense = "max",
-                 resolution: float = DEFAULT_RESOLUTION, time_limit: float | None = None,
-                 num_workers: int = 1, allow_feasible: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        model: cp_model.CpModel,
+        variables: Any,
+        sense: Sense = "max",
+        resolution: float = DEFAULT_RESOLUTION,
+        time_limit: float | None = None,
+        num_workers: int = 1,
+        allow_feasible: bool = False,
+    ) -> None:
         if not isinstance(model, cp_model.CpModel):
-            raise TypeError(message(NAME, "model must be an ortools.sat.python.cp_model.CpModel, "
-                                          f"got {type(model).__name__}"))
+            raise TypeError(
+                message(
+                    NAME,
+                    "model must be an ortools.sat.python.cp_model.CpModel, "
+                    f"got {type(model).__name__}",
+                )
+            )
         workers = check_threads(NAME, "num_workers", num_workers)
-        options = _Options(check_sense(NAME, sense), check_resolution(NAME, resolution),
-                           check_time_limit(NAME, time_limit), 0 if workers is None else workers,
-                           check_bool(NAME, "allow_feasible", allow_feasible))
+        options = _Options(
+            check_sense(NAME, sense),
+            check_resolution(NAME, resolution),
+            check_time_limit(NAME, time_limit),
+            0 if workers is None else workers,
+            check_bool(NAME, "allow_feasible", allow_feasible),
+        )
         linear_map = _linear_map(variables, len(model.proto.variables))
         copy = cp_model.CpModel()
         copy.proto.copy_from(model.proto)
@@ -126,10 +143,12 @@ class CpSatSolver:
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """The value of ``variables`` at an optimum of ``<theta, y>``: int8 when every
         entry can only be 0 or 1, else int64."""
-        theta = check_instance(NAME, theta, shape=self.shape,
-                               what="one coefficient per entry of variables")
+        theta = check_instance(
+            NAME, theta, shape=self.shape, what="one coefficient per entry of variables"
+        )
         coefficients = self._map.objective(
-            integer_costs(NAME, theta.ravel(), self._options.resolution))
+            integer_costs(NAME, theta.ravel(), self._options.resolution)
+        )
         if self.sense == "max":
             np.negative(coefficients, out=coefficients)
         proto = self._model.proto
@@ -141,8 +160,10 @@ class CpSatSolver:
             proto.solution_hint.vars.extend(self._map.columns[positions].tolist())
             proto.solution_hint.values.extend(np.rint(values).astype(np.int64).tolist())
         status = self._solver.solve(self._model)
-        if not (status == cp_model.OPTIMAL or
-                (status == cp_model.FEASIBLE and self._options.allow_feasible)):
+        if not (
+            status == cp_model.OPTIMAL
+            or (status == cp_model.FEASIBLE and self._options.allow_feasible)
+        ):
             raise StatusError(NAME, status.name, self._explain(status.name))
         solution = self._solver.response_proto.solution
         x = np.fromiter(solution, dtype=np.int64, count=len(solution))[self._map.columns]
@@ -156,11 +177,16 @@ class CpSatSolver:
             return f"the model is invalid: {problem}"
         limit = self._options.time_limit
         if status == "FEASIBLE":
-            return (f"the time limit ({limit} s) stopped the search before it proved the "
-                    "solution optimal; raise time_limit, or pass allow_feasible=True to accept "
-                    "feasible solutions")
-        return (f"no solution was found within the time limit ({limit} s); raise time_limit"
-                if limit is not None else "CP-SAT found no solution")
+            return (
+                f"the time limit ({limit} s) stopped the search before it proved the "
+                "solution optimal; raise time_limit, or pass allow_feasible=True to accept "
+                "feasible solutions"
+            )
+        return (
+            f"no solution was found within the time limit ({limit} s); raise time_limit"
+            if limit is not None
+            else "CP-SAT found no solution"
+        )
 
     def __reduce__(self) -> tuple[Callable[..., CpSatSolver], tuple[str, LinearMap, _Options]]:
         # The model does not pickle: send its proto as text, rebuilt once per worker.
@@ -173,9 +199,11 @@ class CpSatSolver:
         return _restore, (self._text, self._map, self._options)
 
     def __repr__(self) -> str:
-        return (f"CpSatSolver({len(self._model.proto.variables)} variables, "
-                f"{len(self._model.proto.constraints)} constraints, shape={self.shape}, "
-                f"sense={self.sense!r})")
+        return (
+            f"CpSatSolver({len(self._model.proto.variables)} variables, "
+            f"{len(self._model.proto.constraints)} constraints, shape={self.shape}, "
+            f"sense={self.sense!r})"
+        )
 
 
 def _restore(text: str, linear_map: LinearMap, options: _Options) -> CpSatSolver:
@@ -198,17 +226,28 @@ def _linear_map(variables: Any, num_variables: int) -> LinearMap:
             rows.append(([], [], int(item)))
             continue
         if not isinstance(item, cp_model_helper.LinearExpr):
-            raise TypeError(message(NAME, f"{where} is a {type(item).__name__}; it must be a "
-                                          "variable or linear expression of the CP-SAT model"))
+            raise TypeError(
+                message(
+                    NAME,
+                    f"{where} is a {type(item).__name__}; it must be a "
+                    "variable or linear expression of the CP-SAT model",
+                )
+            )
         try:
             flat = cp_model_helper.FlatIntExpr(item)
         except TypeError as error:
-            raise TypeError(message(NAME, f"{where} = {item} must have integer "
-                                          f"coefficients: {error}")) from error
+            raise TypeError(
+                message(NAME, f"{where} = {item} must have integer coefficients: {error}")
+            ) from error
         indices = [variable.index for variable in flat.vars]
         if any(not 0 <= i < num_variables for i in indices):
-            raise ValueError(message(NAME, f"{where} = {item} uses a variable that is not in "
-                                           f"the model (it has {num_variables} variables)"))
+            raise ValueError(
+                message(
+                    NAME,
+                    f"{where} = {item} uses a variable that is not in "
+                    f"the model (it has {num_variables} variables)",
+                )
+            )
         rows.append((indices, list(flat.coeffs), int(flat.offset)))
     return LinearMap(rows, array.shape, np.int64)
 

@@ -30,14 +30,17 @@ __all__ = ["MinCostFlowSolver", "ShortestPathSolver"]
 _STATUS_DETAILS = {
     "INFEASIBLE": "the supplies cannot be routed through the edges within their capacities",
     "UNBALANCED": "the supplies do not sum to zero",
-    "BAD_COST_RANGE": ("the integer costs theta / resolution are too large for the solver's "
-                       "cost scaling; pass a larger resolution or rescale theta"),
+    "BAD_COST_RANGE": (
+        "the integer costs theta / resolution are too large for the solver's "
+        "cost scaling; pass a larger resolution or rescale theta"
+    ),
     "BAD_CAPACITY_RANGE": "the capacities are too large for the solver; use smaller capacities",
 }
 
 
-def _route(graph: Graph, capacities: np.ndarray, nodes: np.ndarray, supplies: np.ndarray,
-           costs: np.ndarray) -> tuple[str, np.ndarray]:
+def _route(
+    graph: Graph, capacities: np.ndarray, nodes: np.ndarray, supplies: np.ndarray, costs: np.ndarray
+) -> tuple[str, np.ndarray]:
     """Solve one min cost flow; return OR-Tools' status name and the flow per edge."""
     flow = min_cost_flow.SimpleMinCostFlow()
     arcs = flow.add_arcs_with_capacity_and_unit_cost(graph.tails, graph.heads, capacities, costs)
@@ -51,8 +54,9 @@ def _route(graph: Graph, capacities: np.ndarray, nodes: np.ndarray, supplies: np
 def _reachable(graph: Graph, start: int, *, reverse: bool = False) -> np.ndarray:
     """Boolean mask of the nodes reachable from ``start`` (that reach it, if ``reverse``)."""
     tails, heads = (graph.heads, graph.tails) if reverse else (graph.tails, graph.heads)
-    adjacency = scipy.sparse.csr_array((np.ones(graph.num_edges), (tails, heads)),
-                                       shape=(graph.num_nodes, graph.num_nodes))
+    adjacency = scipy.sparse.csr_array(
+        (np.ones(graph.num_edges), (tails, heads)), shape=(graph.num_nodes, graph.num_nodes)
+    )
     mask = np.zeros(graph.num_nodes, dtype=bool)
     mask[breadth_first_order(adjacency, start, directed=True, return_predecessors=False)] = True
     return mask
@@ -90,8 +94,8 @@ def _split_cycles(start: int, walk: list[int], graph: Graph) -> tuple[list[int],
         stack.append(edge)
         head = int(heads[edge])
         if head in position:
-            cycle = stack[position[head]:]
-            del stack[position[head]:]
+            cycle = stack[position[head] :]
+            del stack[position[head] :]
             for inner in cycle[:-1]:
                 position.pop(int(heads[inner]), None)
             cycles.append(cycle)
@@ -100,8 +104,7 @@ def _split_cycles(start: int, walk: list[int], graph: Graph) -> tuple[list[int],
     return stack, cycles
 
 
-def _greedy_walk(start: int, stop: int, outgoing: dict[int, list[int]],
-                 graph: Graph) -> list[int]:
+def _greedy_walk(start: int, stop: int, outgoing: dict[int, list[int]], graph: Graph) -> list[int]:
     """Follow unused edges of a flow from ``start`` until it reaches ``stop``.
 
     In a flow whose nodes all balance but ``start`` (one unit out) and ``stop`` (one
@@ -185,24 +188,40 @@ class ShortestPathSolver:
     name = "ortools.shortest_path"
     sense: Sense = "min"
 
-    def __init__(self, *, edges: Any, source: int, target: int, num_nodes: int | None = None,
-                 resolution: float = DEFAULT_RESOLUTION,
-                 negative_costs: Literal["allow", "clip"] = "allow") -> None:
+    def __init__(
+        self,
+        *,
+        edges: Any,
+        source: int,
+        target: int,
+        num_nodes: int | None = None,
+        resolution: float = DEFAULT_RESOLUTION,
+        negative_costs: Literal["allow", "clip"] = "allow",
+    ) -> None:
         self.graph = as_graph(self.name, edges, num_nodes)
         self.source = check_node(self.name, "source", source, self.graph.num_nodes)
         self.target = check_node(self.name, "target", target, self.graph.num_nodes)
         if self.source == self.target:
-            raise ValueError(message(self.name, f"source and target are both node "
-                                                f"{self.source}; a path needs two distinct nodes"))
+            raise ValueError(
+                message(
+                    self.name,
+                    f"source and target are both node "
+                    f"{self.source}; a path needs two distinct nodes",
+                )
+            )
         self.resolution = check_resolution(self.name, resolution)
-        self.negative_costs = check_choice(self.name, "negative_costs", negative_costs,
-                                           ("allow", "clip"))
+        self.negative_costs = check_choice(
+            self.name, "negative_costs", negative_costs, ("allow", "clip")
+        )
         self.shape = (self.graph.num_edges,)
-        on_walk = (_reachable(self.graph, self.source)[self.graph.tails]
-                   & _reachable(self.graph, self.target, reverse=True)[self.graph.heads])
+        on_walk = (
+            _reachable(self.graph, self.source)[self.graph.tails]
+            & _reachable(self.graph, self.target, reverse=True)[self.graph.heads]
+        )
         self._walk_edges = np.flatnonzero(on_walk)
-        self._walk = Graph(self.graph.tails[on_walk], self.graph.heads[on_walk],
-                           self.graph.num_nodes)
+        self._walk = Graph(
+            self.graph.tails[on_walk], self.graph.heads[on_walk], self.graph.num_nodes
+        )
         self._cyclic = _has_cycle(self._walk)
         self._capacities = np.ones(self._walk_edges.size, dtype=np.int64)
         self._ends = np.array([self.source, self.target], dtype=np.int32)
@@ -214,8 +233,12 @@ class ShortestPathSolver:
         if self.negative_costs == "clip":
             theta = check_nonnegative(self.name, theta, negative_costs="clip")
         if self._walk_edges.size == 0:
-            raise StatusError(self.name, "INFEASIBLE", f"there is no path from source "
-                              f"{self.source} to target {self.target}: they are not connected")
+            raise StatusError(
+                self.name,
+                "INFEASIBLE",
+                f"there is no path from source "
+                f"{self.source} to target {self.target}: they are not connected",
+            )
         real = theta[self._walk_edges]
         costs = integer_costs(self.name, real, self.resolution)
         if self._cyclic and costs.min() < 0:
@@ -237,26 +260,36 @@ class ShortestPathSolver:
         cycles, and any single negative cycle is itself a circulation: the minimum is
         negative exactly when a negative cycle exists.
         """
-        status, flows = _route(self._walk, self._capacities, np.empty(0, dtype=np.int32),
-                               np.empty(0, dtype=np.int64), costs)
+        status, flows = _route(
+            self._walk,
+            self._capacities,
+            np.empty(0, dtype=np.int32),
+            np.empty(0, dtype=np.int64),
+            costs,
+        )
         if status != "OPTIMAL" or flows @ costs >= 0:
             return
-        cycle = next(c for c in _circulation_cycles(self._walk, np.flatnonzero(flows))
-                     if costs[c].sum() < 0)
+        cycle = next(
+            c for c in _circulation_cycles(self._walk, np.flatnonzero(flows)) if costs[c].sum() < 0
+        )
         nodes = [int(self._walk.tails[e]) for e in cycle] + [int(self._walk.tails[cycle[0]])]
         edges = ", ".join(str(int(self._walk_edges[e])) for e in cycle)
         raise StatusError(
-            self.name, "NEGATIVE_CYCLE",
+            self.name,
+            "NEGATIVE_CYCLE",
             f"the cycle {' -> '.join(map(str, nodes))} (edges {edges}) has total cost "
             f"{real[cycle].sum():.6g} and lies on a walk from source {self.source} to target "
             f"{self.target}, so no shortest path exists. Keep every such cycle's cost "
             "non-negative; for positive costs perturbed with additive noise, pass "
-            "negative_costs='clip'")
+            "negative_costs='clip'",
+        )
 
     def __repr__(self) -> str:
-        return (f"ShortestPathSolver({self.graph.num_edges} edges, {self.graph.num_nodes} nodes, "
-                f"source={self.source}, target={self.target}, "
-                f"negative_costs={self.negative_costs!r})")
+        return (
+            f"ShortestPathSolver({self.graph.num_edges} edges, {self.graph.num_nodes} nodes, "
+            f"source={self.source}, target={self.target}, "
+            f"negative_costs={self.negative_costs!r})"
+        )
 
 
 class MinCostFlowSolver:
@@ -294,27 +327,44 @@ class MinCostFlowSolver:
 
     name = "ortools.min_cost_flow"
 
-    def __init__(self, *, edges: Any, capacities: Any, supplies: Any = None,
-                 num_nodes: int | None = None, sense: Sense = "min",
-                 resolution: float = DEFAULT_RESOLUTION) -> None:
+    def __init__(
+        self,
+        *,
+        edges: Any,
+        capacities: Any,
+        supplies: Any = None,
+        num_nodes: int | None = None,
+        sense: Sense = "min",
+        resolution: float = DEFAULT_RESOLUTION,
+    ) -> None:
         if num_nodes is None and supplies is not None:
             num_nodes = int(np.shape(supplies)[0]) if np.ndim(supplies) == 1 else None
         self.graph = as_graph(self.name, edges, num_nodes)
         self.sense: Sense = check_sense(self.name, sense)
         self.resolution = check_resolution(self.name, resolution)
         self.shape = (self.graph.num_edges,)
-        self.capacities = as_integer_vector(self.name, "capacities", capacities,
-                                            self.graph.num_edges)
+        self.capacities = as_integer_vector(
+            self.name, "capacities", capacities, self.graph.num_edges
+        )
         if self.capacities.min() < 0:
             edge = int(np.argmin(self.capacities))
-            raise ValueError(message(self.name, f"capacities[{edge}] = "
-                                                f"{self.capacities[edge]} is negative"))
-        self.supplies = (np.zeros(self.graph.num_nodes, dtype=np.int64) if supplies is None else
-                         as_integer_vector(self.name, "supplies", supplies, self.graph.num_nodes))
+            raise ValueError(
+                message(self.name, f"capacities[{edge}] = {self.capacities[edge]} is negative")
+            )
+        self.supplies = (
+            np.zeros(self.graph.num_nodes, dtype=np.int64)
+            if supplies is None
+            else as_integer_vector(self.name, "supplies", supplies, self.graph.num_nodes)
+        )
         if self.supplies.sum() != 0:
-            raise ValueError(message(self.name, f"the supplies sum to {self.supplies.sum()}; "
-                                                "they must sum to zero (what sources send, "
-                                                "sinks receive)"))
+            raise ValueError(
+                message(
+                    self.name,
+                    f"the supplies sum to {self.supplies.sum()}; "
+                    "they must sum to zero (what sources send, "
+                    "sinks receive)",
+                )
+            )
         self._nodes = np.arange(self.graph.num_nodes, dtype=np.int32)
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
@@ -329,5 +379,7 @@ class MinCostFlowSolver:
         return flows
 
     def __repr__(self) -> str:
-        return (f"MinCostFlowSolver({self.graph.num_edges} edges, {self.graph.num_nodes} nodes, "
-                f"sense={self.sense!r})")
+        return (
+            f"MinCostFlowSolver({self.graph.num_edges} edges, {self.graph.num_nodes} nodes, "
+            f"sense={self.sense!r})"
+        )

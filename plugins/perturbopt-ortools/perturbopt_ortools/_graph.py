@@ -36,10 +36,12 @@ def as_graph(solver: str, edges: Any, num_nodes: Any) -> Graph:
     whose node indices are int32."""
     array, nodes = check_edges(solver, edges, num_nodes)
     if nodes > np.iinfo(np.int32).max:
-        raise ValueError(message(solver, f"num_nodes={nodes} exceeds OR-Tools' int32 node "
-                                         "indices"))
-    return Graph(np.ascontiguousarray(array[:, 0], dtype=np.int32),
-                 np.ascontiguousarray(array[:, 1], dtype=np.int32), nodes)
+        raise ValueError(message(solver, f"num_nodes={nodes} exceeds OR-Tools' int32 node indices"))
+    return Graph(
+        np.ascontiguousarray(array[:, 0], dtype=np.int32),
+        np.ascontiguousarray(array[:, 1], dtype=np.int32),
+        nodes,
+    )
 
 
 def as_integer_vector(solver: str, option: str, values: Any, length: int) -> np.ndarray:
@@ -55,6 +57,7 @@ def as_integer_vector(solver: str, option: str, values: Any, length: int) -> np.
     if array.dtype.kind not in "iub":
         raise TypeError(message(solver, f"{option} must be integers, got dtype {array.dtype}"))
     if array.shape != (length,):
-        raise ValueError(message(solver, f"{option} must have shape ({length},), "
-                                         f"got shape {array.shape}"))
+        raise ValueError(
+            message(solver, f"{option} must have shape ({length},), got shape {array.shape}")
+        )
     return array.astype(np.int64)

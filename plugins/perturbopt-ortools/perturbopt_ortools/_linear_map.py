@@ -30,8 +30,12 @@ class LinearMap:
             MathOpt.
     """
 
-    def __init__(self, rows: Sequence[tuple[Sequence[int], Sequence[float], float]],
-                 shape: tuple[int, ...], dtype: type) -> None:
+    def __init__(
+        self,
+        rows: Sequence[tuple[Sequence[int], Sequence[float], float]],
+        shape: tuple[int, ...],
+        dtype: type,
+    ) -> None:
         indices = [np.asarray(variables, dtype=np.int64) for variables, _, _ in rows]
         used = np.concatenate(indices) if indices else np.empty(0, dtype=np.int64)
         self.columns: np.ndarray = np.unique(used)
@@ -40,19 +44,25 @@ class LinearMap:
         self.offset: np.ndarray = np.array([constant for _, _, constant in rows], dtype=dtype)
         lengths = [len(i) for i in indices]
         matrix = scipy.sparse.csr_matrix(
-            (np.concatenate([np.asarray(c, dtype=dtype) for _, c, _ in rows]) if rows
-             else np.empty(0, dtype=dtype),
-             np.searchsorted(self.columns, used),
-             np.concatenate([[0], np.cumsum(lengths)])),
-            shape=(len(rows), self.columns.size), dtype=dtype)
+            (
+                np.concatenate([np.asarray(c, dtype=dtype) for _, c, _ in rows])
+                if rows
+                else np.empty(0, dtype=dtype),
+                np.searchsorted(self.columns, used),
+                np.concatenate([[0], np.cumsum(lengths)]),
+            ),
+            shape=(len(rows), self.columns.size),
+            dtype=dtype,
+        )
         matrix.sum_duplicates()
         matrix.eliminate_zeros()
         self.matrix = matrix
         self._transposed = matrix.T.tocsr()
         # A small map is applied as a dense matrix: a few microseconds a solve less than
         # scipy.sparse's dispatch, which a per-row solver pays twice per solve.
-        self._dense: np.ndarray | None = (matrix.toarray() if matrix.shape[0] * matrix.shape[1]
-                                          <= DENSE_ENTRIES else None)
+        self._dense: np.ndarray | None = (
+            matrix.toarray() if matrix.shape[0] * matrix.shape[1] <= DENSE_ENTRIES else None
+        )
         # Entries that are one variable times a non-zero number can be inverted to
         # turn a solution y into a (partial) hint on x.
         single = np.flatnonzero(np.diff(matrix.indptr) == 1)

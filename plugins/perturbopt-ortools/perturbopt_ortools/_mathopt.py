@@ -32,15 +32,22 @@ __all__ = ["MathOptSolver"]
 
 NAME = "ortools.mathopt"
 
-HINTED_SOLVERS = frozenset({mathopt.SolverType.GSCIP, mathopt.SolverType.CP_SAT,
-                            mathopt.SolverType.HIGHS, mathopt.SolverType.GUROBI})
+HINTED_SOLVERS = frozenset(
+    {
+        mathopt.SolverType.GSCIP,
+        mathopt.SolverType.CP_SAT,
+        mathopt.SolverType.HIGHS,
+        mathopt.SolverType.GUROBI,
+    }
+)
 """Solver types that take MIP solution hints (warm starts)."""
 
 LP_ONLY_SOLVERS = frozenset({mathopt.SolverType.GLOP, mathopt.SolverType.PDLP})
 """Solver types that refuse integer variables."""
 
-_QUIET_HIGHS = highs_pb2.HighsOptionsProto(bool_options={"output_flag": False,
-                                                          "log_to_console": False})
+_QUIET_HIGHS = highs_pb2.HighsOptionsProto(
+    bool_options={"output_flag": False, "log_to_console": False}
+)
 """HiGHS options that keep it from writing its log to the console."""
 
 
@@ -99,24 +106,41 @@ class MathOptSolver:
 
     name = NAME
 
-    def __init__(self, *, model: mathopt.Model, variables: Any, sense: Sense = "max",
-                 solver_type: str | mathopt.SolverType = "GLOP",
-                 time_limit: float | None = None, threads: int | None = None,
-                 allow_feasible: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        model: mathopt.Model,
+        variables: Any,
+        sense: Sense = "max",
+        solver_type: str | mathopt.SolverType = "GLOP",
+        time_limit: float | None = None,
+        threads: int | None = None,
+        allow_feasible: bool = False,
+    ) -> None:
         if not isinstance(model, mathopt.Model):
-            raise TypeError(message(NAME, "model must be an ortools.math_opt.python.mathopt."
-                                          f"Model, got {type(model).__name__}"))
-        options = _Options(check_sense(NAME, sense), _solver_type(solver_type),
-                           check_time_limit(NAME, time_limit),
-                           check_threads(NAME, "threads", threads),
-                           check_bool(NAME, "allow_feasible", allow_feasible))
+            raise TypeError(
+                message(
+                    NAME,
+                    "model must be an ortools.math_opt.python.mathopt."
+                    f"Model, got {type(model).__name__}",
+                )
+            )
+        options = _Options(
+            check_sense(NAME, sense),
+            _solver_type(solver_type),
+            check_time_limit(NAME, time_limit),
+            check_threads(NAME, "threads", threads),
+            check_bool(NAME, "allow_feasible", allow_feasible),
+        )
         linear_map = _linear_map(variables, model)
         proto = model.export_model()
-        self._setup(mathopt.Model.from_model_proto(proto), proto.SerializeToString(),
-                    linear_map, options)
+        self._setup(
+            mathopt.Model.from_model_proto(proto), proto.SerializeToString(), linear_map, options
+        )
 
-    def _setup(self, model: mathopt.Model, serialized: bytes, linear_map: LinearMap,
-               options: _Options) -> None:
+    def _setup(
+        self, model: mathopt.Model, serialized: bytes, linear_map: LinearMap, options: _Options
+    ) -> None:
         self._model = model
         self._serialized = serialized
         self._map = linear_map
@@ -126,18 +150,28 @@ class MathOptSolver:
         if options.solver_type in LP_ONLY_SOLVERS:
             integer = [v.name or f"#{v.id}" for v in model.variables() if v.integer]
             if integer:
-                raise ValueError(message(
-                    NAME, f"solver_type {options.solver_type.name} solves LPs only, but the "
-                    f"model has {len(integer)} integer variable(s) ({integer[0]}, ...); pick a "
-                    "MIP solver_type: 'HIGHS', 'GSCIP' or 'CP_SAT'"))
+                raise ValueError(
+                    message(
+                        NAME,
+                        f"solver_type {options.solver_type.name} solves LPs only, but the "
+                        f"model has {len(integer)} integer variable(s) ({integer[0]}, ...); pick a "
+                        "MIP solver_type: 'HIGHS', 'GSCIP' or 'CP_SAT'",
+                    )
+                )
         self._variables = [model.get_variable(int(i)) for i in linear_map.columns]
         model.objective.clear()
         model.objective.is_maximize = options.sense == "max"
         self._keys = linear_map.columns.reshape(-1, 1)
         self._params = mathopt.SolveParameters(
-            time_limit=(None if options.time_limit is None
-                        else datetime.timedelta(seconds=options.time_limit)),
-            threads=options.threads, enable_output=False, highs=_QUIET_HIGHS)
+            time_limit=(
+                None
+                if options.time_limit is None
+                else datetime.timedelta(seconds=options.time_limit)
+            ),
+            threads=options.threads,
+            enable_output=False,
+            highs=_QUIET_HIGHS,
+        )
         self._params_proto = self._params.to_proto()
         self._no_callbacks = callback.CallbackRegistration().to_proto()
         self._no_model_params = mathopt.ModelSolveParameters().to_proto()
@@ -152,13 +186,20 @@ class MathOptSolver:
         """
         self._tracker = self._model.add_update_tracker()
         try:
-            self._core = core_solver.new(self._options.solver_type.value,
-                                         self._model.export_model(),
-                                         parameters_pb2.SolverInitializerProto())
+            self._core = core_solver.new(
+                self._options.solver_type.value,
+                self._model.export_model(),
+                parameters_pb2.SolverInitializerProto(),
+            )
         except Exception as error:
-            raise ValueError(message(NAME, f"could not start solver_type "
-                                           f"{self._options.solver_type.name}: "
-                                           f"{_message(error)}")) from error
+            raise ValueError(
+                message(
+                    NAME,
+                    f"could not start solver_type "
+                    f"{self._options.solver_type.name}: "
+                    f"{_message(error)}",
+                )
+            ) from error
 
     def _solve_proto(self, model_params: Any) -> result_pb2.SolveResultProto:
         update = self._tracker.export_update()
@@ -167,29 +208,40 @@ class MathOptSolver:
                 self._start_solver()
             else:
                 self._tracker.advance_checkpoint()
-        return self._core.solve(self._params_proto, model_params, None, self._no_callbacks,
-                                None, None)
+        return self._core.solve(
+            self._params_proto, model_params, None, self._no_callbacks, None, None
+        )
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """The value of ``variables`` at an optimum of ``<theta, y>``, as float64."""
-        theta = check_instance(NAME, theta, shape=self.shape,
-                               what="one coefficient per entry of variables")
+        theta = check_instance(
+            NAME, theta, shape=self.shape, what="one coefficient per entry of variables"
+        )
         self._model.objective.elemental.set_attrs(
-            enums.DoubleAttr1.OBJECTIVE_LINEAR_COEFFICIENT, self._keys,
-            self._map.objective(theta.ravel()))
+            enums.DoubleAttr1.OBJECTIVE_LINEAR_COEFFICIENT,
+            self._keys,
+            self._map.objective(theta.ravel()),
+        )
         model_params = self._no_model_params
         if hint is not None and self._options.solver_type in HINTED_SOLVERS:
             positions, values = self._map.hint(np.asarray(hint, dtype=np.float64).ravel())
             variables = self._variables
-            model_params = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(
-                variable_values={variables[p]: v for p, v in zip(positions.tolist(),
-                                                                   values.tolist())})]).to_proto()
+            model_params = mathopt.ModelSolveParameters(
+                solution_hints=[
+                    mathopt.SolutionHint(
+                        variable_values={
+                            variables[p]: v for p, v in zip(positions.tolist(), values.tolist())
+                        }
+                    )
+                ]
+            ).to_proto()
         try:
             proto = self._solve_proto(model_params)
         except Exception as error:
             self._start_solver()
-            raise StatusError(NAME, "ERROR", f"{self._options.solver_type.name} failed: "
-                              f"{_message(error)}") from error
+            raise StatusError(
+                NAME, "ERROR", f"{self._options.solver_type.name} failed: {_message(error)}"
+            ) from error
         optimal = proto.termination.reason == result_pb2.TERMINATION_REASON_OPTIMAL
         if not optimal:
             result = mathopt_result.parse_solve_result(proto, self._model, validate=False)
@@ -205,13 +257,19 @@ class MathOptSolver:
         detail = f" ({result.termination.detail})" if result.termination.detail else ""
         if reason == mathopt.TerminationReason.INFEASIBLE:
             return f"the model has no feasible solution; check its constraints{detail}"
-        if reason in (mathopt.TerminationReason.UNBOUNDED,
-                      mathopt.TerminationReason.INFEASIBLE_OR_UNBOUNDED):
-            return ("the objective <theta, y> is unbounded over the model (or the model is "
-                    f"infeasible); bound the variables{detail}")
+        if reason in (
+            mathopt.TerminationReason.UNBOUNDED,
+            mathopt.TerminationReason.INFEASIBLE_OR_UNBOUNDED,
+        ):
+            return (
+                "the objective <theta, y> is unbounded over the model (or the model is "
+                f"infeasible); bound the variables{detail}"
+            )
         if result.has_primal_feasible_solution():
-            return ("a limit stopped the solver before it proved optimality; raise "
-                    f"time_limit, or pass allow_feasible=True to accept feasible solutions{detail}")
+            return (
+                "a limit stopped the solver before it proved optimality; raise "
+                f"time_limit, or pass allow_feasible=True to accept feasible solutions{detail}"
+            )
         return f"no solution{detail}"
 
     def __reduce__(self) -> tuple[Callable[..., MathOptSolver], tuple[bytes, LinearMap, _Options]]:
@@ -219,8 +277,10 @@ class MathOptSolver:
         return _restore, (self._serialized, self._map, self._options)
 
     def __repr__(self) -> str:
-        return (f"MathOptSolver({self._options.solver_type.name}, {len(self._variables)} "
-                f"variables in the objective, shape={self.shape}, sense={self.sense!r})")
+        return (
+            f"MathOptSolver({self._options.solver_type.name}, {len(self._variables)} "
+            f"variables in the objective, shape={self.shape}, sense={self.sense!r})"
+        )
 
 
 def _restore(serialized: bytes, linear_map: LinearMap, options: _Options) -> MathOptSolver:
@@ -248,8 +308,11 @@ def _solver_type(solver_type: Any) -> mathopt.SolverType:
         return mathopt.SolverType[solver_type.upper()]
     known = ", ".join(repr(name) for name in mathopt.SolverType.__members__)
     if not isinstance(solver_type, str):
-        raise TypeError(message(NAME, f"solver_type must be a mathopt.SolverType or its name, "
-                                      f"got {solver_type!r}"))
+        raise TypeError(
+            message(
+                NAME, f"solver_type must be a mathopt.SolverType or its name, got {solver_type!r}"
+            )
+        )
     raise ValueError(message(NAME, f"unknown solver_type {solver_type!r}; pick one of {known}"))
 
 
@@ -262,15 +325,21 @@ def _linear_map(variables: Any, model: mathopt.Model) -> LinearMap:
             rows.append(([], [], float(item)))
             continue
         if not isinstance(item, mathopt.LinearBase):
-            raise TypeError(message(NAME, f"{where} is a {type(item).__name__}; it must be a "
-                                          "variable or linear expression of the MathOpt model"))
+            raise TypeError(
+                message(
+                    NAME,
+                    f"{where} is a {type(item).__name__}; it must be a "
+                    "variable or linear expression of the MathOpt model",
+                )
+            )
         flat = mathopt.as_flat_linear_expression(item)
         terms = list(flat.terms.items())
         for variable, _ in terms:
             try:
                 model.check_compatible(variable)
             except ValueError as error:
-                raise ValueError(message(NAME, f"{where} = {item} uses a variable of "
-                                               f"another model: {error}")) from error
+                raise ValueError(
+                    message(NAME, f"{where} = {item} uses a variable of another model: {error}")
+                ) from error
         rows.append(([v.id for v, _ in terms], [c for _, c in terms], flat.offset))
     return LinearMap(rows, array.shape, np.float64)

@@ -99,15 +99,30 @@ class ModelBuilderSolver:
     name = NAME
     releases_gil = True  # measured by benchmarks/bench_threads.py
 
-    def __init__(self, *, model: model_builder.Model, variables: Any, sense: Sense = "max",
-                 solver_type: str = "glop", time_limit: float | None = None,
-                 allow_feasible: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        model: model_builder.Model,
+        variables: Any,
+        sense: Sense = "max",
+        solver_type: str = "glop",
+        time_limit: float | None = None,
+        allow_feasible: bool = False,
+    ) -> None:
         if not isinstance(model, model_builder.Model):
-            raise TypeError(message(NAME, "model must be an ortools.linear_solver.python."
-                                          f"model_builder.Model, got {type(model).__name__}"))
-        options = _Options(check_sense(NAME, sense), _solver_type(solver_type),
-                           check_time_limit(NAME, time_limit),
-                           check_bool(NAME, "allow_feasible", allow_feasible))
+            raise TypeError(
+                message(
+                    NAME,
+                    "model must be an ortools.linear_solver.python."
+                    f"model_builder.Model, got {type(model).__name__}",
+                )
+            )
+        options = _Options(
+            check_sense(NAME, sense),
+            _solver_type(solver_type),
+            check_time_limit(NAME, time_limit),
+            check_bool(NAME, "allow_feasible", allow_feasible),
+        )
         linear_map = _linear_map(variables, model.num_variables)
         self._setup(model.export_to_proto().SerializeToString(), linear_map, options)
 
@@ -119,10 +134,14 @@ class ModelBuilderSolver:
         self.shape = linear_map.shape
         self._helper, integer = _helper_from_proto(serialized, options.sense)
         if options.solver_type in LP_ONLY_SOLVERS and integer.size:
-            raise ValueError(message(
-                NAME, f"solver_type {options.solver_type!r} solves LPs only, but the model has "
-                f"{integer.size} integer variable(s) (index {integer[0]}, ...); pick "
-                "solver_type='scip'"))
+            raise ValueError(
+                message(
+                    NAME,
+                    f"solver_type {options.solver_type!r} solves LPs only, but the model has "
+                    f"{integer.size} integer variable(s) (index {integer[0]}, ...); pick "
+                    "solver_type='scip'",
+                )
+            )
         self._columns = linear_map.columns.tolist()
         self._hinted = options.solver_type not in LP_ONLY_SOLVERS
         self._solver = model_builder_helper.ModelSolverHelper(options.solver_type)
@@ -131,10 +150,12 @@ class ModelBuilderSolver:
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """The value of ``variables`` at an optimum of ``<theta, y>``, as float64."""
-        theta = check_instance(NAME, theta, shape=self.shape,
-                               what="one coefficient per entry of variables")
-        self._helper.set_objective_coefficients(self._columns,
-                                                self._map.objective(theta.ravel()).tolist())
+        theta = check_instance(
+            NAME, theta, shape=self.shape, what="one coefficient per entry of variables"
+        )
+        self._helper.set_objective_coefficients(
+            self._columns, self._map.objective(theta.ravel()).tolist()
+        )
         if self._hinted:
             self._helper.clear_hints()
             if hint is not None:
@@ -143,32 +164,41 @@ class ModelBuilderSolver:
                     self._helper.add_hint(self._columns[position], value)
         self._solver.solve(self._helper)
         status = self._solver.status()
-        if not (status == _STATUS.OPTIMAL or
-                (status == _STATUS.FEASIBLE and self._options.allow_feasible)):
+        if not (
+            status == _STATUS.OPTIMAL
+            or (status == _STATUS.FEASIBLE and self._options.allow_feasible)
+        ):
             raise StatusError(NAME, status.name, self._explain(status))
         return self._map.evaluate(self._solver.variable_values()[self._map.columns])
 
     def _explain(self, status: Any) -> str:
         if status == _STATUS.INFEASIBLE:
-            return ("the model has no feasible solution, or the objective <theta, y> is "
-                    "unbounded over it (ModelBuilder reports both as INFEASIBLE); check its "
-                    "constraints and bound the variables")
+            return (
+                "the model has no feasible solution, or the objective <theta, y> is "
+                "unbounded over it (ModelBuilder reports both as INFEASIBLE); check its "
+                "constraints and bound the variables"
+            )
         if status == _STATUS.UNBOUNDED:
             return "the objective <theta, y> is unbounded over the model; bound the variables"
         if status == _STATUS.FEASIBLE:
-            return (f"the time limit ({self._options.time_limit} s) stopped the solver before "
-                    "it proved optimality; raise time_limit, or pass allow_feasible=True to "
-                    "accept feasible solutions")
+            return (
+                f"the time limit ({self._options.time_limit} s) stopped the solver before "
+                "it proved optimality; raise time_limit, or pass allow_feasible=True to "
+                "accept feasible solutions"
+            )
         return f"{self._options.solver_type} failed: {self._solver.status_string()}"
 
-    def __reduce__(self) -> tuple[Callable[..., ModelBuilderSolver],
-                                  tuple[bytes, LinearMap, _Options]]:
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., ModelBuilderSolver], tuple[bytes, LinearMap, _Options]]:
         # The model does not pickle: send its protocol buffer, rebuilt once per worker.
         return _restore, (self._serialized, self._map, self._options)
 
     def __repr__(self) -> str:
-        return (f"ModelBuilderSolver({self._options.solver_type!r}, {len(self._columns)} "
-                f"variables in the objective, shape={self.shape}, sense={self.sense!r})")
+        return (
+            f"ModelBuilderSolver({self._options.solver_type!r}, {len(self._columns)} "
+            f"variables in the objective, shape={self.shape}, sense={self.sense!r})"
+        )
 
 
 def _restore(serialized: bytes, linear_map: LinearMap, options: _Options) -> ModelBuilderSolver:
@@ -178,29 +208,41 @@ def _restore(serialized: bytes, linear_map: LinearMap, options: _Options) -> Mod
     return solver
 
 
-def _helper_from_proto(serialized: bytes, sense: Sense
-                       ) -> tuple[model_builder_helper.ModelBuilderHelper, np.ndarray]:
+def _helper_from_proto(
+    serialized: bytes, sense: Sense
+) -> tuple[model_builder_helper.ModelBuilderHelper, np.ndarray]:
     """A fresh model with the proto's variables and linear constraints, a zero objective,
     and the indices of its integer variables."""
     proto = linear_solver_pb2.MPModelProto()
     proto.ParseFromString(serialized)
     if len(proto.general_constraint) or proto.HasField("quadratic_objective"):
-        raise ValueError(message(NAME, "the model has enforced (indicator) constraints or a "
-                                       "quadratic objective; this solver takes linear "
-                                       "constraints only"))
+        raise ValueError(
+            message(
+                NAME,
+                "the model has enforced (indicator) constraints or a "
+                "quadratic objective; this solver takes linear "
+                "constraints only",
+            )
+        )
     variables = proto.variable
     rows = proto.constraint
     matrix = scipy.sparse.csr_matrix(
-        (np.array([c for row in rows for c in row.coefficient], dtype=np.float64),
-         np.array([i for row in rows for i in row.var_index], dtype=np.int64),
-         np.concatenate([[0], np.cumsum([len(row.var_index) for row in rows])])),
-        shape=(len(rows), len(variables)))
+        (
+            np.array([c for row in rows for c in row.coefficient], dtype=np.float64),
+            np.array([i for row in rows for i in row.var_index], dtype=np.int64),
+            np.concatenate([[0], np.cumsum([len(row.var_index) for row in rows])]),
+        ),
+        shape=(len(rows), len(variables)),
+    )
     # Typed Any: OR-Tools' stub gives these parameters an invalid numpy type.
-    data: list[Any] = [np.array([v.lower_bound for v in variables], dtype=np.float64),
-                       np.array([v.upper_bound for v in variables], dtype=np.float64),
-                       np.zeros(len(variables)),
-                       np.array([row.lower_bound for row in rows], dtype=np.float64),
-                       np.array([row.upper_bound for row in rows], dtype=np.float64), matrix]
+    data: list[Any] = [
+        np.array([v.lower_bound for v in variables], dtype=np.float64),
+        np.array([v.upper_bound for v in variables], dtype=np.float64),
+        np.zeros(len(variables)),
+        np.array([row.lower_bound for row in rows], dtype=np.float64),
+        np.array([row.upper_bound for row in rows], dtype=np.float64),
+        matrix,
+    ]
     helper = model_builder_helper.ModelBuilderHelper()
     helper.fill_model_from_sparse_data(*data)
     integer = np.array([i for i, v in enumerate(variables) if v.is_integer], dtype=np.int64)
@@ -212,13 +254,19 @@ def _helper_from_proto(serialized: bytes, sense: Sense
 
 def _solver_type(solver_type: Any) -> str:
     if not isinstance(solver_type, str):
-        raise TypeError(message(NAME, f"solver_type must be a solver name such as 'glop', got "
-                                      f"{solver_type!r}"))
+        raise TypeError(
+            message(NAME, f"solver_type must be a solver name such as 'glop', got {solver_type!r}")
+        )
     name = solver_type.lower()
     if name not in SOLVER_TYPES:
-        raise ValueError(message(NAME, f"unknown solver_type {solver_type!r}; pick one of "
-                                       f"{', '.join(map(repr, SOLVER_TYPES))} (for HiGHS or "
-                                       "CP-SAT, use ortools.mathopt or ortools.cp_sat)"))
+        raise ValueError(
+            message(
+                NAME,
+                f"unknown solver_type {solver_type!r}; pick one of "
+                f"{', '.join(map(repr, SOLVER_TYPES))} (for HiGHS or "
+                "CP-SAT, use ortools.mathopt or ortools.cp_sat)",
+            )
+        )
     return name
 
 
@@ -233,12 +281,22 @@ def _linear_map(variables: Any, num_variables: int) -> LinearMap:
             rows.append(([], [], float(item)))
             continue
         if not isinstance(item, model_builder_helper.LinearExpr):
-            raise TypeError(message(NAME, f"{where} is a {type(item).__name__}; it must be a "
-                                          "variable or linear expression of the model"))
+            raise TypeError(
+                message(
+                    NAME,
+                    f"{where} is a {type(item).__name__}; it must be a "
+                    "variable or linear expression of the model",
+                )
+            )
         flat = model_builder_helper.FlatExpr(item)
         indices = [variable.index for variable in flat.vars]
         if any(not 0 <= i < num_variables for i in indices):
-            raise ValueError(message(NAME, f"{where} = {item} uses a variable that is not in "
-                                           f"the model (it has {num_variables} variables)"))
+            raise ValueError(
+                message(
+                    NAME,
+                    f"{where} = {item} uses a variable that is not in "
+                    f"the model (it has {num_variables} variables)",
+                )
+            )
         rows.append((indices, list(flat.coeffs), float(flat.offset)))
     return LinearMap(rows, array.shape, np.float64)

@@ -20,12 +20,21 @@ def as_object_array(solver: str, variables: Any) -> np.ndarray:
         array = np.empty(_nested_shape(variables), dtype=object)
         array[...] = variables if array.ndim > 1 else _one_dimensional(variables)
     else:
-        raise TypeError(message(solver, "variables must be a list (or nested list, or array) "
-                                        "of the model's variables or linear expressions, got "
-                                        f"{type(variables).__name__}"))
+        raise TypeError(
+            message(
+                solver,
+                "variables must be a list (or nested list, or array) "
+                "of the model's variables or linear expressions, got "
+                f"{type(variables).__name__}",
+            )
+        )
     if array.ndim == 0 or array.size == 0:
-        raise ValueError(message(solver, "variables is empty; pass the variables whose "
-                                         "objective coefficients theta sets"))
+        raise ValueError(
+            message(
+                solver,
+                "variables is empty; pass the variables whose objective coefficients theta sets",
+            )
+        )
     return array
 
 
@@ -47,8 +56,11 @@ def _one_dimensional(items: list[Any] | tuple[Any, ...]) -> np.ndarray:
 
 def check_time_limit(solver: str, time_limit: Any) -> float | None:
     """``None`` or a positive number of seconds."""
-    return None if time_limit is None else check_number(solver, "time_limit", time_limit,
-                                                        positive=True)
+    return (
+        None
+        if time_limit is None
+        else check_number(solver, "time_limit", time_limit, positive=True)
+    )
 
 
 def check_threads(solver: str, option: str, threads: Any) -> int | None:

@@ -45,9 +45,13 @@ def integer_costs(solver: str, theta: np.ndarray, resolution: float) -> np.ndarr
     peak = float(np.max(np.abs(scaled))) if scaled.size else 0.0
     if not peak <= MAX_INTEGER_COST:
         largest = float(np.max(np.abs(theta)))
-        raise OverflowError(message(
-            solver, f"theta / resolution reaches {peak:.3g} (|theta| up to "
-            f"{largest:.3g} at resolution={resolution:g}), beyond the {MAX_INTEGER_COST:.3g} "
-            f"that integer costs hold exactly; pass a larger resolution (at least "
-            f"{largest / 1e12:.3g} keeps 12 significant digits) or rescale theta"))
+        raise OverflowError(
+            message(
+                solver,
+                f"theta / resolution reaches {peak:.3g} (|theta| up to "
+                f"{largest:.3g} at resolution={resolution:g}), beyond the {MAX_INTEGER_COST:.3g} "
+                f"that integer costs hold exactly; pass a larger resolution (at least "
+                f"{largest / 1e12:.3g} keeps 12 significant digits) or rescale theta",
+            )
+        )
     return scaled.astype(np.int64)

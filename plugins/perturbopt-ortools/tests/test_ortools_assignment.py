@@ -102,8 +102,11 @@ def test_fixed_shape_is_checked_before_any_solve() -> None:
 
 
 def test_n_is_a_deprecated_spelling_of_shape() -> None:
-    with pytest.warns(DeprecationWarning, match=r"'ortools.assignment': n=3 is deprecated; "
-                                                r"pass shape=\(3, 3\) instead"):
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"'ortools.assignment': n=3 is deprecated; "
+        r"pass shape=\(3, 3\) instead",
+    ):
         solver = AssignmentSolver(n=3)
     assert solver.shape == (3, 3)
     with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="contradicts"):

@@ -26,8 +26,13 @@ def knapsack() -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
 def brute_force(theta: np.ndarray, sense: str = "max") -> tuple[float, float]:
     """Best and second best objective over the feasible subsets."""
     values = sorted(
-        (float(theta @ y) for y in itertools.product([0, 1], repeat=len(WEIGHTS))
-         if WEIGHTS @ np.array(y) <= CAPACITY), reverse=sense == "max")
+        (
+            float(theta @ y)
+            for y in itertools.product([0, 1], repeat=len(WEIGHTS))
+            if WEIGHTS @ np.array(y) <= CAPACITY
+        ),
+        reverse=sense == "max",
+    )
     return values[0], values[1]
 
 
@@ -69,8 +74,13 @@ def test_user_model_is_not_modified() -> None:
     model, x = knapsack()
     model.maximize(x[0])
     before = str(model.proto)
-    perturbopt.perturbed(NAME, solver_options={"model": model, "variables": x}, num_samples=3,
-                         seed=0, warm_start=True).solve(np.ones(len(WEIGHTS)))
+    perturbopt.perturbed(
+        NAME,
+        solver_options={"model": model, "variables": x},
+        num_samples=3,
+        seed=0,
+        warm_start=True,
+    ).solve(np.ones(len(WEIGHTS)))
     assert str(model.proto) == before
 
 
@@ -79,8 +89,12 @@ def test_perturbed_mean_is_feasible_on_average_and_converges() -> None:
     options = {"model": model, "variables": x}
     theta = np.random.default_rng(1).normal(size=len(WEIGHTS))
     hard = perturbopt.get_solver(NAME, **options).solve(theta)
-    means = [perturbopt.perturbed(NAME, solver_options=options, epsilon=epsilon, num_samples=30,
-                                  seed=0).solve(theta).mean for epsilon in (1.0, 1e-7)]
+    means = [
+        perturbopt.perturbed(NAME, solver_options=options, epsilon=epsilon, num_samples=30, seed=0)
+        .solve(theta)
+        .mean
+        for epsilon in (1.0, 1e-7)
+    ]
     for mean in means:  # a convex combination of feasible points satisfies the constraint
         assert WEIGHTS @ mean <= CAPACITY + 1e-12
         assert mean.min() >= 0 and mean.max() <= 1
@@ -94,8 +108,12 @@ def test_torch_gradient_equals_vjp() -> None:
     model, x = knapsack()
     rng = np.random.default_rng(2)
     theta, g = rng.normal(size=len(WEIGHTS)), rng.normal(size=len(WEIGHTS))
-    options = {"epsilon": 0.5, "num_samples": 20, "seed": 0,
-                   "solver_options": {"model": model, "variables": x}}
+    options = {
+        "epsilon": 0.5,
+        "num_samples": 20,
+        "seed": 0,
+        "solver_options": {"model": model, "variables": x},
+    }
     layer = tp.PerturbedOptimizer(NAME, **options)
     tensor = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
     y = layer(tensor)
@@ -112,9 +130,15 @@ def test_workers_and_warm_start_give_identical_results() -> None:
     theta = np.random.default_rng(3).normal(size=(2, len(WEIGHTS)))
     results = {}
     for n_jobs, warm in ((1, False), (2, False), (2, True)):
-        po = perturbopt.perturbed(NAME, solver_options={"model": model, "variables": x},
-                                  epsilon=0.5, num_samples=40, seed=0, n_jobs=n_jobs,
-                                  warm_start=warm)
+        po = perturbopt.perturbed(
+            NAME,
+            solver_options={"model": model, "variables": x},
+            epsilon=0.5,
+            num_samples=40,
+            seed=0,
+            n_jobs=n_jobs,
+            warm_start=warm,
+        )
         po._spec.seconds_per_row = 1.0  # force dispatch to the worker processes
         results[n_jobs, warm] = po.solve(theta).samples
     np.testing.assert_array_equal(results[1, False], results[2, False])
@@ -135,8 +159,9 @@ def test_pickle_round_trip_rebuilds_the_model() -> None:
 
 def test_errors_name_the_solver_and_the_problem() -> None:
     model, x = knapsack()
-    po = perturbopt.perturbed(NAME, solver_options={"model": model, "variables": x},
-                              num_samples=2, seed=0)
+    po = perturbopt.perturbed(
+        NAME, solver_options={"model": model, "variables": x}, num_samples=2, seed=0
+    )
     with pytest.raises(ValueError, match=r"'ortools.cp_sat' takes instances of shape \(7,\)"):
         po.solve(np.ones(5))
     model.add(x[0] + x[1] >= 3)  # cannot hold for two Booleans

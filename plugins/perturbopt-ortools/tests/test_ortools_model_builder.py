@@ -23,8 +23,10 @@ CAPACITY = 9.0
 def knapsack(integer: bool = False) -> tuple[model_builder.Model, list]:
     """A (relaxed or 0/1) knapsack with one extra coupling row."""
     model = model_builder.Model()
-    x = [model.new_bool_var(f"x{i}") if integer else model.new_num_var(0.0, 1.0, f"x{i}")
-         for i in range(len(WEIGHTS))]
+    x = [
+        model.new_bool_var(f"x{i}") if integer else model.new_num_var(0.0, 1.0, f"x{i}")
+        for i in range(len(WEIGHTS))
+    ]
     model.add(model_builder.LinearExpr.weighted_sum(x, WEIGHTS.tolist()) <= CAPACITY)
     model.add(x[0] + x[1] <= 1.5)
     return model, x
@@ -37,8 +39,13 @@ def test_lp_against_linprog(solver_type: str) -> None:
     rng = np.random.default_rng(0)
     for _ in range(5):
         theta = rng.normal(size=len(WEIGHTS))
-        reference = linprog(-theta, A_ub=[WEIGHTS, [1, 1, 0, 0, 0, 0]], b_ub=[CAPACITY, 1.5],
-                            bounds=[(0, 1)] * len(WEIGHTS), method="highs")
+        reference = linprog(
+            -theta,
+            A_ub=[WEIGHTS, [1, 1, 0, 0, 0, 0]],
+            b_ub=[CAPACITY, 1.5],
+            bounds=[(0, 1)] * len(WEIGHTS),
+            method="highs",
+        )
         y = solver.solve(theta)
         assert y.dtype == np.float64
         assert theta @ y == pytest.approx(-reference.fun, abs=1e-6)
@@ -54,7 +61,8 @@ def test_mip_and_expressions_against_brute_force() -> None:
         best = min(
             float(theta @ np.array([b[0], 1 - b[1], 2 * b[2] + b[3], b[4], b[5]]))
             for b in itertools.product([0, 1], repeat=len(WEIGHTS))
-            if WEIGHTS @ np.array(b) <= CAPACITY and b[0] + b[1] <= 1.5)
+            if WEIGHTS @ np.array(b) <= CAPACITY and b[0] + b[1] <= 1.5
+        )
         hard = solver.solve(theta)
         assert theta @ hard == pytest.approx(best, abs=1e-6)
         hint = hard.copy()
@@ -84,8 +92,14 @@ def test_pickle_workers_and_the_user_model() -> None:
     assert copy.sense == "min" and copy.shape == (len(WEIGHTS),)
     samples = {}
     for n_jobs in (1, 2):
-        po = perturbopt.perturbed(NAME, solver_options={"model": model, "variables": x},
-                                  epsilon=0.5, num_samples=30, seed=0, n_jobs=n_jobs)
+        po = perturbopt.perturbed(
+            NAME,
+            solver_options={"model": model, "variables": x},
+            epsilon=0.5,
+            num_samples=30,
+            seed=0,
+            n_jobs=n_jobs,
+        )
         po._spec.seconds_per_row = 1.0  # force dispatch to the workers
         samples[n_jobs] = po.solve(theta).samples
     np.testing.assert_array_equal(samples[1], samples[2])
@@ -95,8 +109,9 @@ def test_pickle_workers_and_the_user_model() -> None:
 def test_errors_name_the_solver_and_the_problem() -> None:
     model, x = knapsack()
     with pytest.raises(ValueError, match=r"'ortools.model_builder' takes instances of shape"):
-        perturbopt.perturbed(NAME, solver_options={"model": model, "variables": x},
-                             num_samples=2, seed=0).solve(np.ones(5))
+        perturbopt.perturbed(
+            NAME, solver_options={"model": model, "variables": x}, num_samples=2, seed=0
+        ).solve(np.ones(5))
     free = model_builder.Model()
     unbounded = [free.new_num_var(0.0, np.inf, "u"), free.new_num_var(0.0, 1.0, "v")]
     with pytest.raises(StatusError, match=r"'ortools.model_builder'.*INFEASIBLE.*unbounded"):

@@ -35,15 +35,18 @@ if TYPE_CHECKING:
 
 # Solver classes import their solver library: load them on first access only, so
 # that perturbopt's registry can list this plugin's solvers without importing it.
-__getattr__, __dir__ = lazy_attributes(__name__, {
-    "AssignmentSolver": "._assignment",
-    "GridArcShortestPathSolver": "._grid_arcs",
-    "GridShortestPathSolver": "._grid_vertices",
-    "HighsStatusError": "._lp",
-    "LinprogSolver": "._linprog",
-    "MilpSolver": "._milp",
-    "grid_arcs": "._grid_arcs",
-})
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "AssignmentSolver": "._assignment",
+        "GridArcShortestPathSolver": "._grid_arcs",
+        "GridShortestPathSolver": "._grid_vertices",
+        "HighsStatusError": "._lp",
+        "LinprogSolver": "._linprog",
+        "MilpSolver": "._milp",
+        "grid_arcs": "._grid_arcs",
+    },
+)
 
 __version__ = importlib.metadata.version("perturbopt-scipy")
 

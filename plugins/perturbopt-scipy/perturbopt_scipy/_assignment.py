@@ -54,20 +54,26 @@ class AssignmentSolver:
     releases_gil = True  # measured by benchmarks/bench_threads.py
     ndim = 2
 
-    def __init__(self, *, shape: Any = None, sense: Sense | None = None,
-                 maximize: bool | None = None) -> None:
+    def __init__(
+        self, *, shape: Any = None, sense: Sense | None = None, maximize: bool | None = None
+    ) -> None:
         if sense is not None:
             check_sense(self.name, sense)
         if maximize is not None:
             implied: Sense = "max" if check_bool(self.name, "maximize", maximize) else "min"
             warn_deprecated(self.name, f"maximize={maximize!r}", f"sense={implied!r}")
             if sense is not None and sense != implied:
-                raise ValueError(message(self.name, f"sense={sense!r} contradicts "
-                                                    f"maximize={maximize!r}; pass sense alone"))
+                raise ValueError(
+                    message(
+                        self.name,
+                        f"sense={sense!r} contradicts maximize={maximize!r}; pass sense alone",
+                    )
+                )
             sense = implied
         self.sense: Sense = sense or "min"
         self.shape: tuple[int, ...] | None = (
-            None if shape is None else check_shape(self.name, "shape", shape, ndim=2))
+            None if shape is None else check_shape(self.name, "shape", shape, ndim=2)
+        )
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the 0/1 assignment matrix for ``theta`` (``hint`` is ignored)."""

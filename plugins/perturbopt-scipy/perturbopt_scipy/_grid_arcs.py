@@ -88,8 +88,9 @@ class GridArcShortestPathSolver:
 
     def solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
         """Solve a stack ``(n, num_arcs)`` of instances at once (numpy over the stack)."""
-        return self._solve_stack(check_stack(self.name, thetas, shape=self.shape,
-                                             what="one cost per arc"))
+        return self._solve_stack(
+            check_stack(self.name, thetas, shape=self.shape, what="one cost per arc")
+        )
 
     def _solve_stack(self, costs: np.ndarray) -> np.ndarray:
         n = costs.shape[0]
@@ -102,7 +103,7 @@ class GridArcShortestPathSolver:
         into_right = np.full((n, h, w), np.inf)
         into_right[:, :, 1:] = rows[:, :, : w - 1]
         into_down = np.full((n, h, w), np.inf)
-        into_down[:, 1:, :] = rows[:, : h - 1, w - 1:]
+        into_down[:, 1:, :] = rows[:, : h - 1, w - 1 :]
         dist = np.full((n, h, w), np.inf)
         dist[:, 0, 0] = 0.0
         from_left = np.zeros((n, h, w), dtype=bool)

@@ -92,13 +92,14 @@ class GridShortestPathSolver:
         rows, cols = plugin.check_shape(self.name, "shape", shape, ndim=2)
         self.shape: tuple[int, int] = (rows, cols)
         self.negative_costs: NegativeCosts = plugin.check_choice(  # type: ignore[assignment]
-            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS)
+            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS
+        )
         cell = np.arange(rows * cols).reshape(rows, cols)
         heads: list[np.ndarray] = []
         tails: list[np.ndarray] = []
         for di, dj in _NEIGHBOURS:
             # arcs from (i, j) to (i + di, j + dj) where both lie inside the grid
-            tail = cell[max(0, -di):rows - max(0, di), max(0, -dj):cols - max(0, dj)]
+            tail = cell[max(0, -di) : rows - max(0, di), max(0, -dj) : cols - max(0, dj)]
             heads.append((tail + di * cols + dj).ravel())
             tails.append(tail.ravel())
         tail_all, head_all = np.concatenate(tails), np.concatenate(heads)
@@ -118,20 +119,23 @@ class GridShortestPathSolver:
 
     def _admissible(self, costs: np.ndarray) -> np.ndarray:
         """The costs Dijkstra runs on, shape ``(n, H, W)``: clipped at 0, or checked."""
-        admissible = plugin.check_nonnegative(self.name, costs, what="cell costs",
-                                              negative_costs=self.negative_costs)
+        admissible = plugin.check_nonnegative(
+            self.name, costs, what="cell costs", negative_costs=self.negative_costs
+        )
         return admissible.reshape(-1, *self.shape)
 
     def _solve_stack(self, costs: np.ndarray) -> np.ndarray:
         count, size = costs.shape[0], costs[0].size
         weights = costs.reshape(count, size)[:, self._heads]
-        graph = scipy.sparse.csr_array((weights[0].copy(), self._heads, self._indptr),
-                                       shape=(size, size))
+        graph = scipy.sparse.csr_array(
+            (weights[0].copy(), self._heads, self._indptr), shape=(size, size)
+        )
         predecessors = np.empty((count, size), dtype=np.int64)
         for row in range(count):
             graph.data[:] = weights[row]
-            predecessors[row] = dijkstra(graph, directed=True, indices=0,
-                                         return_predecessors=True)[1]
+            predecessors[row] = dijkstra(graph, directed=True, indices=0, return_predecessors=True)[
+                1
+            ]
         # Walk every row's path back from the bottom-right cell at once; the source's
         # predecessor is negative (-9999), which ends that row's walk.
         y = np.zeros((count, size), dtype=np.int8)

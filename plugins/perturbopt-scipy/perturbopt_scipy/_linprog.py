@@ -73,12 +73,17 @@ class LinprogSolver:
     ) -> None:
         self.sense: Sense = check_sense(self.name, sense)
         self.constraints = parse_linear_constraints(
-            self.name, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds)
+            self.name, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds
+        )
         n = self.constraints.num_variables
         self.shape: tuple[int, ...] | None = None if n is None else (n,)
         if options is not None and not isinstance(options, dict):
-            raise TypeError(message(self.name, "options must be a dict of HiGHS options, "
-                                               f"got {type(options).__name__}"))
+            raise TypeError(
+                message(
+                    self.name,
+                    f"options must be a dict of HiGHS options, got {type(options).__name__}",
+                )
+            )
         self.options = dict(options or {})
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
@@ -86,9 +91,16 @@ class LinprogSolver:
         c = check_instance(self.name, theta, shape=self.shape, ndim=self.ndim)
         lower, upper = self.constraints.bounds(c.shape[0])
         lp = self.constraints
-        result = linprog(c if self.sense == "min" else -c, A_ub=lp.A_ub, b_ub=lp.b_ub,
-                         A_eq=lp.A_eq, b_eq=lp.b_eq, bounds=np.column_stack([lower, upper]),
-                         method="highs", options=self.options or None)
+        result = linprog(
+            c if self.sense == "min" else -c,
+            A_ub=lp.A_ub,
+            b_ub=lp.b_ub,
+            A_eq=lp.A_eq,
+            b_eq=lp.b_eq,
+            bounds=np.column_stack([lower, upper]),
+            method="highs",
+            options=self.options or None,
+        )
         if result.status != 0:
             raise HighsStatusError.from_result(self.name, result.status, result.message)
         return np.asarray(result.x, dtype=np.float64)

@@ -33,11 +33,13 @@ class HighsStatusError(StatusError, ValueError):
     """
 
     @classmethod
-    def from_result(cls, solver: str, status: int, text: str,
-                    problem: str = "LP") -> HighsStatusError:
+    def from_result(
+        cls, solver: str, status: int, text: str, problem: str = "LP"
+    ) -> HighsStatusError:
         """The error for scipy's ``result.status`` and ``result.message``."""
         name, what = _STATUS.get(status, ("ERROR", "the solve failed"))
         return cls(solver, name, f"{what.replace('LP', problem)} (HiGHS status {status}: {text})")
+
 
 Matrix = Any  # a 2-D numpy array or a scipy.sparse CSR array
 
@@ -76,36 +78,51 @@ def _matrix(solver: str, name: str, value: Any) -> Matrix:
         try:
             matrix = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as error:
-            raise TypeError(message(solver, f"{name} must be a 2-D numeric matrix: {error}")
-                            ) from error
+            raise TypeError(
+                message(solver, f"{name} must be a 2-D numeric matrix: {error}")
+            ) from error
         data = matrix
     if matrix.ndim != 2:
-        raise ValueError(message(solver, f"{name} must be a 2-D matrix (rows are constraints, "
-                                         f"columns variables), got shape {matrix.shape}"))
+        raise ValueError(
+            message(
+                solver,
+                f"{name} must be a 2-D matrix (rows are constraints, "
+                f"columns variables), got shape {matrix.shape}",
+            )
+        )
     if not np.isfinite(data).all():
-        raise ValueError(message(solver, f"{name} has a non-finite entry; constraint "
-                                         "coefficients must be finite"))
+        raise ValueError(
+            message(
+                solver, f"{name} has a non-finite entry; constraint coefficients must be finite"
+            )
+        )
     return matrix
 
 
-def _rows(solver: str, A_name: str, A: Any, b_name: str, b: Any
-          ) -> tuple[Matrix | None, np.ndarray | None]:
+def _rows(
+    solver: str, A_name: str, A: Any, b_name: str, b: Any
+) -> tuple[Matrix | None, np.ndarray | None]:
     if A is None and b is None:
         return None, None
     if A is None or b is None:
         given, missing = (A_name, b_name) if b is None else (b_name, A_name)
-        raise ValueError(message(solver, f"{given} was given without {missing}; pass both or "
-                                         "neither"))
+        raise ValueError(
+            message(solver, f"{given} was given without {missing}; pass both or neither")
+        )
     matrix = _matrix(solver, A_name, A)
     try:
         vector = np.asarray(b, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise TypeError(message(solver, f"{b_name} must be a numeric vector: {error}")
-                        ) from error
+        raise TypeError(message(solver, f"{b_name} must be a numeric vector: {error}")) from error
     if vector.ndim != 1 or vector.shape[0] != matrix.shape[0]:
-        raise ValueError(message(solver, f"{b_name} must be a vector of length "
-                                         f"{matrix.shape[0]} (one entry per row of {A_name}), "
-                                         f"got shape {vector.shape}"))
+        raise ValueError(
+            message(
+                solver,
+                f"{b_name} must be a vector of length "
+                f"{matrix.shape[0]} (one entry per row of {A_name}), "
+                f"got shape {vector.shape}",
+            )
+        )
     if np.isnan(vector).any():
         raise ValueError(message(solver, f"{b_name} contains NaN"))
     return matrix, vector
@@ -124,8 +141,13 @@ def _parse_bounds(solver: str, bounds: Any) -> tuple[np.ndarray, np.ndarray]:
     if bounds is None:
         bounds = (0.0, None)
     pairs: Any = bounds
-    single = isinstance(bounds, (tuple, list)) and len(bounds) == 2 and all(
-        v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool)) for v in bounds)
+    single = (
+        isinstance(bounds, (tuple, list))
+        and len(bounds) == 2
+        and all(
+            v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool)) for v in bounds
+        )
+    )
     if single:
         pairs = [bounds]
     try:
@@ -134,26 +156,43 @@ def _parse_bounds(solver: str, bounds: Any) -> tuple[np.ndarray, np.ndarray]:
         lower = np.array([_bound(pair[0], -np.inf) for pair in pairs], dtype=np.float64)
         upper = np.array([_bound(pair[1], np.inf) for pair in pairs], dtype=np.float64)
     except TypeError as error:
-        raise TypeError(message(solver, "bounds must be one (lower, upper) pair for every "
-                                        "variable or a sequence of such pairs (None for no "
-                                        f"bound), got {bounds!r}")) from error
+        raise TypeError(
+            message(
+                solver,
+                "bounds must be one (lower, upper) pair for every "
+                "variable or a sequence of such pairs (None for no "
+                f"bound), got {bounds!r}",
+            )
+        ) from error
     if np.isnan(lower).any() or np.isnan(upper).any():
         raise ValueError(message(solver, "bounds contain NaN; use None for no bound"))
     crossed = np.flatnonzero(lower > upper)
     if crossed.size:
         i = int(crossed[0])
         where = "bounds" if single else f"bounds{format_index((i,))}"
-        raise ValueError(message(solver, f"{where} = ({lower[i]:g}, {upper[i]:g}) has its "
-                                         "lower bound above its upper bound, so the LP is "
-                                         "infeasible"))
+        raise ValueError(
+            message(
+                solver,
+                f"{where} = ({lower[i]:g}, {upper[i]:g}) has its "
+                "lower bound above its upper bound, so the LP is "
+                "infeasible",
+            )
+        )
     if single:
         return np.asarray(lower[0]), np.asarray(upper[0])
     return lower, upper
 
 
-def parse_linear_constraints(solver: str, *, A_ub: Any, b_ub: Any, A_eq: Any, b_eq: Any,
-                             bounds: Any, sizes: dict[str, int] | None = None
-                             ) -> LinearConstraints:
+def parse_linear_constraints(
+    solver: str,
+    *,
+    A_ub: Any,
+    b_ub: Any,
+    A_eq: Any,
+    b_eq: Any,
+    bounds: Any,
+    sizes: dict[str, int] | None = None,
+) -> LinearConstraints:
     """Check the options of an LP and agree on its number of variables ``n``.
 
     Args:
@@ -177,9 +216,14 @@ def parse_linear_constraints(solver: str, *, A_ub: Any, b_ub: Any, A_eq: Any, b_
         claims["bounds"] = lower.shape[0]
     if len(set(claims.values())) > 1:
         said = ", ".join(f"{name} says {n}" for name, n in claims.items())
-        raise ValueError(message(solver, f"the options disagree on the number of variables "
-                                         f"({said}); A_ub and A_eq need one column per "
-                                         "variable, bounds one pair each"))
+        raise ValueError(
+            message(
+                solver,
+                f"the options disagree on the number of variables "
+                f"({said}); A_ub and A_eq need one column per "
+                "variable, bounds one pair each",
+            )
+        )
     n = next(iter(claims.values())) if claims else None
     if n == 0:
         raise ValueError(message(solver, "the LP has no variables"))

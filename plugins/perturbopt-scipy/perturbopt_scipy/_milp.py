@@ -72,25 +72,38 @@ class MilpSolver:
     ) -> None:
         self.sense: Sense = check_sense(self.name, sense)
         codes = np.asarray(integrality)
-        described = ("integrality must be one code or a vector of codes in {0, 1, 2, 3} "
-                     f"(0 continuous, 1 integer), got {integrality!r}")
+        described = (
+            "integrality must be one code or a vector of codes in {0, 1, 2, 3} "
+            f"(0 continuous, 1 integer), got {integrality!r}"
+        )
         if codes.dtype.kind not in "biuf":
             raise TypeError(message(self.name, described))
         if codes.ndim > 1 or not np.isin(codes, (0, 1, 2, 3)).all():
             raise ValueError(message(self.name, described))
         self.constraints = parse_linear_constraints(
-            self.name, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds,
-            sizes={"integrality": codes.shape[0]} if codes.ndim == 1 else None)
+            self.name,
+            A_ub=A_ub,
+            b_ub=b_ub,
+            A_eq=A_eq,
+            b_eq=b_eq,
+            bounds=bounds,
+            sizes={"integrality": codes.shape[0]} if codes.ndim == 1 else None,
+        )
         n = self.constraints.num_variables
         self.shape: tuple[int, ...] | None = None if n is None else (n,)
         self.integrality = codes.astype(np.int64)
         if options is not None and not isinstance(options, dict):
-            raise TypeError(message(self.name, "options must be a dict of milp options, "
-                                               f"got {type(options).__name__}"))
+            raise TypeError(
+                message(
+                    self.name,
+                    f"options must be a dict of milp options, got {type(options).__name__}",
+                )
+            )
         self.options = dict(options or {})
         lp = self.constraints
-        self._binary = bool(np.isin(codes, (1, 3)).all() and np.all(lp.lower >= 0)
-                            and np.all(lp.upper <= 1))
+        self._binary = bool(
+            np.isin(codes, (1, 3)).all() and np.all(lp.lower >= 0) and np.all(lp.upper <= 1)
+        )
         self._rows = []
         if lp.A_ub is not None:
             self._rows.append(LinearConstraint(lp.A_ub, -np.inf, lp.b_ub))
@@ -103,9 +116,13 @@ class MilpSolver:
         n = c.shape[0]
         lower, upper = self.constraints.bounds(n)
         integrality = np.broadcast_to(self.integrality, (n,))
-        result = milp(c if self.sense == "min" else -c, integrality=integrality,
-                      bounds=Bounds(lower, upper), constraints=self._rows,
-                      options=self.options or None)
+        result = milp(
+            c if self.sense == "min" else -c,
+            integrality=integrality,
+            bounds=Bounds(lower, upper),
+            constraints=self._rows,
+            options=self.options or None,
+        )
         if result.status != 0 or result.x is None:
             raise HighsStatusError.from_result(self.name, result.status, result.message, "MILP")
         x = np.array(result.x, dtype=np.float64)

@@ -44,14 +44,21 @@ def test_matches_brute_force(shape: tuple[int, int], sense: str) -> None:
 
 
 def test_maximize_is_a_deprecated_alias_of_sense() -> None:
-    with pytest.warns(DeprecationWarning, match=r"solver 'scipy\.assignment': maximize=True is "
-                                                r"deprecated; pass sense='max' instead"):
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"solver 'scipy\.assignment': maximize=True is "
+        r"deprecated; pass sense='max' instead",
+    ):
         assert AssignmentSolver(maximize=True).sense == "max"
     with pytest.warns(DeprecationWarning, match=r"pass sense='min' instead"):
         assert AssignmentSolver(maximize=False).sense == "min"
     assert AssignmentSolver().sense == "min"
-    with pytest.warns(DeprecationWarning), pytest.raises(
-            ValueError, match=r"solver 'scipy\.assignment': sense='min' contradicts maximize=True"):
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(
+            ValueError, match=r"solver 'scipy\.assignment': sense='min' contradicts maximize=True"
+        ),
+    ):
         AssignmentSolver(sense="min", maximize=True)
 
 
@@ -71,8 +78,9 @@ def test_two_by_two_closed_form(sense: str) -> None:
     gap = (theta[0, 0] + theta[1, 1] - theta[0, 1] - theta[1, 0]) / (2 * eps)
     gap = gap if sense == "max" else -gap
     expected = 0.5 * (1 + math.erf(gap / math.sqrt(2)))
-    result = perturbopt.perturbed(NAME, solver_options={"sense": sense}, epsilon=eps,
-                                  num_samples=2000, seed=0).solve(theta)
+    result = perturbopt.perturbed(
+        NAME, solver_options={"sense": sense}, epsilon=eps, num_samples=2000, seed=0
+    ).solve(theta)
     assert abs(result.mean[0, 0] - expected) <= 4 * result.stderr[0, 0]
     assert result.mean[0, 0] == result.mean[1, 1]
 
@@ -117,20 +125,29 @@ def test_wrong_theta_shape() -> None:
     po = perturbopt.perturbed(NAME, solver_options={"shape": (3, 3)}, num_samples=2, seed=0)
     with pytest.raises(ValueError, match=r"'scipy\.assignment' takes instances of shape \(3, 3\)"):
         po.solve(np.ones((3, 4)))
-    with pytest.raises(ValueError, match=r"solver 'scipy\.assignment': theta has shape "
-                                         r"\(3, 4\).*\(3, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'scipy\.assignment': theta has shape "
+        r"\(3, 4\).*\(3, 3\)",
+    ):
         AssignmentSolver(shape=(3, 3)).solve(np.ones((3, 4)))
-    with pytest.raises(ValueError, match=r"solver 'scipy\.assignment': theta has shape "
-                                         r"\(3,\).*2 axes"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'scipy\.assignment': theta has shape "
+        r"\(3,\).*2 axes",
+    ):
         AssignmentSolver().solve(np.ones(3))
 
 
-@pytest.mark.parametrize("options, error, message", [
-    ({"shape": (3, 0)}, ValueError, r"shape must be a pair of positive integers"),
-    ({"shape": 3}, TypeError, r"shape must be a pair of positive integers"),
-    ({"maximize": "yes"}, TypeError, r"maximize must be True or False"),
-    ({"sense": "largest"}, ValueError, r"sense must be 'max' or 'min'"),
-])
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"shape": (3, 0)}, ValueError, r"shape must be a pair of positive integers"),
+        ({"shape": 3}, TypeError, r"shape must be a pair of positive integers"),
+        ({"maximize": "yes"}, TypeError, r"maximize must be True or False"),
+        ({"sense": "largest"}, ValueError, r"sense must be 'max' or 'min'"),
+    ],
+)
 def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=r"^solver 'scipy\.assignment': " + message):
         AssignmentSolver(**options)

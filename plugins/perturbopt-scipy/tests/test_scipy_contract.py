@@ -11,10 +11,14 @@ import pytest
 import perturbopt
 
 CASES = {
-    "scipy.linprog": ({"A_ub": [[1.0, 1.0, 1.0]], "b_ub": [2.0], "bounds": (0, 1),
-                       "sense": "max"}, (3,)),
-    "scipy.milp": ({"A_ub": [[3.0, 2.0, 2.0]], "b_ub": [4.0], "bounds": (0, 1),
-                    "sense": "max"}, (3,)),
+    "scipy.linprog": (
+        {"A_ub": [[1.0, 1.0, 1.0]], "b_ub": [2.0], "bounds": (0, 1), "sense": "max"},
+        (3,),
+    ),
+    "scipy.milp": (
+        {"A_ub": [[3.0, 2.0, 2.0]], "b_ub": [4.0], "bounds": (0, 1), "sense": "max"},
+        (3,),
+    ),
     "scipy.assignment": ({"shape": (3, 4)}, (3, 4)),
     "scipy.grid_shortest_path": ({"shape": (3, 4)}, (3, 4)),
     "scipy.grid_shortest_path_edges": ({"grid": (3, 3)}, (12,)),
@@ -37,16 +41,22 @@ def test_read_only_inputs(name: str) -> None:
         np.testing.assert_array_equal(solver.solve(read_only(theta), hint=read_only(y)), y)
     if hasattr(solver, "solve_batch"):
         np.testing.assert_array_equal(
-            solver.solve_batch(read_only(thetas), hints=read_only(expected)), expected)
+            solver.solve_batch(read_only(thetas), hints=read_only(expected)), expected
+        )
 
 
-@pytest.mark.parametrize("name", sorted(n for n in CASES if getattr(
-    perturbopt.Registry.default().solver_entry(n).factory, "releases_gil", False)))
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        n
+        for n in CASES
+        if getattr(perturbopt.Registry.default().solver_entry(n).factory, "releases_gil", False)
+    ),
+)
 def test_solvers_that_release_the_gil_give_the_same_answers_on_two_threads(name: str) -> None:
     options, shape = CASES[name]
     thetas = np.random.default_rng(1).normal(size=(2, 40, *shape))
-    expected = [[perturbopt.get_solver(name, **options).solve(t) for t in half]
-                for half in thetas]
+    expected = [[perturbopt.get_solver(name, **options).solve(t) for t in half] for half in thetas]
     solvers = [perturbopt.get_solver(name, **options) for _ in range(2)]
     with ThreadPoolExecutor(2) as pool:
         found = list(pool.map(lambda k: [solvers[k].solve(t) for t in thetas[k]], (0, 1)))
@@ -54,7 +64,9 @@ def test_solvers_that_release_the_gil_give_the_same_answers_on_two_threads(name:
 
 
 def test_the_declared_solvers() -> None:
-    declared = {entry.name for entry in perturbopt.list_solvers()
-                if entry.name.startswith("scipy.") and getattr(entry.factory, "releases_gil",
-                                                               False)}
+    declared = {
+        entry.name
+        for entry in perturbopt.list_solvers()
+        if entry.name.startswith("scipy.") and getattr(entry.factory, "releases_gil", False)
+    }
     assert declared == {"scipy.assignment", "scipy.linprog", "scipy.milp"}

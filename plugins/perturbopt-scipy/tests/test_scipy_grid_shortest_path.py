@@ -57,19 +57,25 @@ def test_matches_networkx_dijkstra(shape: tuple[int, int]) -> None:
 
 def test_zero_costs_are_edges_not_gaps() -> None:
     theta = np.array([[0.0, 5.0, 5.0], [5.0, 0.0, 5.0], [5.0, 5.0, 0.0]])
-    np.testing.assert_array_equal(GridShortestPathSolver(shape=(3, 3)).solve(theta),
-                                  np.eye(3, dtype=np.int8))
+    np.testing.assert_array_equal(
+        GridShortestPathSolver(shape=(3, 3)).solve(theta), np.eye(3, dtype=np.int8)
+    )
 
 
-@pytest.mark.parametrize("noise", [{"perturbation": "multiplicative"},
-                                   {"solver_options": {"negative_costs": "clip"}}],
-                         ids=["multiplicative", "additive-clip"])
+@pytest.mark.parametrize(
+    "noise",
+    [{"perturbation": "multiplicative"}, {"solver_options": {"negative_costs": "clip"}}],
+    ids=["multiplicative", "additive-clip"],
+)
 def test_perturbed_mean_and_convergence(noise: dict) -> None:
     rng = np.random.default_rng(2)
     theta = rng.uniform(0.5, 5, size=(5, 6))
     options = {"shape": (5, 6), **noise.get("solver_options", {})}
-    kwargs = {"solver_options": options, "seed": 0,
-              "perturbation": noise.get("perturbation", "additive")}
+    kwargs = {
+        "solver_options": options,
+        "seed": 0,
+        "perturbation": noise.get("perturbation", "additive"),
+    }
     hard = GridShortestPathSolver(**options).solve(theta)
     wide = perturbopt.perturbed(NAME, epsilon=1.0, num_samples=200, **kwargs).solve(theta)
     assert wide.mean[0, 0] == 1.0 and wide.mean[-1, -1] == 1.0
@@ -87,8 +93,13 @@ def test_torch_gradient_is_the_vjp() -> None:
     tp = pytest.importorskip("perturbopt.torch")
     rng = np.random.default_rng(3)
     theta, g = rng.uniform(0.5, 3, size=(4, 4)), rng.normal(size=(4, 4))
-    kwargs = {"epsilon": 0.5, "num_samples": 50, "seed": 0, "perturbation": "multiplicative",
-              "solver_options": {"shape": (4, 4)}}
+    kwargs = {
+        "epsilon": 0.5,
+        "num_samples": 50,
+        "seed": 0,
+        "perturbation": "multiplicative",
+        "solver_options": {"shape": (4, 4)},
+    }
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
     (y * torch.tensor(g)).sum().backward()
@@ -102,28 +113,38 @@ def test_negative_costs_name_the_first_negative_cell() -> None:
     theta = np.ones((3, 4))
     theta[1, 2] = -0.5
     theta[2, 0] = -1.0
-    with pytest.raises(ValueError, match=r"solver 'scipy\.grid_shortest_path': cell costs must be "
-                                         r"non-negative, but theta\[1, 2\] = -0\.5.*"
-                                         r"negative_costs='clip'"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'scipy\.grid_shortest_path': cell costs must be "
+        r"non-negative, but theta\[1, 2\] = -0\.5.*"
+        r"negative_costs='clip'",
+    ):
         GridShortestPathSolver(shape=(3, 4)).solve(theta)
-    po = perturbopt.perturbed(NAME, solver_options={"shape": (3, 4)}, epsilon=5.0,
-                              num_samples=4, seed=0)
+    po = perturbopt.perturbed(
+        NAME, solver_options={"shape": (3, 4)}, epsilon=5.0, num_samples=4, seed=0
+    )
     with pytest.raises(perturbopt.SolverError, match=r"sample 0.*non-negative"):
         po.solve(np.full((3, 4), 0.1))
 
 
 def test_wrong_theta_shape_and_bad_options() -> None:
     po = perturbopt.perturbed(NAME, solver_options={"shape": (3, 4)}, num_samples=2, seed=0)
-    with pytest.raises(ValueError, match=r"'scipy\.grid_shortest_path' takes instances of "
-                                         r"shape \(3, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'scipy\.grid_shortest_path' takes instances of "
+        r"shape \(3, 4\)",
+    ):
         po.solve(np.ones((4, 3)))
-    with pytest.raises(ValueError, match=r"solver 'scipy\.grid_shortest_path': shape must be a pair"):
+    with pytest.raises(
+        ValueError, match=r"solver 'scipy\.grid_shortest_path': shape must be a pair"
+    ):
         GridShortestPathSolver(shape=(3, -1))
     with pytest.raises(ValueError, match=r"negative_costs must be 'error' or 'clip', got 'zero'"):
         GridShortestPathSolver(shape=(3, 3), negative_costs="zero")
 
 
 # -- ties, zero costs and solve_batch ------------------------------------------------------
+
 
 def path_cells_connect_the_corners(y: np.ndarray) -> bool:
     """Whether the cells marked by ``y`` hold an 8-connected chain between the corners."""
@@ -170,12 +191,14 @@ def test_clip_solves_the_clipped_costs() -> None:
     thetas = rng.normal(1.0, 2.0, size=(20, 5, 5))
     clip = GridShortestPathSolver(shape=(5, 5), negative_costs="clip")
     plain = GridShortestPathSolver(shape=(5, 5))
-    np.testing.assert_array_equal(clip.solve_batch(thetas),
-                                  plain.solve_batch(np.maximum(thetas, 0.0)))
+    np.testing.assert_array_equal(
+        clip.solve_batch(thetas), plain.solve_batch(np.maximum(thetas, 0.0))
+    )
     for theta in thetas[:5]:
         y = clip.solve(theta)
         optimum = max(theta[0, 0], 0.0) + nx.dijkstra_path_length(
-            king_graph(np.maximum(theta, 0.0)), (0, 0), (4, 4))
+            king_graph(np.maximum(theta, 0.0)), (0, 0), (4, 4)
+        )
         assert np.sum(y * np.maximum(theta, 0.0)) == pytest.approx(optimum)
     assert (thetas < 0).any()
     with pytest.raises(ValueError, match=r"theta\[0, 0, 1\] = -.*negative_costs='clip'"):
@@ -185,12 +208,18 @@ def test_clip_solves_the_clipped_costs() -> None:
 def test_additive_noise_with_clip_runs_where_error_refuses() -> None:
     """Additive noise of scale 1 on costs near 0.1: many perturbed costs are negative."""
     theta = np.full((4, 4), 0.1)
-    po = perturbopt.perturbed(NAME, solver_options={"shape": (4, 4), "negative_costs": "clip"},
-                              epsilon=1.0, num_samples=50, seed=0)
+    po = perturbopt.perturbed(
+        NAME,
+        solver_options={"shape": (4, 4), "negative_costs": "clip"},
+        epsilon=1.0,
+        num_samples=50,
+        seed=0,
+    )
     result = po.solve(theta)
     assert result.mean[0, 0] == 1.0 and result.mean[-1, -1] == 1.0
     assert np.all((result.mean >= 0) & (result.mean <= 1))
-    refusing = perturbopt.perturbed(NAME, solver_options={"shape": (4, 4)}, epsilon=1.0,
-                                    num_samples=50, seed=0)
+    refusing = perturbopt.perturbed(
+        NAME, solver_options={"shape": (4, 4)}, epsilon=1.0, num_samples=50, seed=0
+    )
     with pytest.raises(perturbopt.SolverError, match="negative_costs='clip'"):
         refusing.solve(theta)

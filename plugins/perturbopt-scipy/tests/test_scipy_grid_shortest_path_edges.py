@@ -19,13 +19,33 @@ NAME = "scipy.grid_shortest_path_edges"
 
 def test_arc_order_is_pyepos() -> None:
     # row 0: right arcs, then down arcs; row 1: the same; row 2: right arcs only
-    assert grid_arcs((3, 3)) == [(0, 1), (1, 2), (0, 3), (1, 4), (2, 5),
-                                 (3, 4), (4, 5), (3, 6), (4, 7), (5, 8),
-                                 (6, 7), (7, 8)]
+    assert grid_arcs((3, 3)) == [
+        (0, 1),
+        (1, 2),
+        (0, 3),
+        (1, 4),
+        (2, 5),
+        (3, 4),
+        (4, 5),
+        (3, 6),
+        (4, 7),
+        (5, 8),
+        (6, 7),
+        (7, 8),
+    ]
     solver = GridArcShortestPathSolver(grid=(5, 5))
     assert solver.shape == (40,) and len(set(solver.arcs)) == 40
-    assert solver.arcs[:9] == [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (1, 6), (2, 7), (3, 8),
-                               (4, 9)]
+    assert solver.arcs[:9] == [
+        (0, 1),
+        (1, 2),
+        (2, 3),
+        (3, 4),
+        (0, 5),
+        (1, 6),
+        (2, 7),
+        (3, 8),
+        (4, 9),
+    ]
     assert solver.arcs[-4:] == [(20, 21), (21, 22), (22, 23), (23, 24)]
 
 
@@ -81,10 +101,12 @@ def test_two_by_two_closed_form() -> None:
     Phi((c1 + c3 - c0 - c2) / (2 eps)) under additive Gaussian noise."""
     theta = np.array([0.2, 0.4, 0.5, 0.1])
     eps = 0.5
-    expected = 0.5 * (1 + math.erf((theta[1] + theta[3] - theta[0] - theta[2])
-                                   / (2 * eps) / math.sqrt(2)))
-    result = perturbopt.perturbed(NAME, solver_options={"grid": (2, 2)}, epsilon=eps,
-                                  num_samples=4000, seed=0).solve(theta)
+    expected = 0.5 * (
+        1 + math.erf((theta[1] + theta[3] - theta[0] - theta[2]) / (2 * eps) / math.sqrt(2))
+    )
+    result = perturbopt.perturbed(
+        NAME, solver_options={"grid": (2, 2)}, epsilon=eps, num_samples=4000, seed=0
+    ).solve(theta)
     assert abs(result.mean[0] - expected) <= 4 * result.stderr[0]
     np.testing.assert_allclose(result.mean[[0, 1]], result.mean[[2, 3]])
 
@@ -94,8 +116,9 @@ def test_perturbed_mean_is_a_unit_flow_and_converges() -> None:
     grid = (5, 5)
     solver = GridArcShortestPathSolver(grid=grid)
     theta = rng.uniform(0, 1, size=40)
-    result = perturbopt.perturbed(NAME, solver_options={"grid": grid}, epsilon=0.5,
-                                  num_samples=300, seed=0).solve(theta)
+    result = perturbopt.perturbed(
+        NAME, solver_options={"grid": grid}, epsilon=0.5, num_samples=300, seed=0
+    ).solve(theta)
     incidence = np.zeros((25, 40))
     for k, (u, v) in enumerate(solver.arcs):
         incidence[u, k], incidence[v, k] = 1, -1
@@ -103,8 +126,9 @@ def test_perturbed_mean_is_a_unit_flow_and_converges() -> None:
     supply[0], supply[-1] = 1, -1
     np.testing.assert_allclose(incidence @ result.mean, supply, atol=1e-12)
     assert np.abs(result.mean - solver.solve(theta)).max() > 0.1
-    narrow = perturbopt.perturbed(NAME, solver_options={"grid": grid}, epsilon=1e-5,
-                                  num_samples=20, seed=0).solve(theta)
+    narrow = perturbopt.perturbed(
+        NAME, solver_options={"grid": grid}, epsilon=1e-5, num_samples=20, seed=0
+    ).solve(theta)
     np.testing.assert_array_equal(narrow.mean, solver.solve(theta))
 
 
@@ -124,16 +148,28 @@ def test_torch_gradient_is_the_vjp() -> None:
 
 
 def test_wrong_theta_shape_and_bad_options() -> None:
-    with pytest.raises(ValueError, match=r"solver 'scipy\.grid_shortest_path_edges': theta has "
-                                         r"shape \(25,\).*\(40,\) \(one cost per arc\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'scipy\.grid_shortest_path_edges': theta has "
+        r"shape \(25,\).*\(40,\) \(one cost per arc\)",
+    ):
         GridArcShortestPathSolver(grid=(5, 5)).solve(np.ones(25))
-    with pytest.raises(ValueError, match=r"solver 'scipy\.grid_shortest_path_edges': solve_batch "
-                                         r"takes a stack of instances of shape \(n, 40\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'scipy\.grid_shortest_path_edges': solve_batch "
+        r"takes a stack of instances of shape \(n, 40\)",
+    ):
         GridArcShortestPathSolver(grid=(5, 5)).solve_batch(np.ones(40))
     po = perturbopt.perturbed(NAME, solver_options={"grid": (5, 5)}, num_samples=2, seed=0)
-    with pytest.raises(ValueError, match=r"'scipy\.grid_shortest_path_edges' takes instances "
-                                         r"of shape \(40,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'scipy\.grid_shortest_path_edges' takes instances "
+        r"of shape \(40,\)",
+    ):
         po.solve(np.ones((5, 5)))
-    with pytest.raises(ValueError, match=r"solver 'scipy\.grid_shortest_path_edges': "
-                                         r"grid=\(1, 1\) has 1 entry; it needs at least 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'scipy\.grid_shortest_path_edges': "
+        r"grid=\(1, 1\) has 1 entry; it needs at least 2",
+    ):
         GridArcShortestPathSolver(grid=(1, 1))

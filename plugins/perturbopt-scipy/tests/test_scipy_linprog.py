@@ -17,8 +17,11 @@ NAME = "scipy.linprog"
 
 def random_polytope(rng: np.random.Generator, n: int = 3, m: int = 4) -> dict:
     """``{x in [0, 1]^n : A x <= b}`` with ``b > 0`` so that ``x = 0`` is feasible."""
-    return {"A_ub": rng.normal(size=(m, n)), "b_ub": rng.uniform(0.5, 1.5, size=m),
-            "bounds": (0, 1)}
+    return {
+        "A_ub": rng.normal(size=(m, n)),
+        "b_ub": rng.uniform(0.5, 1.5, size=m),
+        "bounds": (0, 1),
+    }
 
 
 def brute_force_min(c: np.ndarray, A_ub: np.ndarray, b_ub: np.ndarray) -> np.ndarray:
@@ -61,7 +64,8 @@ def test_max_is_min_of_the_negated_objective() -> None:
 def test_sparse_matrices_and_box_only_problems() -> None:
     A = scipy.sparse.csr_array(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]))
     x = perturbopt.get_solver(NAME, A_ub=A, b_ub=[1.0, 1.0], sense="max").solve(
-        np.array([1.0, 3.0, 1.0]))
+        np.array([1.0, 3.0, 1.0])
+    )
     np.testing.assert_allclose(x, [0.0, 1.0, 0.0], atol=1e-9)
     box = perturbopt.get_solver(NAME, bounds=(-1, 1))
     assert box.shape is None
@@ -72,8 +76,9 @@ def test_perturbed_mean_on_the_simplex_is_softmax() -> None:
     """argmax over the simplex's vertices with Gumbel noise: y_eps = softmax(theta / eps)."""
     theta = np.array([0.0, 0.5, 1.0, -0.5])
     options = {"A_eq": np.ones((1, 4)), "b_eq": [1.0], "sense": "max"}
-    result = perturbopt.perturbed(NAME, solver_options=options, epsilon=1.0, num_samples=400,
-                                  noise="gumbel", seed=0).solve(theta)
+    result = perturbopt.perturbed(
+        NAME, solver_options=options, epsilon=1.0, num_samples=400, noise="gumbel", seed=0
+    ).solve(theta)
     softmax = np.exp(theta) / np.exp(theta).sum()
     assert np.all(np.abs(result.mean - softmax) <= 4 * result.stderr + 1e-12)
 
@@ -83,13 +88,19 @@ def test_perturbed_mean_is_feasible_and_converges() -> None:
     options = random_polytope(rng)
     theta = rng.normal(size=3)
     hard = perturbopt.get_solver(NAME, **options).solve(theta)
-    wide = perturbopt.perturbed(NAME, solver_options=options, epsilon=2.0, num_samples=100,
-                                seed=0).solve(theta).mean
+    wide = (
+        perturbopt.perturbed(NAME, solver_options=options, epsilon=2.0, num_samples=100, seed=0)
+        .solve(theta)
+        .mean
+    )
     assert np.all(options["A_ub"] @ wide <= options["b_ub"] + 1e-9)
     assert np.all((wide >= -1e-9) & (wide <= 1 + 1e-9))
     assert np.abs(wide - hard).max() > 0.05  # the noise does smooth
-    narrow = perturbopt.perturbed(NAME, solver_options=options, epsilon=1e-4, num_samples=20,
-                                  seed=0).solve(theta).mean
+    narrow = (
+        perturbopt.perturbed(NAME, solver_options=options, epsilon=1e-4, num_samples=20, seed=0)
+        .solve(theta)
+        .mean
+    )
     np.testing.assert_allclose(narrow, hard, atol=1e-7)
 
 
@@ -123,44 +134,67 @@ def test_torch_gradient_is_the_vjp() -> None:
 
 def test_infeasible_lp_is_a_clear_error() -> None:
     solver = LinprogSolver(A_ub=[[1.0, 1.0]], b_ub=[-1.0])
-    with pytest.raises(ValueError, match=r"solver 'scipy\.linprog': ended with status "
-                                         r"INFEASIBLE: the LP is infeasible \(HiGHS status 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'scipy\.linprog': ended with status "
+        r"INFEASIBLE: the LP is infeasible \(HiGHS status 2",
+    ):
         solver.solve(np.ones(2))
-    po = perturbopt.perturbed(NAME, solver_options={"A_ub": [[1.0, 1.0]], "b_ub": [-1.0]},
-                              num_samples=3, seed=0)
+    po = perturbopt.perturbed(
+        NAME, solver_options={"A_ub": [[1.0, 1.0]], "b_ub": [-1.0]}, num_samples=3, seed=0
+    )
     with pytest.raises(perturbopt.SolverError, match=r"sample 0.*the LP is infeasible"):
         po.solve(np.ones(2))
 
 
 def test_unbounded_lp_is_a_clear_error() -> None:
     solver = LinprogSolver(A_eq=[[1.0, -1.0]], b_eq=[0.0], sense="max")
-    with pytest.raises(ValueError, match=r"solver 'scipy\.linprog': ended with status "
-                                         r"UNBOUNDED: the LP is unbounded \(HiGHS status 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"solver 'scipy\.linprog': ended with status "
+        r"UNBOUNDED: the LP is unbounded \(HiGHS status 3",
+    ):
         solver.solve(np.ones(2))
 
 
 def test_wrong_theta_shape() -> None:
     options = {"A_ub": np.ones((2, 3)), "b_ub": np.ones(2)}
-    with pytest.raises(ValueError, match=r"solver 'scipy\.linprog': theta has shape \(4,\).*\(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"solver 'scipy\.linprog': theta has shape \(4,\).*\(3,\)"
+    ):
         LinprogSolver(**options).solve(np.ones(4))
     po = perturbopt.perturbed(NAME, solver_options=options, num_samples=2, seed=0)
     with pytest.raises(ValueError, match=r"'scipy\.linprog' takes instances of shape \(3,\)"):
         po.solve(np.ones(4))
 
 
-@pytest.mark.parametrize("options, error, message", [
-    ({"b_ub": [1.0]}, ValueError, r"b_ub was given without A_ub"),
-    ({"A_ub": [1.0, 2.0], "b_ub": [1.0]}, ValueError, r"A_ub must be a 2-D matrix"),
-    ({"A_ub": [["a", "b"]], "b_ub": [1.0]}, TypeError, r"A_ub must be a 2-D numeric matrix"),
-    ({"A_ub": [[1.0, 2.0]], "b_ub": [1.0, 2.0]}, ValueError, r"b_ub must be a vector of length 1"),
-    ({"A_ub": [[1.0, 2.0]], "b_ub": ["one"]}, TypeError, r"b_ub must be a numeric vector"),
-    ({"A_ub": [[1.0, 2.0]], "b_ub": [1.0], "A_eq": [[1.0, 2.0, 3.0]], "b_eq": [0.0]}, ValueError,
-     r"the options disagree on the number of variables \(A_ub says 2, A_eq says 3\)"),
-    ({"bounds": [(0, 1), (2, 1)]}, ValueError, r"bounds\[1\] = \(2, 1\) has its lower bound above"),
-    ({"bounds": "wide"}, TypeError, r"bounds must be one \(lower, upper\) pair"),
-    ({"sense": "maximise"}, ValueError, r"sense must be 'max' or 'min'"),
-    ({"options": ["presolve"]}, TypeError, r"options must be a dict"),
-])
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"b_ub": [1.0]}, ValueError, r"b_ub was given without A_ub"),
+        ({"A_ub": [1.0, 2.0], "b_ub": [1.0]}, ValueError, r"A_ub must be a 2-D matrix"),
+        ({"A_ub": [["a", "b"]], "b_ub": [1.0]}, TypeError, r"A_ub must be a 2-D numeric matrix"),
+        (
+            {"A_ub": [[1.0, 2.0]], "b_ub": [1.0, 2.0]},
+            ValueError,
+            r"b_ub must be a vector of length 1",
+        ),
+        ({"A_ub": [[1.0, 2.0]], "b_ub": ["one"]}, TypeError, r"b_ub must be a numeric vector"),
+        (
+            {"A_ub": [[1.0, 2.0]], "b_ub": [1.0], "A_eq": [[1.0, 2.0, 3.0]], "b_eq": [0.0]},
+            ValueError,
+            r"the options disagree on the number of variables \(A_ub says 2, A_eq says 3\)",
+        ),
+        (
+            {"bounds": [(0, 1), (2, 1)]},
+            ValueError,
+            r"bounds\[1\] = \(2, 1\) has its lower bound above",
+        ),
+        ({"bounds": "wide"}, TypeError, r"bounds must be one \(lower, upper\) pair"),
+        ({"sense": "maximise"}, ValueError, r"sense must be 'max' or 'min'"),
+        ({"options": ["presolve"]}, TypeError, r"options must be a dict"),
+    ],
+)
 def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=r"^solver 'scipy\.linprog': " + message):
         LinprogSolver(**options)

@@ -45,8 +45,9 @@ def test_factory_and_options_pickle_and_rebuild(name: str) -> None:
     np.testing.assert_array_equal(solver.solve(theta), factory(**SOLVERS[name]).solve(theta))
 
 
-@pytest.mark.parametrize("module", ["__init__", "_assignment", "_grid_arcs", "_grid_vertices",
-                                    "_linprog", "_milp"])
+@pytest.mark.parametrize(
+    "module", ["__init__", "_assignment", "_grid_arcs", "_grid_vertices", "_linprog", "_milp"]
+)
 def test_docstring_examples(module: str) -> None:
     name = "perturbopt_scipy" + ("" if module == "__init__" else "." + module)
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
