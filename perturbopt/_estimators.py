@@ -342,7 +342,7 @@ class PerturbedResult:
         return (self.num_samples // 2, 2) if self.plan.antithetic else (self.num_samples, 1)
 
     def _centred_weights(
-        self, inner: np.ndarray, baseline: str, control: Callable[[], np.ndarray]
+        self, inner: np.ndarray, baseline: str, control: Callable[[], np.ndarray] | None
     ) -> np.ndarray:
         """``c_l = inner_l - b_l`` for scalars ``inner_l`` ``(M, B)``.
 
@@ -354,6 +354,7 @@ class PerturbedResult:
         if baseline == "none":
             return inner
         if baseline == "control":
+            assert control is not None, "the control baseline needs y*(theta)"
             return inner - control()[None]
         count, size = self._groups()
         if count < 2:
@@ -470,7 +471,7 @@ class PerturbedResult:
             out = self._weighted_samples(inner)
             out -= inner.sum(axis=0)[:, None] * self._hard().reshape(self.batch_size, -1)
         else:
-            out = self._weighted_samples(self._centred_weights(inner, baseline, _never))
+            out = self._weighted_samples(self._centred_weights(inner, baseline, None))
         out /= self.num_samples * self.epsilon
         return self._out(out.reshape(self.theta.shape))
 
@@ -520,7 +521,3 @@ class PerturbedResult:
             out /= self.theta.reshape(self.batch_size, 1, -1)
         shape = self.instance_shape
         return out.reshape(self.batch_shape + shape + shape)
-
-
-def _never() -> np.ndarray:  # pragma: no cover - the control baseline is handled apart
-    raise AssertionError("the control baseline is computed separately")

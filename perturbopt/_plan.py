@@ -300,9 +300,6 @@ class PerturbedRows:
         kept = z.copy() if with_noise else None
         return self.plan.perturb(self.theta, z, start), kept
 
-    def item_of(self, row: int) -> int:
-        return row % self.plan.batch_size
-
 
 @dataclass(frozen=True)
 class PlainRows:
@@ -317,9 +314,6 @@ class PlainRows:
     def inputs(self, start: int, stop: int, *, with_noise: bool = False) -> tuple[np.ndarray, None]:
         """The unperturbed inputs of rows ``[start, stop)`` (there is no noise)."""
         return self.theta[start:stop], None
-
-    def item_of(self, row: int) -> int:
-        return row
 
 
 RowSource = PerturbedRows | PlainRows
