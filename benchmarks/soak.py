@@ -130,6 +130,16 @@ def _faulty_rows(clean: perturbopt.PerturbedResult, theta: np.ndarray) -> set[tu
 
 def run_soak(calls: int, seed: int = 0) -> Report:
     """Run the soak and return its report."""
+    # SIGINT must raise KeyboardInterrupt even where the soak was started with SIGINT
+    # ignored (a background job of a shell).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _soak(calls, seed)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _soak(calls: int, seed: int) -> Report:
     rng = np.random.default_rng(seed)
     report = Report()
     rss: list[float] = []

@@ -26,8 +26,8 @@ from ._instances import SolverSpec
 from ._plan import PerturbedRows, RowSource
 from ._processes import process_workers
 from ._rows import RowFailure
-from ._tasks import TaskOutput, run_task, serve_task
-from ._threads import thread_workers
+from ._tasks import TaskOutput, chunk_rows, run_task, serve_task
+from ._threads import restore_interrupt_handler, thread_workers
 
 __all__ = ["EngineFailure", "RunOptions", "Solved", "solve"]
 
@@ -213,6 +213,19 @@ def solve(
     Raises:
         EngineFailure: some rows failed; the lowest one first.
     """
+    try:
+        return _solve(spec, source, hints, run, keep_noise)
+    finally:
+        restore_interrupt_handler()  # a native solver may have reset Ctrl-C to "kill"
+
+
+def _solve(
+    spec: SolverSpec,
+    source: RowSource,
+    hints: np.ndarray | None,
+    run: RunOptions,
+    keep_noise: bool,
+) -> Solved:
     total = source.num_rows
     placement = choose_placement(run.n_jobs, releases_gil=spec.releases_gil, isolated=run.isolated)
     shape = tuple(source.theta.shape[1:])
@@ -288,8 +301,9 @@ def _solve_here(
     collector: _Collector,
     with_noise: bool,
 ) -> int:
-    """Solve rows ``[start, stop)`` in the calling thread, block by block; return ``stop``."""
-    size = source.plan.block_rows if isinstance(source, PerturbedRows) else stop - start
+    """Solve rows ``[start, stop)`` in the calling thread, a few blocks at a time; return
+    ``stop``."""
+    size = chunk_rows(source.plan) if isinstance(source, PerturbedRows) else stop - start
     for index, (low, high) in enumerate(_split(source, start, stop, lambda _: size)):
         output = run_task(spec.solver, source, low, high, hints, with_noise=with_noise)
         if not collector.consume(index, output):

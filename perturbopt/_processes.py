@@ -76,13 +76,20 @@ class _Launcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def call(self, function: Callable[[], Any]) -> Any:
+    def call(self, function: Callable[[], Any], undo: Callable[[Any], None]) -> Any:
+        """``function()``'s value, computed on the launcher thread; if the caller is
+        interrupted while it waits, ``undo`` is applied to the value once it comes (so
+        that an interrupt never leaves an untracked worker behind)."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = engine_thread(self._loop, "perturbopt-launcher")
         reply: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._requests.put((function, reply))
-        outcome, value = reply.get()
+        try:
+            outcome, value = reply.get()
+        except BaseException:
+            engine_thread(lambda: _undo_when_done(reply, undo), "perturbopt-undo")
+            raise
         if outcome == "error":
             raise value
         return value
@@ -97,6 +104,17 @@ class _Launcher:
 
 
 _launcher = _Launcher()
+
+
+def _undo_when_done(reply: queue.SimpleQueue[Any], undo: Callable[[Any], None]) -> None:
+    outcome, value = reply.get()
+    if outcome == "ok":
+        undo(value)
+
+
+def _kill_process(process: subprocess.Popen[bytes]) -> None:
+    process.kill()
+    process.wait()
 
 
 @dataclass(eq=False)
@@ -148,7 +166,8 @@ class _Worker:
                     pass_fds=(task_read, result_write, status_fd),
                     env=env,
                     stdin=subprocess.DEVNULL,
-                )
+                ),
+                undo=_kill_process,
             )
         finally:
             for fd in (task_read, result_write, status_fd):

@@ -14,10 +14,22 @@ from typing import Any
 import numpy as np
 
 from ._instances import acquire_instance, release_instance
-from ._plan import BLOCK_ELEMENTS, OverflowFailure, PerturbedRows, RowSource
+from ._plan import BLOCK_ELEMENTS, NoisePlan, OverflowFailure, PerturbedRows, RowSource
 from ._rows import RowFailure, portable, row_values, solve_stack
 
-__all__ = ["TaskOutput", "hints_for", "run_task", "serve_task"]
+__all__ = ["TaskOutput", "chunk_rows", "hints_for", "run_task", "serve_task"]
+
+CHUNK_ELEMENTS = 8 * BLOCK_ELEMENTS
+"""Numbers a task draws, perturbs and solves at once (whole noise blocks, at least one):
+few enough to stay in the cache, enough that the fixed cost of each numpy call (and, on
+threads, of handing the GIL back and forth between them) is spread over many rows."""
+
+
+def chunk_rows(plan: NoisePlan) -> int:
+    """Rows of a chunk: the most whole blocks within ``CHUNK_ELEMENTS`` numbers (one at
+    least)."""
+    block_elements = plan.block_rows * max(1, plan.row_size)
+    return plan.block_rows * max(1, CHUNK_ELEMENTS // block_elements)
 
 
 @dataclass
@@ -46,13 +58,17 @@ def hints_for(
 
 
 def _pieces(source: RowSource, start: int, stop: int) -> list[tuple[int, int]]:
-    """Rows ``[start, stop)`` cut at the noise blocks (or every ``BLOCK_ELEMENTS``
-    numbers for plain rows), so that a task of any size holds one block at a time."""
+    """Rows ``[start, stop)`` cut into chunks of whole noise blocks (or every
+    ``BLOCK_ELEMENTS`` numbers for plain rows), so that a task of any size holds a few
+    blocks at a time."""
     if isinstance(source, PerturbedRows):
         plan = source.plan
+        chunk = chunk_rows(plan) // plan.block_rows
+        first, last = plan.block_of(start), plan.block_of(stop - 1)
         cuts = [start]
-        for block in range(plan.block_of(start), plan.block_of(stop - 1) + 1):
-            cuts.append(min(stop, plan.block_bounds(block)[1]))
+        for block in range(first, last + 1):
+            if (block - first) % chunk == chunk - 1 or block == last:
+                cuts.append(min(stop, plan.block_bounds(block)[1]))
         return list(itertools.pairwise(cuts))
     rows = max(1, BLOCK_ELEMENTS // max(1, math.prod(source.theta.shape[1:])))
     return [(i, min(stop, i + rows)) for i in range(start, stop, rows)]

@@ -18,9 +18,24 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["ThreadWorkers", "engine_thread", "thread_workers"]
+__all__ = ["ThreadWorkers", "engine_thread", "restore_interrupt_handler", "thread_workers"]
 
 T = TypeVar("T")
+
+
+def restore_interrupt_handler() -> None:
+    """Reinstall, in the main thread, the SIGINT handler Python believes is installed.
+
+    Some native solvers install their own Ctrl-C handler for a solve and reset SIGINT to
+    the C default when they finish (CP-SAT with ``catch_sigint_signal``); a Ctrl-C would
+    then kill the process instead of raising ``KeyboardInterrupt``. Re-setting Python's
+    own handler undoes that and changes nothing otherwise.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is not None:  # None: a handler installed outside Python, left alone
+        signal.signal(signal.SIGINT, handler)
 
 
 def engine_thread(target: Callable[[], None], name: str) -> threading.Thread:

@@ -10,16 +10,20 @@ slower than ``n_jobs=1`` for long.
 
 The calling thread's time per row is known from the first call's probe. The preferred
 parallel mode runs first; if it is at least ``GOOD_SPEEDUP`` times faster than the
-calling thread alone, the others are not tried. Otherwise every mode is measured, the
-fastest is kept, and, unless it is that good, every ``EXPLORE_EVERY``-th call
-re-measures one of the others (each in turn), so a change of conditions is noticed. A mode's first call is not measured
-(threads or processes starting up), nor is a parallel call in which the workers solved
-nothing (they were still starting).
+calling thread alone, the others are not tried. Otherwise every mode is measured
+``SETTLED`` times, the fastest is kept, and, unless it is that good, every
+``EXPLORE_EVERY``-th call re-measures one of the others (each in turn), so a change of
+conditions is noticed. A mode's time is the smallest of its last ``WINDOW``
+measurements: other work on the machine only ever slows a call down, so one disturbed
+call must not condemn a mode. A mode's first call is not measured (threads or processes
+starting up), nor is a parallel call in which the workers solved nothing (they were
+still starting).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 
 __all__ = ["EXPLORE_EVERY", "GOOD_SPEEDUP", "ModeTimes"]
@@ -32,8 +36,11 @@ GOOD_SPEEDUP = 1.5
 """A parallel mode at least this much faster than the calling thread alone is kept
 without trying the others."""
 
-SMOOTHING = 0.3
-"""Weight of the newest measurement in a mode's running time per row."""
+WINDOW = 4
+"""A mode's time per row is the smallest of its last this many measurements."""
+
+SETTLED = 2
+"""Measurements of each mode before the fastest is kept."""
 
 PROBE_ROWS, PROBE_SECONDS = 8, 0.002
 """A probe of at least this many rows and seconds estimates the calling thread's time
@@ -44,7 +51,7 @@ per row well enough to stand for a measured call."""
 class ModeTimes:
     """The measured wall seconds per row of one solver's calls, per mode."""
 
-    seconds_per_row: dict[str, float] = field(default_factory=dict)
+    measured: dict[str, deque[float]] = field(default_factory=dict)
     uses: dict[str, int] = field(default_factory=dict)
     calls: int = 0
     probe: float | None = None  # the calling thread's time per row, from a probe
@@ -61,9 +68,11 @@ class ModeTimes:
         preference, then ``"inline"``)."""
         with self._lock:
             self.calls += 1
-            times = dict(self.seconds_per_row)
+            times = self.seconds_per_row
+            counts = {mode: len(self.measured.get(mode, ())) for mode in modes}
             if "inline" not in times and self.probe is not None:
                 times["inline"] = self.probe
+                counts["inline"] = SETTLED
             preferred = modes[0]
             if preferred not in times:
                 return preferred
@@ -72,9 +81,9 @@ class ModeTimes:
             def good(mode: str) -> bool:
                 return inline is not None and times[mode] * GOOD_SPEEDUP <= inline
 
-            unmeasured = [mode for mode in modes if mode not in times]
-            if unmeasured and not good(preferred):
-                return unmeasured[0]
+            unsettled = [mode for mode in modes if counts[mode] < SETTLED]
+            if unsettled and not good(preferred):
+                return min(unsettled, key=counts.__getitem__)
             ranked = sorted((mode for mode in modes if mode in times), key=times.__getitem__)
             if len(ranked) > 1 and not good(ranked[0]) and self.calls % EXPLORE_EVERY == 0:
                 rounds = self.calls // EXPLORE_EVERY
@@ -82,15 +91,16 @@ class ModeTimes:
             return ranked[0]
 
     def record(self, mode: str, seconds: float, rows: int) -> None:
-        """Fold a call's wall time into its mode's running time (the first call of a
-        mode that starts workers is left out)."""
+        """Add a call's wall time per row to its mode's measurements (the first call of
+        a mode that starts workers is left out)."""
         with self._lock:
             uses = self.uses.get(mode, 0) + 1
             self.uses[mode] = uses
             if (uses == 1 and mode != "inline") or rows <= 0:
                 return
-            measured = seconds / rows
-            previous = self.seconds_per_row.get(mode)
-            self.seconds_per_row[mode] = (
-                measured if previous is None else SMOOTHING * measured + (1 - SMOOTHING) * previous
-            )
+            self.measured.setdefault(mode, deque(maxlen=WINDOW)).append(seconds / rows)
+
+    @property
+    def seconds_per_row(self) -> dict[str, float]:
+        """Each measured mode's time per row: the smallest of its last measurements."""
+        return {mode: min(times) for mode, times in self.measured.items()}

@@ -101,6 +101,7 @@ def main(task_fd: int, result_fd: int, status_fd: int, parent: int) -> None:
             digest, payloads[digest], source, start, stop, hints, per_row=per_row, on_row=on_row
         )
         status[2] = math.nan
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a solver may have reset it
         results.send_bytes(
             pickle.dumps(("result", task_id, output), protocol=pickle.HIGHEST_PROTOCOL)
         )

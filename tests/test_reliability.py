@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -150,6 +151,7 @@ INTERRUPTED = """
     cloudpickle.register_pickle_by_value(tr)
     po = perturbopt.perturbed(tr.Sleeper(), num_samples=400, seed=0, n_jobs=2)
     po._spec.seconds_per_row = 0.01  # dispatch at once
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
     with joblib.parallel_config(backend={backend!r}):
         started = time.monotonic()
@@ -173,6 +175,68 @@ def test_keyboard_interrupt_returns_at_once_and_nothing_hangs_after(backend: str
     assert done.returncode == 0, done.stderr
     assert lines[0].startswith("interrupted") and float(lines[0].split()[1]) < 1.0
     assert lines[1:] == ["next [[0.0, 1.0]]", "shut down"]
+
+
+def test_an_interrupt_while_a_worker_starts_leaves_no_process_behind() -> None:
+    from perturbopt import _processes
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def slow_start() -> subprocess.Popen[bytes]:
+        time.sleep(0.5)
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        started.append(process)
+        return process
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        began = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            _processes._Launcher().call(slow_start, undo=_processes._kill_process)
+        assert time.monotonic() - began < 0.5  # control came back before the start ended
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    deadline = time.monotonic() + 10.0
+    while not (started and started[0].poll() is not None) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started and started[0].poll() is not None  # the process it started was killed
+
+
+CLOBBERED_CTRL_C = """
+    import ctypes, os, signal, sys, time
+    import numpy as np, perturbopt
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
+
+    class Clobbering:
+        # argmax that, like some native solvers, resets SIGINT to the C default
+        sense = "max"
+        name = "clobbering"
+
+        def solve(self, theta, *, hint=None):
+            ctypes.CDLL(None).signal(signal.SIGINT, 0)
+            y = np.zeros(theta.shape)
+            y[int(np.argmax(theta))] = 1.0
+            return y
+
+    perturbopt.perturbed(Clobbering(), num_samples=4, seed=0, n_jobs={n_jobs}).solve(np.ones(3))
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1.0)
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt")
+"""
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_solver_that_resets_ctrl_c_does_not_make_it_kill_the_caller(n_jobs: int) -> None:
+    code = textwrap.dedent(CLOBBERED_CTRL_C.format(n_jobs=n_jobs))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "KeyboardInterrupt"), done.stderr
 
 
 ORPHANED = """

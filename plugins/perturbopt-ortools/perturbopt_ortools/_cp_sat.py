@@ -136,6 +136,9 @@ class CpSatSolver:
         proto.objective.scaling_factor = -1.0 if options.sense == "max" else 1.0
         self._solver = cp_model.CpSolver()
         self._solver.parameters.num_workers = options.num_workers
+        # CP-SAT's own Ctrl-C handler is reset to the default (kill the process) after
+        # every solve; the engine turns a Ctrl-C into KeyboardInterrupt instead.
+        self._solver.parameters.catch_sigint_signal = False
         if options.time_limit is not None:
             self._solver.parameters.max_time_in_seconds = options.time_limit
         self._text: str | None = None

@@ -176,3 +176,36 @@ def test_errors_name_the_solver_and_the_problem() -> None:
         CpSatSolver(model="model", variables=x)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="variables is empty"):
         CpSatSolver(model=model, variables=[])
+
+
+CTRL_C_AFTER_A_SOLVE = """
+import os, signal, time
+import numpy as np, perturbopt
+from ortools.sat.python import cp_model
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
+model = cp_model.CpModel()
+x = [model.new_bool_var(f"x{i}") for i in range(3)]
+model.add(sum(x) <= 1)
+solver = perturbopt.get_solver("ortools.cp_sat", model=model, variables=x)
+solver.solve(np.array([1.0, 2.0, 0.5]))
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(1.0)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
+"""
+
+
+def test_ctrl_c_after_a_solve_still_raises_keyboard_interrupt() -> None:
+    # CP-SAT resets SIGINT to "kill the process" after each solve unless told not to
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_AFTER_A_SOLVE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "KeyboardInterrupt"), done.stderr
