@@ -85,7 +85,7 @@ def run_task(
     per_row: bool = False,
     on_row: Callable[[int], None] | None = None,
 ) -> TaskOutput | RowFailure:
-    """Solve rows ``[start, stop)`` of ``source`` with ``solver``, block by block.
+    """Solve rows ``[start, stop)`` of ``source`` with ``solver``, a chunk of blocks at a time.
 
     Returns:
         The :class:`TaskOutput`, or the first :class:`RowFailure` with an absolute row.
