@@ -216,7 +216,8 @@ def solve(
     try:
         return _solve(spec, source, hints, run, keep_noise)
     finally:
-        restore_interrupt_handler()  # a native solver may have reset Ctrl-C to "kill"
+        if not spec.builtin:  # a native solver may have reset Ctrl-C to "kill"
+            restore_interrupt_handler()
 
 
 def _solve(

@@ -60,6 +60,12 @@ class SolverSpec:
         """Whether the solver declares that one instance per thread runs in parallel."""
         return getattr(self.solver, "releases_gil", False) is True
 
+    @property
+    def builtin(self) -> bool:
+        """Whether the solver is one of the core's vectorised built-ins (numpy only: they
+        never touch process state such as signal handlers)."""
+        return type(self.solver).__module__ == "perturbopt._builtins"
+
     def payload(self) -> tuple[str, bytes]:
         """``(digest, pickled recipe)``, computed once.
 
