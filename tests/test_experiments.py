@@ -152,7 +152,7 @@ def test_ranking_model_learns_on_noiseless_data() -> None:
 def test_clean_labels_give_perfect_rankings_after_ten_epochs() -> None:
     """The paper's result: with sigma = 0 the model generalises after 10 epochs. The
     default configuration ranks >= 90 % of the test instances right in all 100
-    positions, on average over three seeds (0.917, 0.943, 0.916 measured)."""
+    positions, on average over three seeds (0.906, 0.942, 0.905 measured)."""
     pytest.importorskip("torch")
     perfect = [
         run_ranking_experiment(RankingConfig(sigmas=(0.0,), seed=seed)).rows[0].perfect
