@@ -9,7 +9,6 @@ which every estimator is computed.
 from __future__ import annotations
 
 import functools
-import threading
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from ._engine import EngineFailure, RunOptions, solve
 from ._estimators import PerturbedResult
 from ._failures import raise_failure
+from ._forks import ForkSafeLock
 from ._instances import SolverSpec
 from ._noise import Noise
 from ._options import PerturbedOptions, default_memory_limit, make_options
@@ -37,9 +37,15 @@ class Perturbed:
     Build it with :func:`perturbed`, which documents the arguments; the options are
     those of :class:`perturbopt.PerturbedOptions`.
 
+    One object may be used from many threads at once, and survives ``os.fork()``
+    (see ``docs/parallel.md``).
+
     Attributes:
         options: the checked options.
-        solver: the solver instance used in this process.
+        solver: the solver as given, or as built from its name. Solves run on a copy
+            taken when the object was built: changing ``solver`` afterwards changes no
+            solve (build a new ``perturbed()`` instead). Plain functions and solvers
+            that do not pickle are used as they are.
         noise: the noise distribution.
         sense: ``"max"`` or ``"min"``, the solver's.
     """
@@ -64,7 +70,7 @@ class Perturbed:
         shape = getattr(self.solver, "shape", None)
         self._shape = None if shape is None else tuple(shape)
         self._keys = _seed_sequence(opts.seed)
-        self._keys_lock = threading.Lock()
+        self._keys_lock = ForkSafeLock()
 
     def __getattr__(self, name: str) -> Any:
         # The options, read-only: po.epsilon, po.num_samples, po.n_jobs, ...

@@ -23,7 +23,6 @@ import functools
 import importlib
 import importlib.metadata
 import os
-import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import Any
 import pluggy
 
 from ._errors import DuplicateNameError, PluginError, UnknownNameError
+from ._forks import ForkSafeLock
 from ._hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME, PerturbOptHookSpecs
 
 __all__ = [
@@ -171,7 +171,7 @@ class Registry:
         self._manager = pluggy.PluginManager(PROJECT_NAME)
         self._manager.add_hookspecs(PerturbOptHookSpecs)
         self._sources: dict[str, _PluginSource] = {}
-        self._lock = threading.RLock()
+        self._lock = ForkSafeLock(reentrant=True)
         self._plugins_loaded = False
         self._catalogue: _Catalogue | None = None
         self._unreported: list[PluginError] = []
@@ -409,7 +409,7 @@ def _distribution_of(entry_point: importlib.metadata.EntryPoint) -> str:
 
 
 _default: Registry | None = None
-_default_lock = threading.Lock()
+_default_lock = ForkSafeLock()
 
 
 def default_registry() -> Registry:
