@@ -149,7 +149,13 @@ class Perturbed:
                 self._spec, PerturbedRows(batch, plan), hints, run, keep_noise=o.keep_noise
             )
         except EngineFailure as failure:
-            raise_failure(failure, name, batch_shape, perturbed=True)
+            raise_failure(
+                failure,
+                name,
+                batch_shape,
+                perturbed=True,
+                describe=functools.partial(plan.describe_row, batch),
+            )
         return PerturbedResult(
             theta=batch,
             batch_shape=batch_shape,

@@ -380,6 +380,37 @@ def test_a_perturbed_input_that_overflows_is_an_error_not_inf() -> None:
         po.solve(np.array([1e308, 0.0]))
 
 
+def test_multiplicative_noise_that_underflows_is_an_error_not_a_biased_mean() -> None:
+    # exp(40 Z - 800) is 0 or subnormal for almost every Z: the mean used to be biased to
+    # index 0 with a value of 1e-299 and a zero VJP, without a word.
+    theta = np.random.default_rng(0).uniform(1, 2, 5)
+    po = perturbopt.perturbed("argmax", epsilon=40, perturbation="multiplicative", seed=0)
+    with pytest.raises(ValueError, match=r"theta perturbed at sample \d+ underflows") as info:
+        po.solve(theta)
+    message = str(info.value)
+    assert "[-708.4, 709.8] for float64" in message
+    assert "smaller epsilon" in message and "perturbation='additive'" in message
+
+
+def test_an_underflowing_batch_item_is_named() -> None:
+    # Item 0 is safe; item 1 sits at the smallest normal number, so any factor below 1
+    # makes it subnormal.
+    theta = np.array([[1.0, 2.0, 3.0], [3e-308, 3e-308, 3e-308]])
+    po = perturbopt.perturbed("argmax", epsilon=0.5, perturbation="multiplicative", seed=0)
+    with pytest.raises(ValueError, match=r"sample \d+ of batch item 1 underflows: theta\[\d\]"):
+        po.solve(theta)
+
+
+def test_the_float32_range_of_multiplicative_noise_is_its_own() -> None:
+    # eps^2/2 = 112.5 is inside float64's exponent range, outside float32's.
+    theta = np.array([1.0, 2.0, 3.0])
+    options = {"epsilon": 15.0, "perturbation": "multiplicative", "seed": 0, "num_samples": 8}
+    assert np.isfinite(perturbopt.perturbed("argmax", **options).solve(theta).value)
+    po = perturbopt.perturbed("argmax", dtype="float32", **options)
+    with pytest.raises(ValueError, match=r"underflows.*\[-87\.3, 88\.7\] for float32"):
+        po.solve(theta)
+
+
 # -- 7. shapes and messages -----------------------------------------------------------------
 
 
