@@ -399,10 +399,10 @@ def _as_uint8_images(images: np.ndarray, files: _Files) -> np.ndarray:
     peaks = images.reshape(len(images), -1).max(axis=1)
     mixed = (peaks > 0) & (peaks <= 1)
     if mixed.any():
-        bad = int(np.argmax(mixed))
+        dark = int(np.argmax(mixed))
         raise ValueError(
             f"{name} mixes pixel scales: its values reach {high} (0..255), but all of "
-            f"{_where(files, (bad,))} lie in [0, 1] (peak {peaks[bad]}), which would "
+            f"{_where(files, (dark,))} lie in [0, 1] (peak {peaks[dark]}), which would "
             "turn black; convert every image to uint8 in 0..255 (or floats in [0, 1]) "
             "and save the file again"
         )
