@@ -100,7 +100,7 @@ class PerturbedResult:
             and :attr:`hard`): the engine's solve with this call's data bound to it.
         known_hard: ``y*(theta)`` when the call already solved it (warm starts).
         n_jobs: threads for the block walks (joblib's meaning).
-        memory_limit: the most bytes :meth:`jacobian` may allocate.
+        memory_limit: the most bytes :meth:`jacobian` may allocate (``None``: no limit).
     """
 
     theta: np.ndarray

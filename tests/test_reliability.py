@@ -333,6 +333,33 @@ def test_the_memory_limit_can_be_set_and_raised(monkeypatch: pytest.MonkeyPatch)
         perturbopt.perturbed("argmax", num_samples=100).solve(theta)
 
 
+@pytest.mark.parametrize("zero", ["0", "0B", " 0GiB ", "0.0"])
+def test_a_memory_limit_of_0_in_the_environment_means_no_limit(
+    zero: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "0" used to become a limit of 1 byte ("over the memory limit of 1 B").
+    monkeypatch.setenv("PERTURBOPT_MEMORY_LIMIT", zero)
+    result = perturbopt.perturbed("argmax", num_samples=100, seed=0).solve(np.zeros((4, 10)))
+    assert result.mean.shape == (4, 10)
+    assert result.jacobian().shape == (4, 10, 10)
+
+
+@pytest.mark.parametrize("zero", [0, 0.0, "0", "0MiB"])
+def test_memory_limit_0_means_no_limit_and_overrides_the_environment(
+    zero: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PERTURBOPT_MEMORY_LIMIT", "10KiB")
+    po = perturbopt.perturbed("argmax", num_samples=100, memory_limit=zero)
+    assert po.memory_limit == 0
+    assert po.solve(np.zeros((4, 10))).mean.shape == (4, 10)
+
+
+def test_a_tiny_memory_limit_is_one_byte_not_none() -> None:
+    po = perturbopt.perturbed("argmax", num_samples=4, memory_limit="0.5")
+    with pytest.raises(perturbopt.MemoryLimitError, match="over the memory limit of 1 B"):
+        po.solve(np.zeros(3))
+
+
 def test_released_noise_is_never_held_after_a_vjp() -> None:
     result = perturbopt.perturbed("argmax", num_samples=30, seed=0, keep_noise=False).solve(
         np.zeros((2, 4))
@@ -359,6 +386,7 @@ def test_released_noise_is_never_held_after_a_vjp() -> None:
         ({"timeout": 0}, ValueError, "timeout must be a finite number > 0"),
         ({"dtype": "float16"}, ValueError, "dtype must be 'float64' or 'float32'"),
         ({"memory_limit": "lots"}, ValueError, "memory_limit must be a number of bytes"),
+        ({"memory_limit": -1}, ValueError, r"memory_limit must be a number of bytes >= 0 \(0 "),
         ({"seed": "abc"}, TypeError, "seed must be None, a non-negative int"),
         ({"epsilonn": 1.0}, TypeError, "unknown option 'epsilonn'; did you mean 'epsilon'"),
     ],
