@@ -442,6 +442,27 @@ def test_the_float32_range_of_multiplicative_noise_is_its_own() -> None:
 # -- 7. shapes and messages -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_integer_solutions_above_2_53_stay_exact(n_jobs: int | None) -> None:
+    # They used to be stored as float64: 2**53 + 1 came back as 2**53.
+    big = 2**53 + 1
+
+    def huge_sign(theta: np.ndarray) -> np.ndarray:
+        return np.where(theta > 0, big, -big).astype(np.int64)
+
+    theta = np.array([[1.0, -1.0, 2.0], [-3.0, 4.0, -5.0]])
+    po = perturbopt.perturbed(huge_sign, num_samples=6, epsilon=0.01, seed=0, n_jobs=n_jobs)
+    result = po.solve(theta)
+    assert result.samples.dtype == np.int64
+    expected = np.where(theta > 0, big, -big)
+    for sample in result.samples:
+        assert sample.tolist() == expected.tolist()  # exact Python ints
+    np.testing.assert_array_equal(result.mean, expected.astype(np.float64))
+    perturbed_inputs = theta + 0.01 * result.noise[0]
+    exact = (expected.astype(object) * perturbed_inputs.astype(object)).sum(axis=1)
+    np.testing.assert_allclose(result.sample_values[0], exact.astype(np.float64), rtol=1e-12)
+
+
 def test_unbatched_samples_have_no_batch_axis() -> None:
     result = perturbopt.perturbed("argmax", num_samples=5, seed=0).solve(np.zeros(3))
     assert result.samples.shape == (5, 3) and result.sample_values.shape == (5,)
