@@ -310,10 +310,16 @@ class NoisePlan:
         )
         if not np.isfinite(values[element]) or exponent[element] > high:
             return f"is not finite: {product} overflows {dtype}; {advice}"
+        tiny = np.finfo(self.np_dtype).tiny
+        if abs(values[element]) < tiny:
+            return (
+                f"underflows: {product} = {values[element]:.4g} is below the smallest "
+                f"normal {dtype} ({tiny:.3g}), so the solver would see 0 or a number with "
+                f"lost precision; {advice}"
+            )
         return (
-            f"underflows: {product} = {values[element]:.4g} is below the smallest normal "
-            f"{dtype} ({np.finfo(self.np_dtype).tiny:.3g}), so the solver would see 0 or "
-            f"a number with lost precision; {advice}"
+            f"underflows: in {product}, the factor is below the smallest normal {dtype} "
+            f"({tiny:.3g}), so the perturbed input has lost precision; {advice}"
         )
 
 
