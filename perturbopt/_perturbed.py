@@ -155,7 +155,13 @@ class Perturbed:
                 self._spec, PerturbedRows(batch, plan), hints, run, keep_noise=o.keep_noise
             )
         except EngineFailure as failure:
-            raise_failure(failure, name, batch_shape, perturbed=True)
+            raise_failure(
+                failure,
+                name,
+                batch_shape,
+                perturbed=True,
+                describe=functools.partial(plan.describe_row, batch),
+            )
         return PerturbedResult(
             theta=batch,
             batch_shape=batch_shape,
@@ -181,8 +187,12 @@ class Perturbed:
         solution = solve_unperturbed(self._spec, batch, batch_shape, self._run())
         return solution.reshape(batch_shape + solution.shape[1:])
 
-    def _memory_limit(self) -> int:
-        return self.options.memory_limit or default_memory_limit()
+    def _memory_limit(self) -> int | None:
+        """The most bytes a call may hold, ``None`` for no limit (a limit of 0)."""
+        limit = self.options.memory_limit
+        if limit is None:
+            limit = default_memory_limit()
+        return limit or None
 
     def _check_memory(self, plan: NoisePlan) -> None:
         numbers = plan.num_rows * plan.row_size
