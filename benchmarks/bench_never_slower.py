@@ -24,7 +24,7 @@ from _timing import load, machine
 from bench_solvers import cases
 
 import perturbopt
-from perturbopt import _engine
+from perturbopt._engine.policy import RecordingPolicy, use_policy
 
 TARGET_SECONDS = 0.01
 """About how much serial solving one call holds."""
@@ -63,24 +63,16 @@ def compare(
     }
     seconds = {1: 0.0, 2: 0.0}
     modes: collections.Counter[str] = collections.Counter()
-    picked = _engine._pick_mode
-
-    def spy(spec: object, *args: object) -> str:
-        mode = picked(spec, *args)  # type: ignore[arg-type]
-        if spec is objects[2]._spec:
-            modes[mode] += 1
-        return mode
-
-    _engine._pick_mode = spy  # type: ignore[assignment]
-    try:
+    with use_policy(RecordingPolicy()) as policy:
         for call in range(warmup + calls):
             for n in (1, 2):
                 start = time.perf_counter()
                 objects[n].solve(batch_theta)
                 if call >= warmup:
                     seconds[n] += time.perf_counter() - start
-    finally:
-        _engine._pick_mode = picked  # type: ignore[assignment]
+    for spec, mode in policy.picks:  # type: ignore[attr-defined]
+        if spec is objects[2]._spec:
+            modes[mode] += 1
     return seconds[1], seconds[2], rows, modes.most_common(1)[0][0] if modes else "inline"
 
 

@@ -124,7 +124,7 @@ def _children() -> int:
                 command = handle.read()
         except OSError:
             continue
-        if fields[1] == me and b"perturbopt._worker" in command and fields[0] != "Z":
+        if fields[1] == me and b"perturbopt._engine.worker" in command and fields[0] != "Z":
             count += 1
     return count
 

@@ -19,7 +19,7 @@ import importlib.metadata
 import warnings
 from typing import Any
 
-from ._backends import shutdown_pools
+from ._engine import shutdown_pools
 from ._errors import (
     DuplicateNameError,
     MemoryLimitError,

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ._plan import NoisePlan, segments
-from ._threads import thread_workers
+from ._engine import NoisePlan, segments
+from ._engine.threads import thread_workers
 from ._types import Baseline
 from ._validation import as_float_array, check_memory
 

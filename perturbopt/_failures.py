@@ -8,14 +8,13 @@ from typing import NoReturn
 
 import numpy as np
 
-from ._engine import EngineFailure
+from ._engine import EngineFailure, RowFailure
 from ._errors import (
     SolverContractError,
     SolverCrashError,
     SolverError,
     SolverTimeoutError,
 )
-from ._rows import RowFailure
 
 __all__ = ["raise_failure"]
 

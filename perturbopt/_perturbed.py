@@ -13,14 +13,21 @@ from typing import Any
 
 import numpy as np
 
-from ._engine import EngineFailure, RunOptions, solve
+from ._engine import (
+    EngineFailure,
+    NoiseKey,
+    NoisePlan,
+    PerturbedRows,
+    PlainRows,
+    RunOptions,
+    SolverSpec,
+    solve,
+)
 from ._estimators import PerturbedResult
 from ._failures import raise_failure
 from ._forks import ForkSafeLock
-from ._instances import SolverSpec
 from ._noise import Noise
 from ._options import PerturbedOptions, default_memory_limit, make_options
-from ._plan import NoiseKey, NoisePlan, PerturbedRows, PlainRows
 from ._registry import Registry, default_registry
 from ._solver import FunctionSolver, check_solver, solver_name, solver_ndim
 from ._types import Sense

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
-from perturbopt import _engine
+from perturbopt._engine.policy import EveryCallParallel, RecordingPolicy, use_policy
 
 
 @pytest.fixture
@@ -14,26 +16,16 @@ def rng() -> np.random.Generator:
 
 
 @pytest.fixture
-def dispatches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record every parallel dispatch of the engine (its placement's mode), so that a
-    test knows it really happened."""
-    calls: list[str] = []
-    original = _engine._dispatch
-
-    def spy(*args: object, **kwargs: object) -> object:
-        placement = args[5] if len(args) > 5 else kwargs["placement"]
-        calls.append(placement.mode)  # type: ignore[attr-defined]
-        return original(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_engine, "_dispatch", spy)
-    return calls
+def dispatches() -> Iterator[list[str]]:
+    """Record every parallel dispatch of the engine (its mode's name), so that a test
+    knows it really happened."""
+    with use_policy(RecordingPolicy()) as policy:
+        yield policy.dispatched  # type: ignore[attr-defined]
 
 
 @pytest.fixture
-def force_dispatch(monkeypatch: pytest.MonkeyPatch, dispatches: list[str]) -> list[str]:
-    """Make the engine dispatch even tiny jobs, in tasks of a few rows."""
-    monkeypatch.setattr(_engine, "_worth_it", lambda *args: True)
-    monkeypatch.setattr(_engine, "_task_rows", lambda *args: lambda left: 3)
-    monkeypatch.setattr(_engine, "_probe_rows", lambda *args: 1)
-    monkeypatch.setattr(_engine, "_pick_mode", lambda spec, placement, *args: placement.modes[0])
-    return dispatches
+def force_dispatch() -> Iterator[list[str]]:
+    """Make the engine dispatch even tiny jobs, in tasks of a few rows; the modes used
+    are recorded."""
+    with use_policy(EveryCallParallel(task_rows=3)) as policy:
+        yield policy.dispatched  # type: ignore[attr-defined]

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import perturbopt
-from perturbopt import _engine, _processes
+from perturbopt._engine import processes as _processes
+from perturbopt._engine.policy import EveryCallParallel, use_policy
 
 # Test modules are not importable by name in worker processes: send their code along.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -109,14 +110,13 @@ def test_n_jobs_none_follows_parallel_config(force_dispatch: list[str]) -> None:
 
 
 @pytest.mark.parametrize("rows", [1, 5, 17, 1000])
-def test_task_size_does_not_change_results(
-    force_dispatch: list[str], monkeypatch: pytest.MonkeyPatch, rows: int
-) -> None:
+def test_task_size_does_not_change_results(rows: int) -> None:
     theta = np.random.default_rng(3).normal(size=(7, 11))
     reference = _run("argmax", theta, 1, noise="gumbel")
-    monkeypatch.setattr(_engine, "_task_rows", lambda *args: lambda left: rows)
-    with joblib.parallel_config(backend="threading"):
+    policy = EveryCallParallel(task_rows=rows)
+    with use_policy(policy), joblib.parallel_config(backend="threading"):
         assert _run("argmax", theta, 2, noise="gumbel") == reference
+    assert policy.dispatched
 
 
 def test_seed_sequence_is_reproducible_and_calls_differ() -> None:
@@ -200,3 +200,17 @@ def test_a_noise_object_of_ones_own_works_on_workers(
     with joblib.parallel_config(backend=backend):
         assert _run("sign", theta, 2, noise=Laplace()) == serial
     assert force_dispatch
+
+
+def test_a_thread_never_reuses_a_block_of_another_batch_size(force_dispatch: list[str]) -> None:
+    """Tasks of 3 rows cut noise blocks in pieces, and each thread keeps its last block:
+    a call with the same key and instance shape but another batch size (so blocks of
+    another length) must draw its own."""
+    serial = perturbopt.perturbed("argmax", num_samples=6, seed=0, n_jobs=1)
+    expected = serial.solve(np.zeros((5, 3)), seed=1).noise
+    with joblib.parallel_config(backend="threading"):
+        po = perturbopt.perturbed("argmax", num_samples=6, seed=0, n_jobs=2)
+        po.solve(np.zeros((2, 3)), seed=1)
+        got = po.solve(np.zeros((5, 3)), seed=1).noise
+    assert force_dispatch == ["threads", "threads"]
+    np.testing.assert_array_equal(got, expected)

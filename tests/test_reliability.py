@@ -150,7 +150,7 @@ INTERRUPTED = """
     import cloudpickle, test_reliability as tr
     cloudpickle.register_pickle_by_value(tr)
     po = perturbopt.perturbed(tr.Sleeper(), num_samples=400, seed=0, n_jobs=2)
-    po._spec.seconds_per_row = 0.01  # dispatch at once
+    po._spec.tuner.seconds_per_solve = 0.01  # dispatch at once
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
     with joblib.parallel_config(backend={backend!r}):
@@ -178,7 +178,7 @@ def test_keyboard_interrupt_returns_at_once_and_nothing_hangs_after(backend: str
 
 
 def test_an_interrupt_while_a_worker_starts_leaves_no_process_behind() -> None:
-    from perturbopt import _processes
+    from perturbopt._engine import processes as _processes
 
     started: list[subprocess.Popen[bytes]] = []
 
@@ -274,7 +274,7 @@ def _workers_of(parent: int) -> list[int]:
     return [
         int(line.split()[0])
         for line in out.splitlines()
-        if int(line.split()[1]) == parent and "perturbopt._worker" in line
+        if int(line.split()[1]) == parent and "perturbopt._engine.worker" in line
     ]
 
 

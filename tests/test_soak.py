@@ -20,7 +20,9 @@ def _workers_of(parent: int) -> list[str]:
         ["ps", "-ww", "-e", "-o", "args="], capture_output=True, text=True, check=False
     ).stdout
     return [
-        line for line in out.splitlines() if "perturbopt._worker" in line and f", {parent})" in line
+        line
+        for line in out.splitlines()
+        if "perturbopt._engine.worker" in line and f", {parent})" in line
     ]
 
 

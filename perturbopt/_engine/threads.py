@@ -18,7 +18,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ._forks import on_fork_in_child
+from .._forks import on_fork_in_child
+from .ordered import InOrder
 
 __all__ = ["ThreadWorkers", "engine_thread", "restore_interrupt_handler", "thread_workers"]
 
@@ -86,19 +87,16 @@ class _Run:
     ) -> None:
         self.count = count
         self.task = task
-        self.consume = consume
         self.lock = threading.Lock()
         self.next_task = 0
-        self.next_result = 0
-        self.finished: dict[int, Any] = {}
-        self.stopped = False
+        self.results: InOrder[Any] = InOrder(consume)
         self.error: BaseException | None = None
 
     def work(self) -> None:
         """Take tasks until none is left or the run stopped."""
         while True:
             with self.lock:
-                if self.stopped or self.next_task >= self.count:
+                if self.results.stopped or self.next_task >= self.count:
                     return
                 index = self.next_task
                 self.next_task += 1
@@ -106,21 +104,16 @@ class _Run:
                 result = self.task(index)
             except KeyboardInterrupt:  # only the calling thread receives SIGINT
                 with self.lock:
-                    self.stopped = True
+                    self.results.stop()
                 raise
             except BaseException as error:  # noqa: BLE001 - handed to the caller
                 with self.lock:
                     if self.error is None:
                         self.error = error
-                    self.stopped = True
+                    self.results.stop()
                 return
             with self.lock:
-                self.finished[index] = result
-                while not self.stopped and self.next_result in self.finished:
-                    keep_going = self.consume(self.next_result, self.finished.pop(self.next_result))
-                    self.next_result += 1
-                    if keep_going is False:
-                        self.stopped = True
+                self.results.put(index, result)
 
 
 class ThreadWorkers:
@@ -167,7 +160,7 @@ class ThreadWorkers:
                 done.wait()
         except BaseException:
             with run.lock:
-                run.stopped = True
+                run.results.stop()
             raise
         if run.error is not None:
             raise run.error

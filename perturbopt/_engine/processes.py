@@ -38,13 +38,14 @@ try:  # joblib >= 1.6 depends on cloudpickle; older releases vendor it
 except ImportError:  # pragma: no cover
     from joblib.externals import cloudpickle  # type: ignore[no-redef]
 
-from ._forks import on_fork_in_child
-from ._rows import RowFailure
-from ._tasks import TaskOutput
-from ._threads import engine_thread
-from ._worker import STATUS_SLOTS
+from .._forks import on_fork_in_child
+from .failures import RowFailure
+from .ordered import InOrder
+from .tasks import TaskOutput
+from .threads import engine_thread
+from .worker import STATUS_SLOTS
 
-__all__ = ["ProcessWorkers", "process_workers", "shutdown_processes"]
+__all__ = ["ProcessWorkers", "Shipment", "process_workers", "shutdown_processes"]
 
 IN_FLIGHT = 2
 """Tasks queued on a worker at once, so it never waits for the parent between tasks."""
@@ -154,7 +155,7 @@ class _Worker:
         result_read, result_write = os.pipe()
         status_fd, mapping = _shared_status()
         code = (
-            f"import sys; sys.path[:0] = {sys.path!r}; from perturbopt._worker import main; "
+            f"import sys; sys.path[:0] = {sys.path!r}; from perturbopt._engine.worker import main; "
             f"main({task_read}, {result_write}, {status_fd}, {os.getpid()})"
         )
         env = dict(os.environ)
@@ -238,40 +239,41 @@ class _Worker:
 _calls = itertools.count()
 
 
+@dataclass(frozen=True)
+class Shipment:
+    """What the worker processes need of a call: the solver's recipe (sent to a worker
+    once), the call's pickled ``(source, hints)`` (sent once per worker and call), and
+    whether to solve row by row, saying which row runs (for timeouts)."""
+
+    digest: str
+    payload: bytes
+    inputs: bytes
+    per_row: bool
+
+
 @dataclass
 class _Call:
     """The bookkeeping of one call shared between the workers and the caller."""
 
+    shipment: Shipment
     tasks: Sequence[tuple[int, int]]
-    consume: Callable[[int, TaskOutput | RowFailure], bool | None]
-    inputs: bytes = b""  # the pickled (source, hints), sent once to each worker
+    results: InOrder[TaskOutput | RowFailure]
     number: int = field(default_factory=lambda: next(_calls))
     next_task: int = 0
-    next_result: int = 0
-    finished: dict[int, TaskOutput | RowFailure] = field(default_factory=dict)
     assigned: dict[int, _Worker] = field(default_factory=dict)
-    stopped: bool = False
     lost: list[RowFailure] = field(default_factory=list)
     solved_by_workers: int = 0
 
     def take(self) -> int | None:
-        if self.stopped or self.next_task >= len(self.tasks):
+        if self.results.stopped or self.next_task >= len(self.tasks):
             return None
         self.next_task += 1
         return self.next_task - 1
 
-    def finish(self, index: int, result: TaskOutput | RowFailure) -> None:
-        self.finished[index] = result
-        while not self.stopped and self.next_result in self.finished:
-            keep_going = self.consume(self.next_result, self.finished.pop(self.next_result))
-            self.next_result += 1
-            if keep_going is False:
-                self.stopped = True
-
     def fail(self, failure: RowFailure) -> None:
         """A failure outside any task's result (a timeout or a crash): stop the call."""
         self.lost.append(failure)
-        self.stopped = True
+        self.results.stop()
 
     @property
     def busy(self) -> bool:
@@ -296,6 +298,25 @@ class ProcessWorkers:
             self._workers.append(_Worker.start(threads))
         return self._workers
 
+    @staticmethod
+    def _read(worker: _Worker) -> tuple[Any, ...] | None:
+        """The next message from a worker, or ``None`` if it died."""
+        try:
+            return pickle.loads(worker.from_worker.recv_bytes())  # type: ignore[no-any-return]
+        except (EOFError, OSError):
+            return None
+
+    @staticmethod
+    def _note(worker: _Worker, message: tuple[Any, ...]) -> bool:
+        """Take in a start-up message (``ready``, ``built``); ``False`` for others."""
+        if message[0] == "ready":
+            worker.ready = True
+        elif message[0] == "built":
+            worker.built.add(message[1])
+        else:
+            return False
+        return True
+
     def _collect_ready(self, workers: list[_Worker], timeout: float) -> None:
         """Read the start-up messages of workers that became ready."""
         starting = [w for w in workers if not w.ready]
@@ -303,29 +324,25 @@ class ProcessWorkers:
             return
         for connection in wait([w.from_worker for w in starting], timeout=timeout):
             worker = next(w for w in starting if w.from_worker is connection)
-            try:
-                message = pickle.loads(connection.recv_bytes())  # type: ignore[union-attr]
-            except (EOFError, OSError):
+            message = self._read(worker)
+            if message is None:
                 worker.kill()
-                continue
-            worker.ready = message[0] == "ready"
+            else:
+                self._note(worker, message)
 
     def run(
         self,
-        digest: str,
-        payload: bytes,
-        source: Any,
+        shipment: Shipment,
         tasks: Sequence[tuple[int, int]],
-        hints: np.ndarray | None,
+        consume: Callable[[int, TaskOutput | RowFailure], bool | None],
         *,
         workers: int,
-        consume: Callable[[int, TaskOutput | RowFailure], bool | None],
         caller: Callable[[int, int], TaskOutput | RowFailure] | None,
         timeout: float | None,
     ) -> tuple[list[RowFailure], int]:
-        """Solve ``tasks`` (row ranges of ``source``) on ``workers`` processes, and on the
-        calling thread too when ``caller`` is given; ``consume(i, result)`` in task
-        order.
+        """Solve ``tasks`` (row ranges of the shipped source) on ``workers`` processes,
+        and on the calling thread too when ``caller`` is given; ``consume(i, result)``
+        in task order.
 
         Returns:
             Failures that belong to no task's result (timeouts and crashes; the workers
@@ -333,18 +350,13 @@ class ProcessWorkers:
             they were still starting: the caller then did everything).
         """
         with self._lock:
-            call = _Call(
-                tasks, consume, cloudpickle.dumps((source, hints), protocol=pickle.HIGHEST_PROTOCOL)
-            )
+            call = _Call(shipment, tasks, InOrder(consume))
             try:
                 pool = self._ensure(workers)
                 self._collect_ready(pool, 0.0)
                 if caller is None:
                     pool = self._wait_for_one(workers)
-                for worker in pool:
-                    if worker.ready and digest not in worker.specs:
-                        self._send_spec(worker, digest, payload)
-                self._loop(workers, call, digest, payload, source, hints, caller, timeout)
+                self._loop(workers, call, caller, timeout)
             except BaseException:
                 for worker in self._workers:
                     if worker.in_flight:
@@ -374,37 +386,28 @@ class ProcessWorkers:
         return pool
 
     @staticmethod
-    def _send_spec(worker: _Worker, digest: str, payload: bytes) -> None:
-        worker.send(("spec", digest, payload))
-        worker.specs.add(digest)
-
-    def _dispatch(
-        self,
-        pool: list[_Worker],
-        call: _Call,
-        digest: str,
-        payload: bytes,
-        source: Any,
-        hints: np.ndarray | None,
-        per_row: bool,
-        caller_helps: bool,
-    ) -> None:
+    def _dispatch(pool: list[_Worker], call: _Call, caller_helps: bool) -> None:
+        """Queue tasks on every ready worker, up to ``IN_FLIGHT`` each (the solver's
+        recipe first, where the worker has not had it)."""
+        shipment = call.shipment
         for worker in pool:
             if not (worker.ready and worker.alive):
                 continue
-            if digest not in worker.specs:
-                self._send_spec(worker, digest, payload)
+            if shipment.digest not in worker.specs:
+                worker.send(("spec", shipment.digest, shipment.payload))
+                worker.specs.add(shipment.digest)
             if caller_helps and worker.specs - worker.built:
                 continue  # the caller works on while the worker builds a solver
             while len(worker.in_flight) < IN_FLIGHT:
                 index = call.take()
                 if index is None:
                     return
-                if digest not in worker.specs:
-                    self._send_spec(worker, digest, payload)
                 start, stop = call.tasks[index]
-                inputs = call.inputs if worker.call != call.number else None
-                worker.send(("task", index, digest, call.number, inputs, start, stop, per_row))
+                inputs = shipment.inputs if worker.call != call.number else None
+                worker.send(
+                    ("task", index, shipment.digest, call.number, inputs, start, stop)
+                    + (shipment.per_row,)
+                )
                 worker.call = call.number
                 worker.in_flight.append(index)
                 call.assigned[index] = worker
@@ -413,26 +416,23 @@ class ProcessWorkers:
         self,
         workers: int,
         call: _Call,
-        digest: str,
-        payload: bytes,
-        source: Any,
-        hints: np.ndarray | None,
         caller: Callable[[int, int], TaskOutput | RowFailure] | None,
         timeout: float | None,
     ) -> None:
-        per_row = timeout is not None
+        """Hand out tasks and take in results until the call is done: the caller, if it
+        helps, solves a task whenever none of its results is waiting."""
         while True:
             pool = self._workers
             self._collect_ready(pool, 0.0)
-            self._dispatch(pool, call, digest, payload, source, hints, per_row, caller is not None)
+            self._dispatch(pool, call, caller is not None)
             if caller is not None:
                 index = call.take()
                 if index is not None:
-                    call.finish(index, caller(*call.tasks[index]))
+                    call.results.put(index, caller(*call.tasks[index]))
                     self._receive(pool, call, 0.0)
                     continue
             if not call.busy:
-                if caller is None and call.next_task < len(call.tasks) and not call.stopped:
+                if caller is None and call.next_task < len(call.tasks) and not call.results.stopped:
                     self._wait_for_one(workers)  # no worker is usable: replace them
                     continue
                 return
@@ -457,22 +457,17 @@ class ProcessWorkers:
             return
         for connection in wait(list(watched), timeout=timeout):
             worker = watched[connection]  # type: ignore[index]
-            try:
-                message = pickle.loads(worker.from_worker.recv_bytes())
-            except (EOFError, OSError):
+            message = self._read(worker)
+            if message is None:
                 self._worker_died(worker, call)
                 continue
-            if message[0] == "ready":
-                worker.ready = True
-                continue
-            if message[0] == "built":
-                worker.built.add(message[1])
+            if self._note(worker, message):
                 continue
             _, index, output = message
             worker.in_flight.remove(index)
             call.assigned.pop(index, None)
             call.solved_by_workers += 1
-            call.finish(index, output)
+            call.results.put(index, output)
 
     def _enforce(self, pool: list[_Worker], call: _Call, timeout: float) -> None:
         for worker in pool:

@@ -1,5 +1,4 @@
-"""The noise of one call, cut into blocks with streams of their own, and the inputs that
-the engine solves.
+"""The noise of one call, cut into blocks with streams of their own.
 
 Rows. A call solves ``N = M x B`` problems. Row ``r = m * B + b`` is sample ``m`` of
 batch item ``b``: ``theta[b] + eps * Z[m, b]`` (additive) or
@@ -27,16 +26,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._noise import sample_noise
+from .._noise import sample_noise
 
 __all__ = [
     "BLOCK_ELEMENTS",
     "NoiseKey",
     "NoisePlan",
     "OverflowFailure",
-    "PerturbedRows",
-    "PlainRows",
-    "RowSource",
     "segments",
 ]
 
@@ -181,13 +177,18 @@ class NoisePlan:
             np.negative(z, out=z)
         return z
 
-    def draw_rows(self, start: int, stop: int) -> np.ndarray:
-        """The noise of rows ``[start, stop)`` as a new array, drawing every block they
-        touch (a thread keeps its last block, for tasks that cut one block in pieces)."""
+    def draw_rows(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """The noise of rows ``[start, stop)``, drawing every block they touch (a thread
+        keeps its last block, for tasks that cut one block in pieces): in ``out`` if
+        given (``(stop - start, *s)`` in the plan's dtype), else in a new array."""
         first, last = self.block_of(start), self.block_of(stop - 1)
         if first == last and (start, stop) == self.block_bounds(first):
-            return self.draw_block(first)
-        out = np.empty((stop - start,) + self.instance_shape, dtype=self.np_dtype)
+            if out is None:
+                return self.draw_block(first)
+            out[...] = self.draw_block(first)
+            return out
+        if out is None:
+            out = np.empty((stop - start,) + self.instance_shape, dtype=self.np_dtype)
         for block in range(first, last + 1):
             block_start, block_stop = self.block_bounds(block)
             low, high = max(start, block_start), min(stop, block_stop)
@@ -199,17 +200,19 @@ class NoisePlan:
     def _kept_block(self, block: int) -> np.ndarray:
         """Block ``block``'s noise, drawn once per thread while the thread asks for it."""
         kept = getattr(_generators, "block", None)
-        if kept is None or kept[0] != (self.key, self.block_rows, self.noise, self.dtype, block):
-            kept = (
-                (self.key, self.block_rows, self.noise, self.dtype, block),
-                self.draw_block(block),
-            )
+        # The block's rows depend on the drawn rows too: two calls with one key and
+        # instance shape but other batch sizes have blocks of other lengths.
+        identity = (self.key, self.block_rows, self.drawn_rows, self.noise, self.dtype, block)
+        if kept is None or kept[0] != identity:
+            kept = (identity, self.draw_block(block))
             _generators.block = kept
         return kept[1]
 
-    def perturb(self, theta: np.ndarray, z: np.ndarray, start: int) -> np.ndarray:
+    def perturb(
+        self, theta: np.ndarray, z: np.ndarray, start: int, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Turn the noise ``z`` of rows ``start, start + 1, ...`` into their perturbed
-        inputs, in place, and return it.
+        inputs, in ``out`` (``z`` itself, in place, by default), and return them.
 
         Raises:
             OverflowFailure: a perturbed input is not finite, or (multiplicative noise)
@@ -221,28 +224,33 @@ class NoisePlan:
             # Underflow matters for the factor and product of multiplicative noise alone.
             under: Literal["ignore", "raise"] = "ignore" if self.shift is None else "raise"
             with np.errstate(over="raise", invalid="raise", under=under):
-                self._apply(theta, z, start)
+                out = self._apply(theta, z, start, out)
         except FloatingPointError:
             raise OverflowFailure(start + self._first_bad_row(theta, z.shape[0], start)) from None
-        return z
+        return out
 
-    def _apply(self, theta: np.ndarray, z: np.ndarray, start: int) -> None:
-        """The arithmetic of :meth:`perturb`, in place, under the caller's ``errstate``."""
+    def _apply(
+        self, theta: np.ndarray, z: np.ndarray, start: int, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The arithmetic of :meth:`perturb` into ``out`` (``z`` by default), under the
+        caller's ``errstate``."""
+        out = z if out is None else out
         scale = z.dtype.type(self.epsilon)
         for rows, items in segments(start, z.shape[0], self.batch_size):
-            piece = z[rows]
+            piece = out[rows]
             if items is None:  # whole samples: (k, B, *s) against theta (B, *s)
                 piece = piece.reshape((-1,) + theta.shape)
                 target = theta
             else:
                 target = theta[items]
-            piece *= scale
+            np.multiply(z[rows].reshape(piece.shape), scale, out=piece)
             if self.shift is None:
                 piece += target
             else:
                 piece -= z.dtype.type(self.shift)
                 np.exp(piece, out=piece)
                 piece *= target
+        return out
 
     def _first_bad_row(self, theta: np.ndarray, count: int, start: int) -> int:
         """Redo the arithmetic of rows ``start .. start + count - 1`` without raising
@@ -357,42 +365,3 @@ class OverflowFailure(Exception):
     def __init__(self, row: int) -> None:
         super().__init__(row)
         self.row = row
-
-
-@dataclass(frozen=True)
-class PerturbedRows:
-    """The perturbed inputs of a call: row ``r`` is ``theta[r % B]`` perturbed by the
-    noise of row ``r``."""
-
-    theta: np.ndarray  # (B, *s) float64, read-only
-    plan: NoisePlan
-
-    @functools.cached_property
-    def num_rows(self) -> int:
-        return self.plan.num_rows
-
-    def inputs(
-        self, start: int, stop: int, *, with_noise: bool = False
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The perturbed inputs of rows ``[start, stop)``, and their noise if asked."""
-        z = self.plan.draw_rows(start, stop)
-        kept = z.copy() if with_noise else None
-        return self.plan.perturb(self.theta, z, start), kept
-
-
-@dataclass(frozen=True)
-class PlainRows:
-    """Unperturbed inputs: row ``r`` is ``theta[r]`` (the problems ``y*(theta)``)."""
-
-    theta: np.ndarray  # (B, *s) float64, read-only
-
-    @functools.cached_property
-    def num_rows(self) -> int:
-        return int(self.theta.shape[0])
-
-    def inputs(self, start: int, stop: int, *, with_noise: bool = False) -> tuple[np.ndarray, None]:
-        """The unperturbed inputs of rows ``[start, stop)`` (there is no noise)."""
-        return self.theta[start:stop], None
-
-
-RowSource = PerturbedRows | PlainRows

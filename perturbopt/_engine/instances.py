@@ -35,9 +35,9 @@ try:  # joblib >= 1.6 depends on cloudpickle; older releases vendor it
 except ImportError:  # pragma: no cover
     from joblib.externals import cloudpickle  # type: ignore[no-redef]
 
-from ._forks import ForkSafeLock, on_fork_in_child
-from ._solver import FunctionSolver, solver_name
-from ._tuning import ModeTimes
+from .._forks import ForkSafeLock, on_fork_in_child
+from .._solver import FunctionSolver, solver_name
+from .tuning import Tuner
 
 __all__ = ["SolverSpec", "acquire_instance", "release_instance"]
 
@@ -58,14 +58,12 @@ class SolverSpec:
             a compiled model, can define ``__reduce__`` to rebuild itself).
 
     Attributes:
-        seconds_per_row: the measured time of one solve, ``None`` until measured.
-        modes: the measured wall time per row of its calls, per place they ran.
+        tuner: what has been measured of this solver's solves and calls.
     """
 
     solver: Any
     recipe: tuple[Callable[..., Any], dict[str, Any]] | None = None
-    seconds_per_row: float | None = None
-    modes: ModeTimes = field(default_factory=ModeTimes, repr=False)
+    tuner: Tuner = field(default_factory=Tuner, repr=False)
     _payload: tuple[str, bytes] | TypeError | None = field(default=None, repr=False)
     _home_instance: Any = field(default=None, repr=False)
     _lock: ForkSafeLock = field(default_factory=ForkSafeLock, repr=False)
@@ -132,14 +130,6 @@ class SolverSpec:
         instance = acquire_instance(digest, payload)
         yield instance
         release_instance(digest, instance)
-
-    def record(self, seconds: float, rows: int) -> None:
-        """Fold a measured time into the estimate of seconds per solve."""
-        if rows <= 0:
-            return
-        measured = seconds / rows
-        previous = self.seconds_per_row
-        self.seconds_per_row = measured if previous is None else 0.5 * (previous + measured)
 
 
 def _pickle_spec(spec: SolverSpec) -> tuple[str, bytes]:

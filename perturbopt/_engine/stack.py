@@ -1,6 +1,6 @@
 """Solving a stack of inputs with one solver instance, and checking what comes back.
 
-The engine's workers, threads and the calling process all go through
+The engine's workers, threads and the calling thread all go through
 :func:`solve_stack`: inputs are handed over read-only (a solver cannot corrupt the
 noise, the caller's ``theta`` or the values computed after it), every output is checked
 against the solver contract, and solutions are stored in the smallest integer type that
@@ -10,46 +10,16 @@ that none above ``2**53`` is rounded), else float64.
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-__all__ = ["RowFailure", "compact", "row_values", "solve_stack"]
+from .failures import RowFailure, portable
 
-FailureKind = Literal["raised", "contract", "overflow", "timeout", "crashed"]
+__all__ = ["compact", "row_values", "solve_stack"]
 
 _INTEGER_TYPES = (np.int8, np.int16, np.int32)
-
-
-@dataclass
-class RowFailure:
-    """What went wrong on one row of a stack.
-
-    Attributes:
-        row: the row, relative to the stack until the engine makes it absolute.
-        kind: ``"raised"`` (the solver raised), ``"contract"`` (a bad output),
-            ``"overflow"`` (a perturbed input is not finite), ``"timeout"`` or
-            ``"crashed"`` (a worker process died).
-        message: what happened, without the solver's name or the row's coordinates.
-        error: the solver's exception, when it survives pickling.
-    """
-
-    row: int
-    kind: FailureKind
-    message: str
-    error: BaseException | None = None
-
-
-def portable(error: BaseException) -> BaseException:
-    """``error`` if it survives pickling, else a RuntimeError with its text."""
-    try:
-        pickle.loads(pickle.dumps(error))
-        return error
-    except Exception:  # noqa: BLE001
-        return RuntimeError(f"{type(error).__name__}: {error}")
 
 
 def _raised(row: int, error: BaseException) -> RowFailure:
@@ -59,7 +29,7 @@ def _raised(row: int, error: BaseException) -> RowFailure:
             " (perturbopt hands solvers read-only inputs so that they cannot corrupt "
             "the noise or the caller's data: copy theta before changing it)"
         )
-    return RowFailure(0, "raised", text, portable(error))
+    return RowFailure(row, "raised", text, portable(error))
 
 
 def compact(y: np.ndarray) -> np.ndarray:
@@ -168,9 +138,7 @@ def _solve_one_by_one(
             else:
                 y = solver.solve(inputs[row], hint=hints[row])
         except Exception as error:  # noqa: BLE001
-            failure = _raised(row, error)
-            failure.row = row
-            return failure
+            return _raised(row, error)
         checked = _check_output(y, inputs.shape[1:])
         if isinstance(checked, RowFailure):
             checked.row = row

@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from ._forks import ForkSafeLock
+from .._forks import ForkSafeLock
 
-__all__ = ["EXPLORE_EVERY", "GOOD_SPEEDUP", "ModeTimes"]
+__all__ = ["EXPLORE_EVERY", "GOOD_SPEEDUP", "Tuner"]
 
 EXPLORE_EVERY = 16
 """Every this many calls, one of the slower modes runs once (each in turn), to keep
@@ -49,18 +49,37 @@ per row well enough to stand for a measured call."""
 
 
 @dataclass
-class ModeTimes:
-    """The measured wall seconds per row of one solver's calls, per mode."""
+class Tuner:
+    """Everything measured about one solver, in one place: the time of one solve
+    (which sizes tasks and says whether parallel work can pay), and the wall time per
+    row of its calls in each mode (which picks the mode).
 
+    Attributes:
+        seconds_per_solve: the measured time of one solve (drawing and perturbing its
+            input included), wherever it ran; ``None`` until measured.
+    """
+
+    seconds_per_solve: float | None = None
     measured: dict[str, deque[float]] = field(default_factory=dict)
     uses: dict[str, int] = field(default_factory=dict)
     calls: int = 0
     probe: float | None = None  # the calling thread's time per row, from a probe
     _lock: ForkSafeLock = field(default_factory=ForkSafeLock, repr=False)
 
-    def note_probe(self, seconds: float, rows: int) -> None:
-        """Keep a first call's probe as the calling thread's time per row, if it was
-        long enough to tell."""
+    def record_solves(self, seconds: float, rows: int) -> None:
+        """Fold the time of ``rows`` solves into :attr:`seconds_per_solve`."""
+        if rows <= 0:
+            return
+        with self._lock:
+            measured = seconds / rows
+            previous = self.seconds_per_solve
+            self.seconds_per_solve = measured if previous is None else 0.5 * (previous + measured)
+
+    def record_probe(self, seconds: float, rows: int) -> None:
+        """A first call's probe, solved in the calling thread: it measures the time of
+        one solve, and stands for the calling thread's time per row if it was long
+        enough to tell."""
+        self.record_solves(seconds, rows)
         if rows >= PROBE_ROWS and seconds >= PROBE_SECONDS:
             self.probe = seconds / rows
 
@@ -69,7 +88,7 @@ class ModeTimes:
         preference, then ``"inline"``)."""
         with self._lock:
             self.calls += 1
-            times = self.seconds_per_row
+            times = self.wall_seconds_per_row
             counts = {mode: len(self.measured.get(mode, ())) for mode in modes}
             if "inline" not in times and self.probe is not None:
                 times["inline"] = self.probe
@@ -91,7 +110,7 @@ class ModeTimes:
                 return ranked[1 + rounds % (len(ranked) - 1)]
             return ranked[0]
 
-    def record(self, mode: str, seconds: float, rows: int) -> None:
+    def record_call(self, mode: str, seconds: float, rows: int) -> None:
         """Add a call's wall time per row to its mode's measurements (the first call of
         a mode that starts workers is left out)."""
         with self._lock:
@@ -102,6 +121,7 @@ class ModeTimes:
             self.measured.setdefault(mode, deque(maxlen=WINDOW)).append(seconds / rows)
 
     @property
-    def seconds_per_row(self) -> dict[str, float]:
-        """Each measured mode's time per row: the smallest of its last measurements."""
+    def wall_seconds_per_row(self) -> dict[str, float]:
+        """Each measured mode's wall time of a call per row: the smallest of its last
+        measurements."""
         return {mode: min(times) for mode, times in self.measured.items()}

@@ -1,4 +1,4 @@
-"""The main loop of an engine worker process (started by :mod:`perturbopt._processes`).
+"""The main loop of an engine worker process (started by :mod:`perturbopt._engine.processes`).
 
 Messages come from the parent as cloudpickled tuples on one pipe, answers go back as
 pickles on another:
@@ -61,8 +61,8 @@ def main(task_fd: int, result_fd: int, status_fd: int, parent: int) -> None:
     """Serve tasks until told to stop or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(parent)
-    from ._instances import acquire_instance, release_instance
-    from ._tasks import serve_task
+    from .instances import acquire_instance, release_instance
+    from .tasks import serve_task
 
     tasks = Connection(task_fd, writable=False)
     results = Connection(result_fd, readable=False)
