@@ -93,7 +93,7 @@ def cases(rng: np.random.Generator) -> list[Case]:
         (
             "12x12 vertex grid",
             "scipy.grid_shortest_path",
-            {"shape": (12, 12)},
+            {"grid": (12, 12)},
             rng.uniform(0.1, 9, (12, 12)),
         ),
         (

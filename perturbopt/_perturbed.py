@@ -21,7 +21,7 @@ from ._instances import SolverSpec
 from ._noise import Noise
 from ._options import PerturbedOptions, default_memory_limit, make_options
 from ._plan import NoiseKey, NoisePlan, PerturbedRows, PlainRows
-from ._registry import Registry, default_registry
+from ._registry import Registry
 from ._solver import FunctionSolver, check_solver, solver_name, solver_ndim
 from ._types import Sense
 from ._validation import as_float_array, check_memory, check_nonzero, split_batch
@@ -46,7 +46,7 @@ class Perturbed:
 
     def __init__(self, solver: Any, **options: Any) -> None:
         self.options: PerturbedOptions = make_options(**options)
-        registry = self.options.registry or default_registry()
+        registry = self.options.registry or Registry.default()
         self.noise: Noise = _resolve_noise(self.options.noise, registry)
         opts = self.options
         self._shift = (
@@ -240,10 +240,10 @@ def _resolve_solver(solver: Any, options: PerturbedOptions, registry: Registry) 
         entry = registry.solver_entry(solver)
         factory = entry.factory
         try:
-            instance = factory(**solver_options)
+            instance = entry.build(**solver_options)
         except TypeError as error:
             raise TypeError(
-                f"could not build solver {solver!r} with options {solver_options}: {error}"
+                f"could not build solver {solver!r} with solver_options={solver_options}: {error}"
             ) from error
         if getattr(instance, "name", None) is None:
             try:

@@ -32,6 +32,7 @@ from typing import Any
 import pluggy
 
 from ._errors import DuplicateNameError, PluginError, UnknownNameError
+from ._factory_options import check_factory_options
 from ._hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME, PerturbOptHookSpecs
 
 __all__ = [
@@ -39,7 +40,6 @@ __all__ = [
     "STRICT_ENV",
     "RegisteredEntry",
     "Registry",
-    "default_registry",
     "get_noise",
     "get_solver",
     "list_noises",
@@ -72,6 +72,13 @@ class RegisteredEntry:
     description: str
     plugin: str
     distribution: str
+
+    def build(self, **options: Any) -> Any:
+        """A new solver from the factory and ``options``, checked first against the
+        factory's signature (a wrong or missing option names the options it takes)."""
+        factory = self.factory
+        check_factory_options(self.name, factory, options)
+        return factory(**options)
 
     @property
     def factory(self) -> Callable[..., Any]:
@@ -180,8 +187,14 @@ class Registry:
 
     @classmethod
     def default(cls) -> Registry:
-        """The process-wide registry that :func:`perturbopt.get_solver` and friends use."""
-        return default_registry()
+        """The process-wide registry that [get_solver][perturbopt.get_solver] and friends
+        use, built on first use."""
+        global _default
+        if _default is None:
+            with _default_lock:
+                if _default is None:
+                    _default = cls()
+        return _default
 
     # -- plugins -----------------------------------------------------------------
 
@@ -347,7 +360,7 @@ class Registry:
 
     def get_solver(self, name: str, **options: Any) -> Any:
         """Build solver ``name`` with ``options``."""
-        return self.solver_entry(name).factory(**options)
+        return self.solver_entry(name).build(**options)
 
     def list_solvers(self) -> list[RegisteredEntry]:
         """Every registered solver, sorted by name (names two plugins claim left out)."""
@@ -412,16 +425,6 @@ _default: Registry | None = None
 _default_lock = threading.Lock()
 
 
-def default_registry() -> Registry:
-    """The process-wide registry that :func:`get_solver` and friends use."""
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = Registry()
-    return _default
-
-
 def get_solver(name: str, **options: Any) -> Any:
     """Build the registered solver ``name`` with ``options``.
 
@@ -430,19 +433,19 @@ def get_solver(name: str, **options: Any) -> Any:
         >>> perturbopt.get_solver("topk", k=2).solve(np.array([3.0, 1.0, 2.0]))
         array([1, 0, 1], dtype=int8)
     """
-    return default_registry().get_solver(name, **options)
+    return Registry.default().get_solver(name, **options)
 
 
 def list_solvers() -> list[RegisteredEntry]:
     """Every registered solver with its description, plugin and distribution."""
-    return default_registry().list_solvers()
+    return Registry.default().list_solvers()
 
 
 def get_noise(name: str) -> Any:
     """Build the registered noise ``name`` (``"gaussian"``, ``"gumbel"``, ...)."""
-    return default_registry().get_noise(name)
+    return Registry.default().get_noise(name)
 
 
 def list_noises() -> list[RegisteredEntry]:
     """Every registered noise with its plugin and distribution."""
-    return default_registry().list_noises()
+    return Registry.default().list_noises()

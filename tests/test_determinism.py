@@ -181,8 +181,10 @@ class Laplace:
 
     name, symmetric = "laplace", True
 
-    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-        return rng.laplace(size=shape)
+    def sample(
+        self, rng: np.random.Generator, shape: tuple[int, ...], dtype: type = np.float64
+    ) -> np.ndarray:
+        return rng.laplace(size=shape).astype(dtype)
 
     def score(self, z: np.ndarray) -> np.ndarray:
         return np.sign(z)

@@ -197,8 +197,9 @@ def test_no_import_of_the_engine() -> None:
         "collections.abc",
         "typing",
         "numpy",
-        "._errors",
-        "._hookspecs",
-        "._registry",
-        "._types",
+        ".._checks",
+        ".._errors",
+        ".._hookspecs",
+        ".._registry",
+        ".._types",
     }

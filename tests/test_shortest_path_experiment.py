@@ -77,7 +77,7 @@ def test_blackbox_gradient_is_the_interpolation() -> None:
     by an independent Dijkstra."""
     from perturbopt_scipy import GridShortestPathSolver
 
-    solver = GridShortestPathSolver(shape=(4, 4))
+    solver = GridShortestPathSolver(grid=(4, 4))
     rng = np.random.default_rng(0)
     theta = rng.uniform(0.5, 3.0, size=(3, 4, 4))
     g = rng.normal(size=(3, 4, 4))

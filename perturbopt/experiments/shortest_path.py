@@ -289,7 +289,7 @@ def predict_costs(model: torch.nn.Module, images: np.ndarray, chunk: int = 500) 
 def _solver(grid: int) -> Any:
     from .. import get_solver
 
-    return get_solver(SOLVER, shape=(grid, grid), negative_costs="clip")
+    return get_solver(SOLVER, grid=(grid, grid), negative_costs="clip")
 
 
 def _solve(costs: np.ndarray) -> np.ndarray:
@@ -349,7 +349,7 @@ def train_cost_network(
     model = make_cost_network(config.channels, config.seed, *pixel_statistics(train.images))
     labels = torch.as_tensor(train.paths, dtype=torch.float32)
     if epsilon is not None:
-        options: dict[str, Any] = {"shape": (train.grid, train.grid)}
+        options: dict[str, Any] = {"grid": (train.grid, train.grid)}
         if config.perturbation == "additive":
             options["negative_costs"] = "clip"
         fy_loss = FenchelYoungLoss(
@@ -568,7 +568,7 @@ def plot_perturbed_paths(
             epsilon=eps,
             num_samples=num_samples,
             seed=seed,
-            solver_options={"shape": (grid, grid), "negative_costs": "clip"},
+            solver_options={"grid": (grid, grid), "negative_costs": "clip"},
         )(costs)
         for eps in epsilons
     ]

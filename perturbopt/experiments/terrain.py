@@ -145,7 +145,7 @@ def shortest_paths(costs: np.ndarray) -> np.ndarray:
     from .. import get_solver
 
     costs = np.asarray(costs, dtype=np.float64)
-    solver = get_solver("scipy.grid_shortest_path", shape=costs.shape[1:])
+    solver = get_solver("scipy.grid_shortest_path", grid=costs.shape[1:])
     return np.asarray(solver.solve_batch(costs), dtype=np.int8)
 
 

@@ -33,9 +33,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
     ) from error
 
 from ._functional import fenchel_young_loss, perturbed_optimizer, perturbed_optimum
-from ._functional import perturbed_max as perturbed_max  # deprecated, warns when used
 from ._modules import FenchelYoungLoss, PerturbedOptimizer, PerturbedOptimum
-from ._modules import PerturbedMax as PerturbedMax  # deprecated, warns when used
 
 __all__ = [
     "FenchelYoungLoss",

@@ -25,7 +25,6 @@ __all__ = [
     "as_perturbed",
     "fenchel_young_loss",
     "hard_solution",
-    "perturbed_max",
     "perturbed_optimizer",
     "perturbed_optimum",
     "warn_if_homogeneous",
@@ -144,18 +143,6 @@ def perturbed_optimum(
     check_theta(theta)
     po = as_perturbed(solver, "perturbed_optimum", **options)
     return PerturbedOptimumFunction.apply(theta, po, seed)  # type: ignore[no-any-return]
-
-
-def perturbed_max(theta: torch.Tensor, solver: Any, **options: Any) -> torch.Tensor:
-    """Deprecated name of :func:`perturbed_optimum` (which is a minimum for
-    ``sense="min"`` solvers)."""
-    warnings.warn(
-        "perturbed_max is deprecated: use perturbed_optimum, the same function "
-        "under a name that is right for both senses",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return perturbed_optimum(theta, solver, **options)
 
 
 def fenchel_young_loss(

@@ -7,7 +7,6 @@ are checked in one place (:class:`perturbopt.PerturbedOptions`).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import torch
@@ -25,7 +24,7 @@ from ._functional import (
 )
 from ._validation import check_reduction
 
-__all__ = ["FenchelYoungLoss", "PerturbedMax", "PerturbedOptimizer", "PerturbedOptimum"]
+__all__ = ["FenchelYoungLoss", "PerturbedOptimizer", "PerturbedOptimum"]
 
 
 class PerturbedOptimizer(torch.nn.Module):
@@ -128,19 +127,6 @@ class PerturbedOptimum(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return repr(self.perturbed)
-
-
-class PerturbedMax(PerturbedOptimum):
-    """Deprecated name of :class:`PerturbedOptimum` (a minimum for ``sense="min"``)."""
-
-    def __init__(self, solver: Any, **options: Any) -> None:
-        warnings.warn(
-            "PerturbedMax is deprecated: use PerturbedOptimum, the same module "
-            "under a name that is right for both senses",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        super().__init__(solver, **options)
 
 
 class FenchelYoungLoss(torch.nn.Module):

@@ -129,7 +129,7 @@ def test_cp_sat_returns_int64_when_an_entry_can_leave_zero_one() -> None:
         (
             "ortools.model_builder",
             {**knapsack_model_builder(), "time_limit": "1"},
-            r"time_limit must be a number",
+            r"time_limit must be a positive number",
         ),
     ],
 )

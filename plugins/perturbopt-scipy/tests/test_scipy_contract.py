@@ -20,7 +20,7 @@ CASES = {
         (3,),
     ),
     "scipy.assignment": ({"shape": (3, 4)}, (3, 4)),
-    "scipy.grid_shortest_path": ({"shape": (3, 4)}, (3, 4)),
+    "scipy.grid_shortest_path": ({"grid": (3, 4)}, (3, 4)),
     "scipy.grid_shortest_path_edges": ({"grid": (3, 3)}, (12,)),
 }
 
