@@ -1,10 +1,10 @@
 """The option checks shared by the core's options and every solver plugin.
 
 One family of checks, so that ``perturbed(epsilon=...)`` and a plugin's
-``time_limit=...`` fail alike: a value of the wrong type raises :class:`TypeError`, a
-value of the right type but out of range :class:`ValueError`, and every message names
+``time_limit=...`` fail alike: a value of the wrong type raises `TypeError`, a
+value of the right type but out of range `ValueError`, and every message names
 the option, the value it got, and (for a plugin) starts with ``solver 'name': ``.
-:mod:`perturbopt.plugin` re-exports them for plugin authors; the core calls them with
+[`perturbopt.plugin`][perturbopt.plugin] re-exports them for plugin authors; the core calls them with
 ``solver=None`` (no prefix).
 
 Example:

@@ -1,7 +1,7 @@
 """The options of a perturbed optimizer: one list, validated in one place.
 
-:func:`perturbopt.perturbed`, :class:`perturbopt.Perturbed` and every torch module take
-these options as keyword arguments and hand them to :class:`PerturbedOptions`, so a new
+[`perturbopt.perturbed`][perturbopt.perturbed], [`perturbopt.Perturbed`][perturbopt.Perturbed] and every torch module take
+these options as keyword arguments and hand them to [`PerturbedOptions`][perturbopt._options.PerturbedOptions], so a new
 option is added here and nowhere else.
 """
 
@@ -52,12 +52,12 @@ class PerturbedOptions:
         epsilon: noise scale ``eps > 0``.
         num_samples: number ``M`` of perturbations per instance.
         noise: ``"gaussian"``, ``"gumbel"``, another registered name, or a
-            :class:`perturbopt.Noise` object.
+            [`perturbopt.Noise`][perturbopt.Noise] object.
         perturbation: ``"additive"`` (``theta + eps Z``) or ``"multiplicative"``
             (``theta * exp(eps Z - log E[e^{eps Z}])``, which is
             ``theta * exp(eps Z - eps^2 / 2)`` for Gaussian noise).
         seed: seeds the keys of the calls' noise (an int, a
-            :class:`numpy.random.SeedSequence`, or ``None`` for fresh entropy).
+            `numpy.random.SeedSequence`, or ``None`` for fresh entropy).
         n_jobs: joblib's meaning: ``None`` is 1 unless ``joblib.parallel_config`` says
             otherwise, ``-1`` all cores, ``-2`` all but one. The calling process counts
             as one of them.
@@ -69,10 +69,10 @@ class PerturbedOptions:
         dtype: ``"float64"`` (default) or ``"float32"``: the type in which the noise is
             drawn and the perturbed inputs are built (half the memory, faster draws).
         timeout: seconds one solve may take; an overrun raises
-            :class:`perturbopt.SolverTimeoutError`. Solves then run in worker processes,
+            [`perturbopt.SolverTimeoutError`][perturbopt.SolverTimeoutError]. Solves then run in worker processes,
             even at ``n_jobs=1``, so that a stuck one can be killed.
         isolate: run every solve in a worker process, so that a crash in a solver's
-            native code raises :class:`perturbopt.SolverCrashError` instead of killing
+            native code raises [`perturbopt.SolverCrashError`][perturbopt.SolverCrashError] instead of killing
             the caller.
         memory_limit: the most bytes one call may hold (solutions, noise, values);
             default ``PERTURBOPT_MEMORY_LIMIT``, else half the physical memory. An int or
@@ -165,7 +165,7 @@ _OPTION_NAMES = tuple(f.name for f in dataclasses.fields(PerturbedOptions))
 
 
 def make_options(**options: Any) -> PerturbedOptions:
-    """:class:`PerturbedOptions` from keyword arguments, with a clear error for a
+    """[`PerturbedOptions`][perturbopt._options.PerturbedOptions] from keyword arguments, with a clear error for a
     misspelled option or for a solver's option passed at the top level.
 
     Example:

@@ -10,10 +10,10 @@ hook's registrations count only if the whole hook ran. Two plugins claiming one 
 make that name fail, naming both; every other name keeps working.
 
 Environment variables:
-    PERTURBOPT_STRICT_PLUGINS=1: the first lookup raises :class:`PluginError` for the
+    PERTURBOPT_STRICT_PLUGINS=1: the first lookup raises [`PluginError`][perturbopt._registry.PluginError] for the
         plugins that failed, instead of warning; the healthy ones keep working after.
     PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD=1: installed plugins are not loaded; only the
-        built-ins and plugins registered with :meth:`Registry.register_plugin` are.
+        built-ins and plugins registered with [`Registry.register_plugin`][perturbopt._registry.Registry.register_plugin] are.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class RegisteredEntry:
     """One registered solver or noise.
 
     Attributes:
-        name: the name users pass to :func:`get_solver` or ``noise=``.
+        name: the name users pass to [`get_solver`][perturbopt._registry.get_solver] or ``noise=``.
         target: the factory, or its import path ``"package.module:Class"``, imported on
             first use (so that listing solvers imports no solver library).
         description: one line for ``perturbopt solvers``.
@@ -212,7 +212,7 @@ class Registry:
         Args:
             plugin: an object or module with ``@perturbopt.hookimpl`` functions.
             name: the plugin's name (defaults to pluggy's canonical name).
-            distribution: shown by :meth:`list_solvers` as its provider.
+            distribution: shown by [`list_solvers`][perturbopt._registry.list_solvers] as its provider.
 
         Raises:
             PluginError: the plugin (or its name) is already registered.

@@ -65,7 +65,7 @@ def _shortest_path_summary(c: Any) -> str:
 
 @dataclass(frozen=True)
 class _Demo:
-    """How ``perturbopt demo NAME`` runs one experiment of :mod:`perturbopt.experiments`:
+    """How ``perturbopt demo NAME`` runs one experiment of [`perturbopt.experiments`][perturbopt.experiments]:
     the module and the names of its config class and functions."""
 
     module: str

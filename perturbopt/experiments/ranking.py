@@ -228,7 +228,7 @@ def make_ranking_data(
         seed: seeds the features and the noise.
 
     Returns:
-        The :class:`RankingData`.
+        The [`RankingData`][perturbopt.experiments.ranking.RankingData].
     """
     if sigma < 0:
         raise ValueError(f"sigma is a variance and must be >= 0, got {sigma}")
@@ -370,7 +370,7 @@ def run_ranking_experiment(
         progress: show a progress bar over all training steps (tqdm if installed).
 
     Returns:
-        A :class:`RankingResult` with one :class:`RankingRow` per ``sigma``.
+        A [`RankingResult`][perturbopt.experiments.ranking.RankingResult] with one [`RankingRow`][perturbopt.experiments.ranking.RankingRow] per ``sigma``.
     """
     start = time.perf_counter()
     direction = hidden_direction(config.d, config.seed)

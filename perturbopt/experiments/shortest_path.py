@@ -1,7 +1,7 @@
 """Learning shortest paths on terrain images (Berthet et al., 2020, Sect. 5.3, Figs. 3
 and 5; the Warcraft task of Vlastelica et al., 2019).
 
-The task. A map is an RGB image of ``k x k`` textured tiles (:mod:`.terrain`); each
+The task. A map is an RGB image of ``k x k`` textured tiles (`.terrain`); each
 tile's terrain has a hidden cost ``c_ij``, and the label is the cheapest 8-connected
 path ``y = argmin_{y in Y} <y, c>`` from the top-left to the bottom-right cell. A
 network reads the image and outputs costs ``theta``; the predicted path is
@@ -253,7 +253,7 @@ def make_cost_network(
     -> positive costs ``(B, k, k)``.
 
     The images are first standardised per channel, ``(x - mean) / std`` (see
-    :func:`pixel_statistics`); then a ``4 x 4`` convolution of stride 4 and a ``2 x 2``
+    [`pixel_statistics`][perturbopt.experiments.shortest_path.pixel_statistics]); then a ``4 x 4`` convolution of stride 4 and a ``2 x 2``
     one of stride 2 (one output per ``8 x 8`` tile), each followed by a ReLU, and a
     ``1 x 1`` convolution to one channel with a softplus. Initialised from ``seed``
     without touching torch's global generator.
@@ -409,13 +409,13 @@ def run_shortest_path_experiment(
     Args:
         config: sizes and hyper-parameters.
         train: training maps; by default ``config.train`` generated ``config.grid``-sized
-            maps. Pass :func:`.terrain.load_warcraft_maps` output to use the published
+            maps. Pass `.terrain.load_warcraft_maps` output to use the published
             data set.
         test: held-out maps; by default ``config.test`` generated ones (another seed).
         progress: show a progress bar over all training steps (tqdm if installed).
 
     Returns:
-        A :class:`ShortestPathResult`; its config's ``grid``, ``train`` and ``test`` are
+        A [`ShortestPathResult`][perturbopt.experiments.shortest_path.ShortestPathResult]; its config's ``grid``, ``train`` and ``test`` are
         those of the maps used.
     """
     start = time.perf_counter()

@@ -5,9 +5,9 @@ solve. This module gives those checks one behaviour across plugins:
 
 * every message starts with ``solver 'name': `` and says which input is wrong and
   what to do about it;
-* a value of the wrong type raises :class:`TypeError`, a value of the right type but
-  out of range raises :class:`ValueError`;
-* a solve that ends without a usable answer raises :class:`StatusError`.
+* a value of the wrong type raises `TypeError`, a value of the right type but
+  out of range raises `ValueError`;
+* a solve that ends without a usable answer raises [`StatusError`][perturbopt.plugin.StatusError].
 
 It imports only numpy, the standard library and the core's errors, types, hook marker
 and registry entries (re-exported here: ``hookimpl``, ``ENTRY_POINT_GROUP``,
@@ -100,7 +100,7 @@ class StatusError(PerturbOptError, RuntimeError):
 
     Plugins raise it, or a subclass of it, for an infeasible or unbounded instance, a
     limit reached, a solver failure. Inside ``perturbed(...)`` it arrives as the
-    ``__cause__`` of a :class:`perturbopt.SolverError` that also names the sample.
+    ``__cause__`` of a [`perturbopt.SolverError`][perturbopt.SolverError] that also names the sample.
 
     Args:
         solver: the registry name of the solver.
@@ -148,7 +148,7 @@ def warn_deprecated(solver: str, old: str, new: str, *, stacklevel: int = 3) -> 
         solver: the registry name of the solver.
         old: the old spelling, as the user wrote it (``"maximize=True"``).
         new: what to write instead (``"sense='max'"``).
-        stacklevel: as in :func:`warnings.warn`, counted from this function: the
+        stacklevel: as in `warnings.warn`, counted from this function: the
             default 3 points at the code that called the function that calls it (the
             user's call of a solver's ``__init__``).
 
@@ -297,7 +297,7 @@ def check_stack(
 ) -> np.ndarray:
     """A stack ``(n, *instance_shape)`` of instances, for ``solve_batch``, as float64.
 
-    Each instance is checked as by :func:`check_instance`.
+    Each instance is checked as by [`check_instance`][perturbopt.plugin.check_instance].
 
     Raises:
         ValueError: not a stack, or instances of the wrong shape.

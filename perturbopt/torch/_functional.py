@@ -1,7 +1,7 @@
 """Functional forms of the torch layers.
 
-Each takes ``theta`` and a solver (or a ready :class:`perturbopt.Perturbed`) with the
-options of :func:`perturbopt.perturbed`. Shapes: ``theta`` is one instance ``(*s)`` or a
+Each takes ``theta`` and a solver (or a ready [`perturbopt.Perturbed`][perturbopt.Perturbed]) with the
+options of [`perturbopt.perturbed`][perturbopt.perturbed]. Shapes: ``theta`` is one instance ``(*s)`` or a
 batch ``(*b, *s)`` with any number of leading batch axes, as the solver defines an
 instance (``ndim`` axes). Outputs keep ``theta``'s dtype and device; the solver runs on
 a float64 CPU copy. ``seed`` sets the key of this call's noise (common random numbers,
@@ -41,7 +41,7 @@ HOMOGENEOUS_WARNING = (
 
 
 def as_perturbed(solver: Any, owner: str, **options: Any) -> Perturbed:
-    """``solver`` if it is a :class:`perturbopt.Perturbed` (then no options may be
+    """``solver`` if it is a [`perturbopt.Perturbed`][perturbopt.Perturbed] (then no options may be
     given), else ``perturbopt.perturbed(solver, **options)``."""
     if isinstance(solver, Perturbed):
         if options:
@@ -83,11 +83,11 @@ def perturbed_optimizer(
 
     Args:
         theta: scores, ``(*s)`` or ``(*b, *s)``, floating point.
-        solver: a :class:`perturbopt.Perturbed`, or what :func:`perturbopt.perturbed`
+        solver: a [`perturbopt.Perturbed`][perturbopt.Perturbed], or what [`perturbopt.perturbed`][perturbopt.perturbed]
             takes (then ``options`` go with it).
         baseline: ``"loo"`` (default), ``"none"`` or ``"control"``.
         seed: the key of this call's noise (default: the next key).
-        **options: the options of :func:`perturbopt.perturbed`.
+        **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed].
 
     Returns:
         ``y_eps(theta)``, theta's shape, dtype and device.
@@ -122,10 +122,10 @@ def perturbed_optimum(
 
     Args:
         theta: scores or costs, ``(*s)`` or ``(*b, *s)``, floating point.
-        solver: a :class:`perturbopt.Perturbed`, or what :func:`perturbopt.perturbed`
+        solver: a [`perturbopt.Perturbed`][perturbopt.Perturbed], or what [`perturbopt.perturbed`][perturbopt.perturbed]
             takes (then ``options`` go with it).
         seed: the key of this call's noise (default: the next key).
-        **options: the options of :func:`perturbopt.perturbed`.
+        **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed].
 
     Returns:
         ``F_eps(theta)``: shape ``()`` for one instance, ``b`` for a batch.
@@ -180,12 +180,12 @@ def fenchel_young_loss(
         y: target solutions, theta's shape and device. Float, integer or bool labels
             are accepted (cast to float64 for the computation); ``y`` must not
             require grad.
-        solver: a :class:`perturbopt.Perturbed`, or what :func:`perturbopt.perturbed`
+        solver: a [`perturbopt.Perturbed`][perturbopt.Perturbed], or what [`perturbopt.perturbed`][perturbopt.perturbed]
             takes (then ``options`` go with it).
         reduction: over the batch axes: ``"mean"`` (default), ``"sum"`` or ``"none"``
             (one loss per instance, shape ``b``, or ``()`` for one instance).
         seed: the key of this call's noise (default: the next key).
-        **options: the options of :func:`perturbopt.perturbed`.
+        **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed].
 
     Returns:
         The loss, theta's dtype and device.

@@ -25,11 +25,11 @@ Edge = tuple[Hashable, Hashable]
 class EdgeIndexedGraph:
     """A private graph whose edges are numbered in the order the user listed them.
 
-    Solvers write ``theta`` into one edge attribute per solve with :meth:`set_attribute`
-    and turn the edges of a solution back into a 0/1 vector with :meth:`indicator`. An
+    Solvers write ``theta`` into one edge attribute per solve with `set_attribute`
+    and turn the edges of a solution back into a 0/1 vector with `indicator`. An
     instance is not thread-safe (the perturbopt engine builds one solver per worker).
 
-    Build it with :meth:`from_options`, from a solver's ``edges``, ``num_nodes`` and
+    Build it with `from_options`, from a solver's ``edges``, ``num_nodes`` and
     ``directed`` options.
 
     Args:
@@ -135,7 +135,7 @@ class EdgeIndexedGraph:
         self, theta: np.ndarray, negative_costs: NegativeCosts, what: str
     ) -> np.ndarray:
         """``theta``, or ``max(theta, 0)`` with ``"clip"``; a negative entry raises with
-        ``"error"``, naming its edge (see :func:`perturbopt.plugin.check_nonnegative`)."""
+        ``"error"``, naming its edge (see [`perturbopt.plugin.check_nonnegative`][perturbopt.plugin.check_nonnegative])."""
         return check_nonnegative(
             self.solver,
             theta,

@@ -28,7 +28,7 @@ class MatchingSolver:
     the same order. Weights of any sign are fine (additive noise works): without
     ``maxcardinality`` negative edges are simply left out.
 
-    Solved by :func:`networkx.max_weight_matching` on a private graph whose ``weight``
+    Solved by `networkx.max_weight_matching` on a private graph whose ``weight``
     attributes are set from ``theta`` on every solve.
 
     Args:

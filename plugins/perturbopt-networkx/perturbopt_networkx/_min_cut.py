@@ -31,7 +31,7 @@ class MinCutSolver:
     ``y*(theta) = argmin_{y in Y} <y, theta>``  (``sense="min"``),
 
     the capacity of a minimum cut, found from a maximum flow
-    (:func:`networkx.minimum_cut`; by max-flow/min-cut duality both have the same value).
+    (`networkx.minimum_cut`; by max-flow/min-cut duality both have the same value).
     ``S`` is the set of nodes reachable from ``source`` in the residual network.
 
     Layout: ``theta`` has one capacity per edge, shape ``(len(edges),)``: ``theta[k]``

@@ -28,8 +28,8 @@ class SpanningTreeSolver:
     belongs to ``edges[k]``; ``y`` is the ``int8`` 0/1 edge indicator in the same
     order. Weights of any sign are fine (additive noise works).
 
-    Solved with :func:`networkx.minimum_spanning_edges` /
-    :func:`networkx.maximum_spanning_edges` (Kruskal) on a private graph whose
+    Solved with `networkx.minimum_spanning_edges` /
+    `networkx.maximum_spanning_edges` (Kruskal) on a private graph whose
     ``weight`` attributes are set from ``theta`` on every solve.
 
     Args:

@@ -284,7 +284,7 @@ class MathOptSolver:
 
 
 def _restore(serialized: bytes, linear_map: LinearMap, options: _Options) -> MathOptSolver:
-    """Rebuild a :class:`MathOptSolver` from its serialised model proto."""
+    """Rebuild a [`MathOptSolver`][perturbopt_ortools._mathopt.MathOptSolver] from its serialised model proto."""
     proto = model_pb2.ModelProto()
     proto.ParseFromString(serialized)
     solver = MathOptSolver.__new__(MathOptSolver)

@@ -202,7 +202,7 @@ class ModelBuilderSolver:
 
 
 def _restore(serialized: bytes, linear_map: LinearMap, options: _Options) -> ModelBuilderSolver:
-    """Rebuild a :class:`ModelBuilderSolver` from its serialised model proto."""
+    """Rebuild a [`ModelBuilderSolver`][perturbopt_ortools._model_builder.ModelBuilderSolver] from its serialised model proto."""
     solver = ModelBuilderSolver.__new__(ModelBuilderSolver)
     solver._setup(serialized, linear_map, options)
     return solver

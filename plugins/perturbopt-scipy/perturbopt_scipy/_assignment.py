@@ -1,4 +1,4 @@
-"""``scipy.assignment``: linear assignment by :func:`scipy.optimize.linear_sum_assignment`."""
+"""``scipy.assignment``: linear assignment by `scipy.optimize.linear_sum_assignment`."""
 
 from __future__ import annotations
 
