@@ -125,7 +125,7 @@ def _children() -> int:
 def _faulty_rows(clean: perturbopt.PerturbedResult, theta: np.ndarray) -> set[tuple[int, int]]:
     """``(sample, batch item)`` of the rows whose perturbed first entry exceeds THRESHOLD."""
     perturbed = theta[None, :, 0] + clean.epsilon * clean.noise[:, :, 0]
-    return {(int(m), int(b)) for m, b in zip(*np.nonzero(perturbed > THRESHOLD))}
+    return {(int(m), int(b)) for m, b in zip(*np.nonzero(perturbed > THRESHOLD), strict=True)}
 
 
 def run_soak(calls: int, seed: int = 0) -> Report:

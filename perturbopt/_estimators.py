@@ -354,7 +354,8 @@ class PerturbedResult:
         if baseline == "none":
             return inner
         if baseline == "control":
-            assert control is not None, "the control baseline needs y*(theta)"
+            if control is None:  # pragma: no cover - callers always pass it
+                raise RuntimeError("the control baseline needs y*(theta), which is missing")
             return inner - control()[None]
         count, size = self._groups()
         if count < 2:

@@ -103,7 +103,7 @@ def test_network_maps_an_image_to_positive_costs_per_tile() -> None:
         predict_costs(model, images, chunk=2), costs.detach().double().numpy(), rtol=1e-6
     )
     again = make_cost_network(8, 0, mean, std)
-    for a, b in zip(model.parameters(), again.parameters()):
+    for a, b in zip(model.parameters(), again.parameters(), strict=True):
         assert torch.equal(a, b)
 
 

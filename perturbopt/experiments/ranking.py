@@ -454,7 +454,7 @@ def plot_ranking_results(result: RankingResult, path: str | Path) -> Path:
     cfg = result.config
     with png_figure(path, ncols=2) as (fig, axes):
         panels = (("perfect", "Perfect ranking accuracy"), ("partial", "Partial ranking accuracy"))
-        for ax, (attr, title) in zip(axes[0], panels):
+        for ax, (attr, title) in zip(axes[0], panels, strict=True):
             ax.plot(
                 sigmas,
                 [getattr(row, attr) for row in result.rows],

@@ -368,7 +368,8 @@ def train_cost_network(
         target = labels[torch.as_tensor(rows)]
         if epsilon is not None:
             return fy_loss(costs, target)
-        assert config.blackbox_lambda is not None
+        if config.blackbox_lambda is None:  # pragma: no cover - the config checks it
+            raise ValueError("blackbox differentiation needs config.blackbox_lambda")
         paths = blackbox_shortest_path(costs, config.blackbox_lambda)
         return (paths * (1 - target) + (1 - paths) * target).sum() / len(rows)
 
@@ -586,7 +587,7 @@ def plot_perturbed_paths(
             np.ma.masked_equal(maps.paths[index], 0), cmap="autumn", alpha=0.8, vmin=0, vmax=1
         )
         axes[2].set_title("shortest path")
-        for ax, eps, mean in zip(axes[3:], epsilons, smoothed):
+        for ax, eps, mean in zip(axes[3:], epsilons, smoothed, strict=True):
             ax.imshow(mean, cmap="magma", vmin=0, vmax=1)
             ax.set_title(f"perturbed path, eps={eps:g}")
         for ax in axes:

@@ -342,7 +342,7 @@ def check_pickling(case: SolverCase) -> None:
     """The solver reaches worker processes (its factory and options pickle, or the
     instance does) and the copy there gives the same solutions."""
     rebuilt = _solutions(case, _rebuilt(case))
-    for i, (y, expected) in enumerate(zip(rebuilt, _solutions(case, case.build()))):
+    for i, (y, expected) in enumerate(zip(rebuilt, _solutions(case, case.build()), strict=True)):
         if not np.array_equal(y, expected):
             raise _fail(
                 case, "check_pickling", f"instance {i}: the rebuilt solver answers differently"

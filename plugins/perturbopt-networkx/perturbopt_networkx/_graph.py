@@ -146,7 +146,7 @@ class EdgeIndexedGraph:
 
     def set_attribute(self, key: str, theta: np.ndarray) -> None:
         """Write ``theta[k]`` into attribute ``key`` of edge ``edges[k]``."""
-        for attributes, value in zip(self._attributes, theta.tolist()):
+        for attributes, value in zip(self._attributes, theta.tolist(), strict=True):
             attributes[key] = value
 
     def indicator(self, chosen: Iterable[Edge]) -> np.ndarray:

@@ -68,7 +68,7 @@ def _has_cycle(graph: Graph) -> bool:
     """Whether the directed graph has a cycle (Kahn's topological sort leaves nodes over)."""
     indegree = np.bincount(graph.heads, minlength=graph.num_nodes)
     successors: list[list[int]] = [[] for _ in range(graph.num_nodes)]
-    for tail, head in zip(graph.tails.tolist(), graph.heads.tolist()):
+    for tail, head in zip(graph.tails.tolist(), graph.heads.tolist(), strict=True):
         successors[tail].append(head)
     ready = [v for v in range(graph.num_nodes) if indegree[v] == 0]
     removed = 0
@@ -125,7 +125,7 @@ def _greedy_walk(start: int, stop: int, outgoing: dict[int, list[int]], graph: G
 
 def _outgoing(graph: Graph, edges: np.ndarray) -> dict[int, list[int]]:
     outgoing: dict[int, list[int]] = {}
-    for edge, tail in zip(edges.tolist(), graph.tails[edges].tolist()):
+    for edge, tail in zip(edges.tolist(), graph.tails[edges].tolist(), strict=True):
         outgoing.setdefault(tail, []).append(edge)
     return outgoing
 

@@ -160,7 +160,7 @@ class ModelBuilderSolver:
             self._helper.clear_hints()
             if hint is not None:
                 positions, values = self._map.hint(np.asarray(hint, dtype=np.float64).ravel())
-                for position, value in zip(positions.tolist(), values.tolist()):
+                for position, value in zip(positions.tolist(), values.tolist(), strict=True):
                     self._helper.add_hint(self._columns[position], value)
         self._solver.solve(self._helper)
         status = self._solver.status()

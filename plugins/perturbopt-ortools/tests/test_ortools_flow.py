@@ -35,7 +35,9 @@ def test_shortest_path_matches_networkx() -> None:
         edges = random_graph(seed)
         theta = np.random.default_rng(100 + seed).uniform(0.1, 2.0, size=len(edges))
         graph = nx.DiGraph()
-        graph.add_weighted_edges_from((int(t), int(h), w) for (t, h), w in zip(edges, theta))
+        graph.add_weighted_edges_from(
+            (int(t), int(h), w) for (t, h), w in zip(edges, theta, strict=True)
+        )
         best = nx.shortest_path_length(graph, 0, 7, weight="weight")
         y = perturbopt.get_solver(PATH, edges=edges, source=0, target=7).solve(theta)
         assert set(np.unique(y)) <= {0, 1}
@@ -99,7 +101,7 @@ def test_min_cost_flow_matches_linprog() -> None:
                 sign * theta,
                 A_eq=incidence(edges, 7),
                 b_eq=supplies,
-                bounds=list(zip([0] * len(edges), capacities)),
+                bounds=list(zip([0] * len(edges), capacities, strict=True)),
                 method="highs",
             )
             assert lp.status == 0
@@ -248,14 +250,16 @@ def test_grids_with_zero_costs_match_networkx() -> None:
     for trial in range(200):
         rows, cols = rng.integers(2, 5, size=2)
         nodes = np.arange(rows * cols).reshape(rows, cols)
-        pairs = [(a, b) for a, b in zip(nodes[:, :-1].ravel(), nodes[:, 1:].ravel())] + [
-            (a, b) for a, b in zip(nodes[:-1].ravel(), nodes[1:].ravel())
-        ]
+        pairs = [
+            (a, b) for a, b in zip(nodes[:, :-1].ravel(), nodes[:, 1:].ravel(), strict=True)
+        ] + [(a, b) for a, b in zip(nodes[:-1].ravel(), nodes[1:].ravel(), strict=True)]
         edges = np.array(pairs + [(b, a) for a, b in pairs])
         theta = rng.integers(0, 3, size=len(edges)).astype(float)
         source, target = rng.choice(rows * cols, size=2, replace=False)
         graph = nx.DiGraph()
-        graph.add_weighted_edges_from((int(t), int(h), w) for (t, h), w in zip(edges, theta))
+        graph.add_weighted_edges_from(
+            (int(t), int(h), w) for (t, h), w in zip(edges, theta, strict=True)
+        )
         best = nx.shortest_path_length(graph, int(source), int(target), weight="weight")
         y = perturbopt.get_solver(PATH, edges=edges, source=int(source), target=int(target)).solve(
             theta
@@ -287,7 +291,7 @@ def test_clip_counts_negative_costs_as_zero() -> None:
         costs = rng.normal(size=len(edges))
         graph = nx.DiGraph()
         graph.add_weighted_edges_from(
-            (int(t), int(h), max(w, 0.0)) for (t, h), w in zip(edges, costs)
+            (int(t), int(h), max(w, 0.0)) for (t, h), w in zip(edges, costs, strict=True)
         )
         best = nx.shortest_path_length(graph, 0, 3, weight="weight")
         assert np.maximum(costs, 0) @ solver.solve(costs) == pytest.approx(best, abs=1e-5)

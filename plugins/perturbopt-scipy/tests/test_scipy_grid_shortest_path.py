@@ -183,7 +183,7 @@ def test_solve_batch_paths_are_optimal_against_networkx(kind: str) -> None:
     solver = GridShortestPathSolver(grid=shape)
     ys = solver.solve_batch(thetas)
     assert ys.shape == thetas.shape and ys.dtype == np.int8
-    for theta, y in zip(thetas, ys):
+    for theta, y in zip(thetas, ys, strict=True):
         graph = king_graph(theta)
         optimum = theta[0, 0] + nx.dijkstra_path_length(graph, (0, 0), (6, 8))
         assert np.sum(y * theta) == pytest.approx(optimum, rel=1e-12, abs=1e-12)
