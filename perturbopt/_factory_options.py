@@ -88,9 +88,10 @@ def check_factory_options(
     missing = [p.name for p in parameters if p.default is p.empty and p.name not in options]
     if missing:
         needed = ", ".join(repr(m) for m in missing)
-        example = ", ".join(f"{m}=..." for m in missing)
+        call = ", ".join(f"{m}=..." for m in missing)
+        nested = ", ".join(f"{m!r}: ..." for m in missing)
         raise TypeError(
             f"solver {name!r} needs option{'s' if len(missing) > 1 else ''} {needed}: "
-            f"get_solver({name!r}, {example}), or solver_options={{{', '.join(f'{m!r}: ...' for m in missing)}}} "
-            f"in perturbed(...). {listed}"
+            f"get_solver({name!r}, {call}), or solver_options={{{nested}}} in "
+            f"perturbed(...). {listed}"
         )

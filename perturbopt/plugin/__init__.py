@@ -9,9 +9,11 @@ solve. This module gives those checks one behaviour across plugins:
   out of range raises `ValueError`;
 * a solve that ends without a usable answer raises [`StatusError`][perturbopt.plugin.StatusError].
 
-It imports only numpy, the standard library and the core's errors, types, hook marker
-and registry entries (re-exported here: ``hookimpl``, ``ENTRY_POINT_GROUP``,
-``RegisteredEntry``), so any plugin, and the core itself, can use it without cycles.
+It imports only numpy, the standard library and the core's option checks (one family
+with the core's own), errors, types, hook marker and registry entries (re-exported here:
+``hookimpl``, ``ENTRY_POINT_GROUP``, ``RegisteredEntry``), so any plugin, and the core
+itself, can use it without cycles. Its test kit for plugin authors is
+[perturbopt.plugin.testing][].
 
 Example:
     >>> import numpy as np
