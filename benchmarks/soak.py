@@ -4,8 +4,11 @@ clean run.
 Every call draws a configuration (``n_jobs`` 1 or 2, a seed, a batch) and a fault that
 the solver commits on the rows whose perturbed first entry exceeds a threshold: it
 raises, returns NaN, hangs past the timeout, kills its process (with ``isolate=True``),
-writes into its input, or the caller gets a SIGINT in the middle of the call. Each call
-must return exactly the clean run's result, or the documented error naming a row that
+writes into its input, or the caller gets a SIGINT in the middle of the call; or the
+call is made in a child forked while another thread is inside a call on the same
+object ("fork"), or by four threads sharing the object ("threads"; the solver keeps
+scratch state in its instance, as OR-Tools and NetworkX adapters do). Each call must
+return exactly the clean run's result, or the documented error naming a row that
 really committed the fault, within its time bound. The report counts wrong results
 and hangs (both must be 0), the worker processes left behind, and the growth of the
 resident memory from the first to the last 100 calls.
@@ -26,6 +29,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import cloudpickle
@@ -35,7 +39,7 @@ import perturbopt
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-FAULTS = ("none", "raise", "nan", "hang", "kill", "mutate", "interrupt")
+FAULTS = ("none", "raise", "nan", "hang", "kill", "mutate", "interrupt", "fork", "threads")
 THRESHOLD = 1.6
 """A row commits the fault when its perturbed first entry exceeds this."""
 TIMEOUT = 0.4
@@ -53,12 +57,15 @@ class FaultySolver:
     def __init__(self, fault: str, pause: float = 0.0) -> None:
         self.fault = fault
         self.pause = pause
+        self.scratch: np.ndarray | None = None
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         if self.pause:
             time.sleep(self.pause)
+        self.scratch = theta.copy()  # scratch state: two threads in one instance mix
+        time.sleep(0)
         y = np.zeros(theta.shape)
-        y[int(np.argmax(theta))] = 1.0
+        y[int(np.argmax(self.scratch))] = 1.0
         if theta[0] <= THRESHOLD:
             return y
         if self.fault == "raise":
@@ -128,6 +135,49 @@ def _faulty_rows(clean: perturbopt.PerturbedResult, theta: np.ndarray) -> set[tu
     return {(int(m), int(b)) for m, b in zip(*np.nonzero(perturbed > THRESHOLD), strict=True)}
 
 
+def _same(result: perturbopt.PerturbedResult, clean: perturbopt.PerturbedResult) -> bool:
+    return (
+        result.samples.tobytes() == clean.samples.tobytes()
+        and result.sample_values.tobytes() == clean.sample_values.tobytes()
+    )
+
+
+def _in_forked_child(
+    po: perturbopt.Perturbed, theta: np.ndarray, seed: int, clean: perturbopt.PerturbedResult
+) -> str:
+    """Fork while another thread is inside a call on ``po``; the child solves with
+    ``seed``. ``"clean result"``, ``"wrong"`` or ``"hang"``."""
+    busy = threading.Thread(target=lambda: [po.solve(theta) for _ in range(3)])
+    busy.start()
+    time.sleep(0.002)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            same = _same(po.solve(theta, seed=seed), clean)
+        except BaseException:  # noqa: BLE001 - any failure is a wrong result
+            same = False
+        os._exit(0 if same else 1)
+    busy.join()
+    deadline = time.monotonic() + CALL_BOUND
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return "clean result" if os.waitstatus_to_exitcode(status) == 0 else "wrong"
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return "hang"
+
+
+def _in_threads(
+    po: perturbopt.Perturbed, theta: np.ndarray, seed: int, clean: perturbopt.PerturbedResult
+) -> str:
+    """Four threads call ``po`` at once with ``seed``: ``"clean result"`` or ``"wrong"``."""
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: po.solve(theta, seed=seed), range(4)))
+    return "clean result" if all(_same(r, clean) for r in results) else "wrong"
+
+
 def run_soak(calls: int, seed: int = 0) -> Report:
     """Run the soak and return its report."""
     # SIGINT must raise KeyboardInterrupt even where the soak was started with SIGINT
@@ -159,6 +209,20 @@ def _soak(calls: int, seed: int) -> Report:
         if fault == "kill" or rng.random() < 0.1:
             options["isolate"] = True
         clean = perturbopt.perturbed(FaultySolver("none"), **options).solve(theta)
+        if fault in ("fork", "threads"):
+            shared = perturbopt.perturbed(FaultySolver("none"), **options)
+            run = _in_forked_child if fault == "fork" else _in_threads
+            outcome = run(shared, theta, int(options["seed"]), clean)
+            report.faults_injected += 1
+            if outcome != "clean result":
+                report.wrong_results += outcome == "wrong"
+                report.hangs += outcome == "hang"
+                report.problems.append(f"call {call}: fault {fault}: {outcome}")
+            table = report.outcomes.setdefault(fault, {})
+            table[outcome] = table.get(outcome, 0) + 1
+            report.calls += 1
+            rss.append(_rss_mib())
+            continue
         faulty = _faulty_rows(clean, theta)
         pause = 0.003 if fault == "interrupt" else 0.0
         po = perturbopt.perturbed(FaultySolver(fault, pause), **options)
@@ -167,20 +231,18 @@ def _soak(calls: int, seed: int) -> Report:
             timer = threading.Timer(
                 float(rng.uniform(0.0, 0.05)), lambda: os.kill(os.getpid(), signal.SIGINT)
             )
-            timer.start()
         committed = fault not in ("none", "interrupt") and bool(faulty)
         report.faults_injected += committed or fault == "interrupt"
         outcome = "clean result"
         began = time.perf_counter()
         try:
+            if timer is not None:
+                timer.start()  # inside the try: on a busy machine it may fire at once
             result = po.solve(theta)
             if committed:
                 report.wrong_results += 1
                 report.problems.append(f"call {call}: fault {fault} gave a result")
-            elif not (
-                result.samples.tobytes() == clean.samples.tobytes()
-                and result.sample_values.tobytes() == clean.sample_values.tobytes()
-            ):
+            elif not _same(result, clean):
                 report.wrong_results += 1
                 report.problems.append(f"call {call}: fault {fault}: a different result")
         except KeyboardInterrupt:

@@ -214,7 +214,8 @@ def solve(
         EngineFailure: some rows failed; the lowest one first.
     """
     try:
-        return _solve(spec, source, hints, run, keep_noise)
+        with spec.instance_here() as solver:
+            return _solve(spec, solver, source, hints, run, keep_noise)
     finally:
         if not spec.builtin:  # a native solver may have reset Ctrl-C to "kill"
             restore_interrupt_handler()
@@ -222,6 +223,7 @@ def solve(
 
 def _solve(
     spec: SolverSpec,
+    solver: object,
     source: RowSource,
     hints: np.ndarray | None,
     run: RunOptions,
@@ -241,7 +243,7 @@ def _solve(
     done = 0
     if not run.isolated and (not placement.modes or spec.seconds_per_row is None):
         probe = _probe_rows(spec, source) if placement.modes else total
-        done = _solve_here(spec, source, hints, 0, probe, collector, keep_noise)
+        done = _solve_here(solver, source, hints, 0, probe, collector, keep_noise)
         if collector.solved_rows:
             spec.record(collector.seconds, collector.solved_rows)
             spec.modes.note_probe(collector.seconds, collector.solved_rows)
@@ -251,12 +253,14 @@ def _solve(
         mode = _pick_mode(spec, placement, remaining, shape, run)
         started = time.perf_counter()
         if mode == "inline":
-            _solve_here(spec, source, hints, done, total, collector, keep_noise)
+            _solve_here(solver, source, hints, done, total, collector, keep_noise)
         else:
             chosen = Placement((mode,), placement.workers)  # type: ignore[arg-type]
             tasks = _split(source, done, total, _task_rows(chosen, spec.seconds_per_row or 1e-3))
             with_noise = keep_noise and mode == "threads"
-            lost, helped = _dispatch(spec, source, hints, tasks, chosen, run, collector, with_noise)
+            lost, helped = _dispatch(
+                spec, solver, source, hints, tasks, chosen, run, collector, with_noise
+            )
         if not lost and collector.failure is None and (mode == "inline" or helped):
             spec.modes.record(mode, time.perf_counter() - started, remaining)
     failures = lost + ([collector.failure] if collector.failure is not None else [])
@@ -294,7 +298,7 @@ def _probe_rows(spec: SolverSpec, source: RowSource) -> int:
 
 
 def _solve_here(
-    spec: SolverSpec,
+    solver: object,
     source: RowSource,
     hints: np.ndarray | None,
     start: int,
@@ -306,7 +310,7 @@ def _solve_here(
     ``stop``."""
     size = chunk_rows(source.plan) if isinstance(source, PerturbedRows) else stop - start
     for index, (low, high) in enumerate(_split(source, start, stop, lambda _: size)):
-        output = run_task(spec.solver, source, low, high, hints, with_noise=with_noise)
+        output = run_task(solver, source, low, high, hints, with_noise=with_noise)
         if not collector.consume(index, output):
             break
     return stop
@@ -314,6 +318,7 @@ def _solve_here(
 
 def _dispatch(
     spec: SolverSpec,
+    solver: object,
     source: RowSource,
     hints: np.ndarray | None,
     tasks: list[tuple[int, int]],
@@ -322,12 +327,13 @@ def _dispatch(
     collector: _Collector,
     with_noise: bool,
 ) -> tuple[list[RowFailure], bool]:
-    """Run ``tasks`` where ``placement`` says; return the failures that no task
-    reported, and whether any worker (not the calling thread) solved a task."""
+    """Run ``tasks`` where ``placement`` says (the calling thread's share with
+    ``solver``); return the failures that no task reported, and whether any worker (not
+    the calling thread) solved a task."""
     digest, payload = spec.payload()
 
     def here(start: int, stop: int) -> TaskOutput | RowFailure:
-        return run_task(spec.solver, source, start, stop, hints, with_noise=with_noise)
+        return run_task(solver, source, start, stop, hints, with_noise=with_noise)
 
     if placement.mode == "threads":
         caller_thread = threading.get_ident()

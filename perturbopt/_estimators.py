@@ -91,7 +91,8 @@ class PerturbedResult:
         batch_shape: the batch axes of the caller's ``theta`` (``()`` unbatched).
         plan: how the noise was drawn (its key, scale, type and blocks).
         solutions: the ``M B`` solutions, ``(M B, *s)``, in the smallest integer type
-            that holds them exactly (``int8`` for 0/1 solutions), else float64.
+            that holds them exactly (``int8`` for 0/1 solutions, ``int64`` for integers
+            beyond ``int32``), else float64.
         values: ``<y_r, theta_r>`` for every row, ``(M B,)`` float64.
         sense: the solver's sense, ``"max"`` or ``"min"``.
         keep_noise: whether noise drawn for an estimator is kept for the next one.
@@ -100,7 +101,7 @@ class PerturbedResult:
             and `hard`): the engine's solve with this call's data bound to it.
         known_hard: ``y*(theta)`` when the call already solved it (warm starts).
         n_jobs: threads for the block walks (joblib's meaning).
-        memory_limit: the most bytes `jacobian` may allocate.
+        memory_limit: the most bytes `jacobian` may allocate (``None``: no limit).
     """
 
     theta: np.ndarray

@@ -3,6 +3,7 @@ the documented exceptions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NoReturn
 
 import numpy as np
@@ -41,20 +42,36 @@ def _locate(
 
 
 def raise_failure(
-    failure: EngineFailure, solver: str, batch_shape: tuple[int, ...], *, perturbed: bool
+    failure: EngineFailure,
+    solver: str,
+    batch_shape: tuple[int, ...],
+    *,
+    perturbed: bool,
+    describe: Callable[[int], str] | None = None,
 ) -> NoReturn:
     """Raise the documented exception for the engine's lowest failing row.
+
+    Args:
+        failure: the engine's failure.
+        solver: the solver's name.
+        batch_shape: the batch axes of ``theta``.
+        perturbed: whether the rows were perturbed (rows are samples of batch items).
+        describe: says what went wrong with an out-of-range perturbed input of a row
+            (`NoisePlan.describe_row`); without it the engine's words are used.
 
     Raises:
         SolverError: the solver raised (its exception is the ``__cause__``).
         SolverContractError: it returned a wrong shape, type or a non-finite value.
         SolverTimeoutError: a solve ran past the timeout.
         SolverCrashError: a worker process died; every sample being solved is named.
-        ValueError: a perturbed input overflowed to inf or NaN.
+        ValueError: a perturbed input overflowed to inf or NaN, or underflowed with
+            multiplicative noise.
     """
     first = failure.failures[0]
     sample, item, where = _locate(first, batch_shape, perturbed)
     if first.kind == "overflow":
+        if describe is not None:
+            raise ValueError(f"theta perturbed at {where} {describe(first.row)}")
         raise ValueError(
             f"theta perturbed at {where} is not finite: {first.message}; rescale "
             "theta or use a smaller epsilon"

@@ -3,15 +3,30 @@
 A :class:`SolverSpec` is the solver as the engine sees it: the caller's own instance,
 and a picklable recipe from which any thread or worker process builds its own copy,
 once, and keeps it across calls in a small cache keyed by the recipe's digest.
+
+Two rules keep every solve of a call on one solver state:
+
+* The solver is frozen when :func:`perturbopt.perturbed` is called: a copy is taken
+  then (built from the recipe), and every thread and process solves with that copy or
+  with copies of the same recipe, the calling thread included. Changing the object
+  afterwards (``po.solver.k = 3``) changes nothing; build a new ``perturbed()``.
+  Two exceptions: a plain function is called as it is in the calling thread (a
+  function has no state of its own to freeze), and a solver that cannot be pickled is
+  used as it is (no copy of it exists anywhere, so nothing can disagree with it).
+* One instance never runs in two threads at once. The calling thread's copy is lent to
+  one calling thread at a time (:meth:`SolverSpec.instance_here`); a second thread that
+  calls the same object meanwhile takes a copy from the process's cache, built from
+  the recipe, as the engine's helper threads do (a solver that cannot be copied is
+  waited for instead).
 """
 
 from __future__ import annotations
 
 import hashlib
 import pickle
-import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +35,8 @@ try:  # joblib >= 1.6 depends on cloudpickle; older releases vendor it
 except ImportError:  # pragma: no cover
     from joblib.externals import cloudpickle  # type: ignore[no-redef]
 
-from ._solver import solver_name
+from ._forks import ForkSafeLock, on_fork_in_child
+from ._solver import FunctionSolver, solver_name
 from ._tuning import ModeTimes
 
 __all__ = ["SolverSpec", "acquire_instance", "release_instance"]
@@ -34,7 +50,9 @@ class SolverSpec:
     """A solver: the caller's instance and how other threads and processes rebuild it.
 
     Args:
-        solver: the instance used in the calling thread.
+        solver: the solver as given (or as built from its name): its attributes
+            (``name``, ``sense``, ``shape``, ...) describe the solver; solves run on a
+            copy of it taken now (see the module's docstring).
         recipe: ``(factory, options)`` that builds an equivalent instance, or ``None`` to
             send a pickled copy of ``solver`` (a solver holding unpicklable state, such as
             a compiled model, can define ``__reduce__`` to rebuild itself).
@@ -48,8 +66,20 @@ class SolverSpec:
     recipe: tuple[Callable[..., Any], dict[str, Any]] | None = None
     seconds_per_row: float | None = None
     modes: ModeTimes = field(default_factory=ModeTimes, repr=False)
-    _payload: tuple[str, bytes] | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _payload: tuple[str, bytes] | TypeError | None = field(default=None, repr=False)
+    _home_instance: Any = field(default=None, repr=False)
+    _lock: ForkSafeLock = field(default_factory=ForkSafeLock, repr=False)
+    _home: ForkSafeLock = field(default_factory=ForkSafeLock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._home_instance = self.solver
+        if isinstance(self.solver, FunctionSolver):
+            return  # a plain function is called as it is
+        try:
+            _, payload = self.payload()
+        except TypeError:
+            return  # no copy can exist: the instance itself is used
+        self._home_instance = build_instance(payload)
 
     @property
     def name(self) -> str:
@@ -74,8 +104,34 @@ class SolverSpec:
         """
         with self._lock:
             if self._payload is None:
-                self._payload = _pickle_spec(self)
+                try:
+                    self._payload = _pickle_spec(self)
+                except TypeError as error:
+                    self._payload = error
+            if isinstance(self._payload, TypeError):
+                raise self._payload
             return self._payload
+
+    @contextmanager
+    def instance_here(self) -> Iterator[Any]:
+        """An instance for the calling thread, for the length of one call: the frozen
+        copy if no other thread is using it, else a copy from this process's cache (a
+        solver that cannot be copied is waited for instead)."""
+        if self._home.acquire(blocking=False):
+            try:
+                yield self._home_instance
+            finally:
+                self._home.release()
+            return
+        try:
+            digest, payload = self.payload()
+        except TypeError:
+            with self._home:
+                yield self._home_instance
+            return
+        instance = acquire_instance(digest, payload)
+        yield instance
+        release_instance(digest, instance)
 
     def record(self, seconds: float, rows: int) -> None:
         """Fold a measured time into the estimate of seconds per solve."""
@@ -116,7 +172,16 @@ def build_instance(payload: bytes) -> Any:
 
 
 _cache: OrderedDict[str, list[Any]] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache_lock = ForkSafeLock()
+
+
+def _forget_instances() -> None:
+    """In a forked child: start with no cached instance (native solvers may hold
+    threads or handles that stayed in the parent)."""
+    _cache.clear()
+
+
+on_fork_in_child(_forget_instances)
 
 
 def acquire_instance(digest: str, payload: bytes) -> Any:

@@ -76,7 +76,7 @@ class PerturbedOptions:
             the caller.
         memory_limit: the most bytes one call may hold (solutions, noise, values);
             default ``PERTURBOPT_MEMORY_LIMIT``, else half the physical memory. An int or
-            a string such as ``"16GiB"``.
+            a string such as ``"16GiB"``; ``0`` means no limit (as in Dask).
         solver_options: options for a registered solver, e.g. ``{"k": 3}`` for topk.
         sense: for a plain function, ``"max"`` (default) or ``"min"``.
         ndim: number of axes of one instance, for solvers that do not say (default 1);
@@ -228,7 +228,8 @@ def check_n_jobs(n_jobs: Any) -> int | None:
 
 
 def parse_bytes(name: str, value: Any) -> int:
-    """A positive number of bytes from an int or a string such as ``"16GiB"``."""
+    """A number of bytes from an int or a string such as ``"16GiB"``: ``0`` (no limit),
+    or at least 1 (a fraction of a byte counts as 1)."""
     if isinstance(value, str):
         match = re.fullmatch(r"\s*([0-9.]+(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", value)
         unit = match.group(2).lower() if match else None
@@ -236,18 +237,20 @@ def parse_bytes(name: str, value: Any) -> int:
             raise ValueError(
                 f"{name} must be a number of bytes such as 8000000000 or '8GiB', got {value!r}"
             )
-        return max(1, int(float(match.group(1)) * _UNITS[unit]))
+        count = float(match.group(1)) * _UNITS[unit]
+        return 0 if count == 0 else max(1, int(count))
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{name} must be a number of bytes (an int or a string such as '8GiB'), got {value!r}"
         )
-    if not float(value) > 0:
-        raise ValueError(f"{name} must be > 0 bytes, got {value!r}")
-    return int(float(value))
+    if not float(value) >= 0:
+        raise ValueError(f"{name} must be a number of bytes >= 0 (0 for no limit), got {value!r}")
+    return 0 if float(value) == 0 else max(1, int(float(value)))
 
 
 def default_memory_limit() -> int:
-    """``PERTURBOPT_MEMORY_LIMIT`` if set, else half of the machine's physical memory."""
+    """``PERTURBOPT_MEMORY_LIMIT`` if set (``0``: no limit), else half of the machine's
+    physical memory."""
     configured = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
     if configured:
         return parse_bytes(MEMORY_LIMIT_ENV, configured)

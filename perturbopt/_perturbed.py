@@ -9,7 +9,6 @@ which every estimator is computed.
 from __future__ import annotations
 
 import functools
-import threading
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from ._engine import EngineFailure, RunOptions, solve
 from ._estimators import PerturbedResult
 from ._failures import raise_failure
+from ._forks import ForkSafeLock
 from ._instances import SolverSpec
 from ._noise import Noise
 from ._options import PerturbedOptions, default_memory_limit, make_options
@@ -37,9 +37,15 @@ class Perturbed:
     Build it with [`perturbed`][perturbopt._perturbed.perturbed], which documents the arguments; the options are
     those of [`perturbopt.PerturbedOptions`][perturbopt.PerturbedOptions].
 
+    One object may be used from many threads at once, and survives ``os.fork()``
+    (see ``docs/parallel.md``).
+
     Attributes:
         options: the checked options.
-        solver: the solver instance used in this process.
+        solver: the solver as given, or as built from its name. Solves run on a copy
+            taken when the object was built: changing ``solver`` afterwards changes no
+            solve (build a new ``perturbed()`` instead). Plain functions and solvers
+            that do not pickle are used as they are.
         noise: the noise distribution.
         sense: ``"max"`` or ``"min"``, the solver's.
     """
@@ -64,7 +70,7 @@ class Perturbed:
         shape = getattr(self.solver, "shape", None)
         self._shape = None if shape is None else tuple(shape)
         self._keys = _seed_sequence(opts.seed)
-        self._keys_lock = threading.Lock()
+        self._keys_lock = ForkSafeLock()
 
     def __getattr__(self, name: str) -> Any:
         # The options, read-only: po.epsilon, po.num_samples, po.n_jobs, ...
@@ -149,7 +155,13 @@ class Perturbed:
                 self._spec, PerturbedRows(batch, plan), hints, run, keep_noise=o.keep_noise
             )
         except EngineFailure as failure:
-            raise_failure(failure, name, batch_shape, perturbed=True)
+            raise_failure(
+                failure,
+                name,
+                batch_shape,
+                perturbed=True,
+                describe=functools.partial(plan.describe_row, batch),
+            )
         return PerturbedResult(
             theta=batch,
             batch_shape=batch_shape,
@@ -175,8 +187,12 @@ class Perturbed:
         solution = solve_unperturbed(self._spec, batch, batch_shape, self._run())
         return solution.reshape(batch_shape + solution.shape[1:])
 
-    def _memory_limit(self) -> int:
-        return self.options.memory_limit or default_memory_limit()
+    def _memory_limit(self) -> int | None:
+        """The most bytes a call may hold, ``None`` for no limit (a limit of 0)."""
+        limit = self.options.memory_limit
+        if limit is None:
+            limit = default_memory_limit()
+        return limit or None
 
     def _check_memory(self, plan: NoisePlan) -> None:
         numbers = plan.num_rows * plan.row_size

@@ -23,7 +23,7 @@ import functools
 import math
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -212,31 +212,122 @@ class NoisePlan:
         inputs, in place, and return it.
 
         Raises:
-            OverflowFailure: a perturbed input is not finite (the row is named).
+            OverflowFailure: a perturbed input is not finite, or (multiplicative noise)
+                its factor ``exp(eps Z - log E[exp(eps Z)])`` or the input itself
+                underflowed below the smallest normal number (the row is named).
         """
         theta = theta.astype(z.dtype, copy=False)
-        scale = z.dtype.type(self.epsilon)
-        with np.errstate(over="raise", invalid="raise"):
-            try:
-                for rows, items in segments(start, z.shape[0], self.batch_size):
-                    piece = z[rows]
-                    if items is None:  # whole samples: (k, B, *s) against theta (B, *s)
-                        piece = piece.reshape((-1,) + theta.shape)
-                        target = theta
-                    else:
-                        target = theta[items]
-                    piece *= scale
-                    if self.shift is None:
-                        piece += target
-                    else:
-                        piece -= z.dtype.type(self.shift)
-                        np.exp(piece, out=piece)
-                        piece *= target
-            except FloatingPointError:
-                raise OverflowFailure(
-                    start + _first_non_finite_row(theta, z, start, self)
-                ) from None
+        try:
+            # Underflow matters for the factor and product of multiplicative noise alone.
+            under: Literal["ignore", "raise"] = "ignore" if self.shift is None else "raise"
+            with np.errstate(over="raise", invalid="raise", under=under):
+                self._apply(theta, z, start)
+        except FloatingPointError:
+            raise OverflowFailure(start + self._first_bad_row(theta, z.shape[0], start)) from None
         return z
+
+    def _apply(self, theta: np.ndarray, z: np.ndarray, start: int) -> None:
+        """The arithmetic of :meth:`perturb`, in place, under the caller's ``errstate``."""
+        scale = z.dtype.type(self.epsilon)
+        for rows, items in segments(start, z.shape[0], self.batch_size):
+            piece = z[rows]
+            if items is None:  # whole samples: (k, B, *s) against theta (B, *s)
+                piece = piece.reshape((-1,) + theta.shape)
+                target = theta
+            else:
+                target = theta[items]
+            piece *= scale
+            if self.shift is None:
+                piece += target
+            else:
+                piece -= z.dtype.type(self.shift)
+                np.exp(piece, out=piece)
+                piece *= target
+
+    def _first_bad_row(self, theta: np.ndarray, count: int, start: int) -> int:
+        """Redo the arithmetic of rows ``start .. start + count - 1`` without raising
+        and find the first one that :meth:`_out_of_range` refuses."""
+        with np.errstate(all="ignore"):
+            z = self.draw_rows(start, start + count)
+            self._apply(theta, z, start)
+            bad = self._out_of_range(theta, z, start)
+        return int(np.argmax(bad)) if bad.any() else 0
+
+    def _out_of_range(self, theta: np.ndarray, values: np.ndarray, start: int) -> np.ndarray:
+        """Per row: whether a perturbed input is not finite, or (multiplicative) whether
+        its factor or its value fell below the smallest normal number."""
+        flat = values.reshape(values.shape[0], -1)
+        bad = ~np.isfinite(flat)
+        if self.shift is not None:
+            tiny = np.finfo(values.dtype).tiny
+            rows = theta[np.arange(start, start + values.shape[0]) % self.batch_size]
+            rows = rows.reshape(flat.shape).astype(values.dtype, copy=False)
+            with np.errstate(all="ignore"):
+                factor = np.abs(flat) / np.abs(rows)
+            bad |= (np.abs(flat) < tiny) | (factor < tiny)
+        return bad.any(axis=1)
+
+    def exponent_range(self) -> tuple[float, float]:
+        """``[log(smallest normal), log(largest finite)]`` of the plan's dtype: the range
+        that ``eps Z - log E[exp(eps Z)]`` must stay within for multiplicative noise
+        (about ``[-708.4, 709.8]`` in float64, ``[-87.3, 88.7]`` in float32)."""
+        info = np.finfo(self.np_dtype)
+        return float(np.log(info.tiny)), float(np.log(info.max))
+
+    def describe_row(self, theta: np.ndarray, row: int) -> str:
+        """What went wrong with the perturbed input of ``row`` (one that
+        :meth:`perturb` refused), in words that end an error message."""
+        z = self.draw_rows(row, row + 1)
+        noise = z.astype(np.float64).reshape(-1)
+        with np.errstate(all="ignore"):
+            self._apply(theta.astype(z.dtype, copy=False), z, row)
+        values = z.reshape(-1)
+        base = theta[row % self.batch_size].reshape(-1)
+        dtype = np.dtype(self.np_dtype).name
+        if self.shift is None:
+            element = int(np.argmax(~np.isfinite(values)))
+            return (
+                f"is not finite: theta{_index(element, theta.shape[1:])} + eps * Z = "
+                f"{base[element]:.4g} + {self.epsilon:.4g} * {noise[element]:.4g} overflows "
+                f"{dtype}; rescale theta or use a smaller epsilon"
+            )
+        low, high = self.exponent_range()
+        exponent = self.epsilon * noise - self.shift
+        bad = ~np.isfinite(values) | (exponent > high) | (exponent < low)
+        bad |= np.abs(values) < np.finfo(self.np_dtype).tiny
+        element = int(np.argmax(bad))
+        where = f"theta{_index(element, theta.shape[1:])}"
+        product = (
+            f"{where} * exp(eps Z - log E[exp(eps Z)]) = "
+            f"{base[element]:.4g} * exp({exponent[element]:.4g})"
+        )
+        advice = (
+            f"multiplicative noise needs eps Z - log E[exp(eps Z)] (eps Z - eps^2/2 for "
+            f"Gaussian noise) within [{low:.1f}, {high:.1f}] for {dtype}, and the perturbed "
+            f"input at least {np.finfo(self.np_dtype).tiny:.3g} in magnitude; use a "
+            f"smaller epsilon (epsilon={self.epsilon:g} shifts the exponent by "
+            f"{-self.shift:.4g}), rescale theta, or use perturbation='additive'"
+        )
+        if not np.isfinite(values[element]) or exponent[element] > high:
+            return f"is not finite: {product} overflows {dtype}; {advice}"
+        tiny = np.finfo(self.np_dtype).tiny
+        if abs(values[element]) < tiny:
+            return (
+                f"underflows: {product} = {values[element]:.4g} is below the smallest "
+                f"normal {dtype} ({tiny:.3g}), so the solver would see 0 or a number with "
+                f"lost precision; {advice}"
+            )
+        return (
+            f"underflows: in {product}, the factor is below the smallest normal {dtype} "
+            f"({tiny:.3g}), so the perturbed input has lost precision; {advice}"
+        )
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> str:
+    """``[i, j]`` of element ``flat`` of an instance of ``shape`` (``""`` for scalars)."""
+    if not shape:
+        return ""
+    return "[" + ", ".join(str(int(i)) for i in np.unravel_index(flat, shape)) + "]"
 
 
 def segments(start: int, count: int, batch: int) -> list[tuple[slice, slice | None]]:
@@ -259,21 +350,9 @@ def segments(start: int, count: int, batch: int) -> list[tuple[slice, slice | No
     return pieces
 
 
-def _first_non_finite_row(theta: np.ndarray, z: np.ndarray, start: int, plan: NoisePlan) -> int:
-    """Redo the arithmetic without raising and find the first row that is not finite."""
-    with np.errstate(all="ignore"):
-        redone = plan.draw_rows(start, start + z.shape[0]).astype(np.float64)
-        rows = theta[(np.arange(start, start + z.shape[0]) % plan.batch_size)]
-        if plan.shift is None:
-            values = rows + plan.epsilon * redone
-        else:
-            values = rows * np.exp(plan.epsilon * redone - plan.shift)
-    bad = ~np.isfinite(values.reshape(values.shape[0], -1)).all(axis=1)
-    return int(np.argmax(bad)) if bad.any() else 0
-
-
 class OverflowFailure(Exception):
-    """A perturbed input overflowed; ``row`` is the first such row of the call."""
+    """A perturbed input overflowed, or underflowed with multiplicative noise; ``row`` is
+    the first such row of the call (:meth:`NoisePlan.describe_row` says what happened)."""
 
     def __init__(self, row: int) -> None:
         super().__init__(row)

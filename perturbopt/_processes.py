@@ -38,6 +38,7 @@ try:  # joblib >= 1.6 depends on cloudpickle; older releases vendor it
 except ImportError:  # pragma: no cover
     from joblib.externals import cloudpickle  # type: ignore[no-redef]
 
+from ._forks import on_fork_in_child
 from ._rows import RowFailure
 from ._tasks import TaskOutput
 from ._threads import engine_thread
@@ -214,11 +215,24 @@ class _Worker:
 
     def close(self) -> None:
         self.outbox.put(None)
-        for connection in (self.from_worker,):
+        try:
+            self.from_worker.close()
+        except OSError:  # pragma: no cover
+            pass
+
+    def disown(self) -> None:
+        """In a forked child: close the inherited ends of the parent's pipes and shared
+        memory, and leave the process (the parent's child, not ours) alone."""
+        for connection in (self.to_worker, self.from_worker):
             try:
                 connection.close()
             except OSError:  # pragma: no cover
                 pass
+        self.status = np.empty(0)
+        try:
+            self.mapping.close()
+        except (BufferError, ValueError):  # pragma: no cover - a view still exported
+            pass
 
 
 _calls = itertools.count()
@@ -525,6 +539,21 @@ class ProcessWorkers:
 
 
 _processes = ProcessWorkers()
+_disowned: list[_Worker] = []
+
+
+def _forget_processes() -> None:
+    """In a forked child: the worker processes, the launcher thread and the lock (which
+    another thread of the parent may have held) stay the parent's; start with none."""
+    global _processes, _launcher
+    for worker in _processes._workers:
+        worker.disown()
+    _disowned.extend(_processes._workers)  # never collected: their Popen is not ours
+    _processes = ProcessWorkers()
+    _launcher = _Launcher()
+
+
+on_fork_in_child(_forget_processes)
 
 
 def process_workers() -> ProcessWorkers:

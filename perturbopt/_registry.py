@@ -9,11 +9,14 @@ hook is reported by name (a warning; an error in strict mode) and registers noth
 hook's registrations count only if the whole hook ran. Two plugins claiming one name
 make that name fail, naming both; every other name keeps working.
 
-Environment variables:
-    PERTURBOPT_STRICT_PLUGINS=1: the first lookup raises [`PluginError`][perturbopt._registry.PluginError] for the
-        plugins that failed, instead of warning; the healthy ones keep working after.
+Environment variables (``1``, ``true``, ``yes`` or ``on`` turn one on; ``0``, ``false``,
+``no``, ``off``, ``disable`` or an empty value leave it off; anything else is a
+``ValueError`` naming the variable):
+    PERTURBOPT_STRICT_PLUGINS=1: every lookup raises [`PluginError`][perturbopt.PluginError] for the
+        plugins that failed, instead of warning, for as long as one is broken.
     PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD=1: installed plugins are not loaded; only the
-        built-ins and plugins registered with [`Registry.register_plugin`][perturbopt._registry.Registry.register_plugin] are.
+        built-ins and plugins registered with [`Registry.register_plugin`][perturbopt.Registry.register_plugin]
+        are.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import functools
 import importlib
 import importlib.metadata
 import os
-import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ import pluggy
 
 from ._errors import DuplicateNameError, PluginError, UnknownNameError
 from ._factory_options import check_factory_options
+from ._forks import ForkSafeLock
 from ._hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME, PerturbOptHookSpecs
 
 __all__ = [
@@ -128,13 +131,18 @@ class _Table:
         else:
             self.entries[entry.name] = entry
 
-    def clash_message(self, name: str) -> str:
+    def clash_message(self, name: str, *, strict: bool = False) -> str:
         owners = " and by ".join(
             f"plugin {e.plugin!r} (distribution {e.distribution!r})" for e in self.clashes[name]
         )
+        after = (
+            f"in strict mode ({STRICT_ENV}=1) every lookup raises this error until then"
+            if strict
+            else "other names are unaffected"
+        )
         return (
             f"{self.kind} name {name!r} is registered twice: by {owners}; uninstall one "
-            "of them (other names are unaffected)"
+            f"of them ({after})"
         )
 
 
@@ -142,10 +150,31 @@ class _Table:
 class _Catalogue:
     solvers: _Table = field(default_factory=lambda: _Table("solver"))
     noises: _Table = field(default_factory=lambda: _Table("noise"))
+    failures: list[PluginError] = field(default_factory=list)
+    """Strict mode: the hooks that raised and the names two plugins claim."""
+
+
+_ON = ("1", "true", "yes", "on")
+_OFF = ("", "0", "false", "no", "off", "disable")
 
 
 def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+    """Whether the environment variable ``name`` turns its switch on.
+
+    Raises:
+        ValueError: the value is neither on nor off.
+    """
+    raw = os.environ.get(name, "")
+    value = raw.strip().lower()
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    raise ValueError(
+        f"environment variable {name}={raw!r} is neither on nor off: set it to "
+        f"{', '.join(_ON)} to turn it on, or to {', '.join(v for v in _OFF if v)} or an "
+        "empty value (or unset it) to leave it off"
+    )
 
 
 class Registry:
@@ -154,7 +183,8 @@ class Registry:
     Args:
         autoload: load the plugins installed under the entry-point group
             ``perturbopt`` (default: unless ``PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD`` is set).
-        strict: raise on a plugin that fails (default: ``PERTURBOPT_STRICT_PLUGINS``).
+        strict: raise on every lookup while a plugin has failed (default:
+            ``PERTURBOPT_STRICT_PLUGINS``).
         builtins: register perturbopt's built-in solvers and noises.
 
     Example:
@@ -178,10 +208,10 @@ class Registry:
         self._manager = pluggy.PluginManager(PROJECT_NAME)
         self._manager.add_hookspecs(PerturbOptHookSpecs)
         self._sources: dict[str, _PluginSource] = {}
-        self._lock = threading.RLock()
+        self._lock = ForkSafeLock(reentrant=True)
         self._plugins_loaded = False
         self._catalogue: _Catalogue | None = None
-        self._unreported: list[PluginError] = []
+        self._broken: list[PluginError] = []  # strict mode: failed imports and validations
         self.failed_plugins: dict[str, BaseException] = {}
         """Plugins that failed to import, validate or register, by name, with their error."""
 
@@ -286,20 +316,35 @@ class Registry:
             )
 
     def _plugin_failed(
-        self, plugin: str, distribution: str, what: str, error: BaseException
+        self,
+        plugin: str,
+        distribution: str,
+        what: str,
+        error: BaseException,
+        failures: list[PluginError] | None = None,
     ) -> None:
+        """Warn about a failed plugin, or (strict mode) keep the error for every lookup
+        in ``failures`` (by default, the registry's failed imports and validations)."""
         self.failed_plugins[plugin] = error
-        message = (
+        head = (
             f"perturbopt plugin {plugin!r} (distribution {distribution!r}) {what}: "
-            f"{type(error).__name__}: {error}. Its solvers are unavailable; the other plugins "
-            f"still work. Reinstall or uninstall {distribution!r}; set "
-            f"{DISABLE_AUTOLOAD_ENV}=1 to load no installed plugin."
+            f"{type(error).__name__}: {error}."
         )
         if self._strict:
-            failure = PluginError(message)
+            failure = PluginError(
+                f"{head} In strict mode ({STRICT_ENV}=1 or strict=True) every lookup "
+                f"raises this error while the plugin is broken. Reinstall or uninstall "
+                f"{distribution!r}; set {DISABLE_AUTOLOAD_ENV}=1 to load no installed "
+                f"plugin, or unset {STRICT_ENV} to be warned instead."
+            )
             failure.__cause__ = error
-            self._unreported.append(failure)
+            (self._broken if failures is None else failures).append(failure)
         else:
+            message = (
+                f"{head} Its solvers are unavailable; the other plugins still work. "
+                f"Reinstall or uninstall {distribution!r}; set {DISABLE_AUTOLOAD_ENV}=1 "
+                "to load no installed plugin."
+            )
             warnings.warn(message, RuntimeWarning, stacklevel=5)
 
     # -- catalogue ----------------------------------------------------------------
@@ -312,12 +357,10 @@ class Registry:
                 if self._catalogue is None:
                     self._catalogue = self._collect()
                 catalogue = self._catalogue
-        if self._unreported:
-            with self._lock:
-                failures, self._unreported = self._unreported, []
-            if failures:
-                error = PluginError("\n".join(str(f) for f in failures))
-                raise error from failures[0].__cause__
+        failures = self._broken + catalogue.failures
+        if failures:  # strict mode: on every lookup, for as long as a plugin is broken
+            error = PluginError("\n".join(str(f) for f in failures))
+            raise error from failures[0].__cause__
         return catalogue
 
     def _collect(self) -> _Catalogue:
@@ -339,15 +382,19 @@ class Registry:
                     )
                 except (Exception, SystemExit) as error:  # noqa: BLE001 - all or nothing
                     self._plugin_failed(
-                        source.plugin, source.distribution, f"failed in {hook_name}", error
+                        source.plugin,
+                        source.distribution,
+                        f"failed in {hook_name}",
+                        error,
+                        catalogue.failures,
                     )
                     continue
                 for entry in staged:
                     table.add(entry)
             for name in table.clashes:
-                message = table.clash_message(name)
+                message = table.clash_message(name, strict=self._strict)
                 if self._strict:
-                    self._unreported.append(PluginError(message))
+                    catalogue.failures.append(PluginError(message))
                 else:
                     warnings.warn(message, RuntimeWarning, stacklevel=4)
         return catalogue
@@ -422,7 +469,7 @@ def _distribution_of(entry_point: importlib.metadata.EntryPoint) -> str:
 
 
 _default: Registry | None = None
-_default_lock = threading.Lock()
+_default_lock = ForkSafeLock()
 
 
 def get_solver(name: str, **options: Any) -> Any:

@@ -4,7 +4,8 @@ The engine's workers, threads and the calling process all go through
 :func:`solve_stack`: inputs are handed over read-only (a solver cannot corrupt the
 noise, the caller's ``theta`` or the values computed after it), every output is checked
 against the solver contract, and solutions are stored in the smallest integer type that
-holds them exactly (0/1 and ranks as ``int8``), else float64.
+holds them exactly (0/1 and ranks as ``int8``; integers beyond ``int32`` as ``int64``, so
+that none above ``2**53`` is rounded), else float64.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def _raised(row: int, error: BaseException) -> RowFailure:
 
 
 def compact(y: np.ndarray) -> np.ndarray:
-    """``y`` in the smallest of int8/int16/int32 that holds it exactly, else float64."""
+    """``y`` in the smallest of int8/int16/int32 that holds it exactly; integer arrays
+    beyond int32 in int64 (float64 would round integers above ``2**53``); else float64
+    (float solutions, and unsigned ones above ``2**63 - 1``, which no int64 holds)."""
     if y.dtype == np.bool_:
         return y.astype(np.int8)
     if y.size == 0:
@@ -74,6 +77,8 @@ def compact(y: np.ndarray) -> np.ndarray:
         info = np.iinfo(dtype)
         if info.min <= low and high <= info.max:
             return y.astype(dtype, copy=y.dtype != dtype)
+    if y.dtype.kind in "iu" and high <= np.iinfo(np.int64).max:
+        return y.astype(np.int64, copy=y.dtype != np.int64)
     return np.asarray(y, dtype=np.float64)
 
 
@@ -209,7 +214,9 @@ def _batch_only(
 
 def row_values(inputs: np.ndarray, solutions: np.ndarray) -> np.ndarray:
     """``<y_r, theta_r>`` for each row of a stack, in float64, computed row by row (so a
-    row's value does not depend on the rows around it)."""
+    row's value does not depend on the rows around it). The inputs are floats, so the
+    value is a float64 sum of products, each rounded like any float product, whatever the
+    solutions' type (the solutions themselves are kept exact by :func:`compact`)."""
     flat_inputs = inputs.reshape(inputs.shape[0], -1)
     flat_solutions = solutions.reshape(inputs.shape[0], -1)
     return np.einsum("ij,ij->i", flat_inputs, flat_solutions, dtype=np.float64)

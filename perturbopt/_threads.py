@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ._forks import on_fork_in_child
+
 __all__ = ["ThreadWorkers", "engine_thread", "restore_interrupt_handler", "thread_workers"]
 
 T = TypeVar("T")
@@ -177,3 +179,13 @@ _workers = ThreadWorkers()
 def thread_workers() -> ThreadWorkers:
     """The process's helper threads."""
     return _workers
+
+
+def _forget_threads() -> None:
+    """In a forked child: the parent's helper threads do not exist here (a task handed
+    to one would never run), so start with none."""
+    global _workers
+    _workers = ThreadWorkers()
+
+
+on_fork_in_child(_forget_threads)

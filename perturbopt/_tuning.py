@@ -22,9 +22,10 @@ still starting).
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from dataclasses import dataclass, field
+
+from ._forks import ForkSafeLock
 
 __all__ = ["EXPLORE_EVERY", "GOOD_SPEEDUP", "ModeTimes"]
 
@@ -55,7 +56,7 @@ class ModeTimes:
     uses: dict[str, int] = field(default_factory=dict)
     calls: int = 0
     probe: float | None = None  # the calling thread's time per row, from a probe
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: ForkSafeLock = field(default_factory=ForkSafeLock, repr=False)
 
     def note_probe(self, seconds: float, rows: int) -> None:
         """Keep a first call's probe as the calling thread's time per row, if it was

@@ -105,19 +105,19 @@ def check_nonzero(theta: np.ndarray, batch_shape: tuple[int, ...]) -> None:
         )
 
 
-def check_memory(parts: dict[str, int], limit: int, advice: str) -> None:
+def check_memory(parts: dict[str, int], limit: int | None, advice: str) -> None:
     """Refuse, before anything is allocated, a call that would hold more than ``limit``
-    bytes in all; ``parts`` names what it would hold."""
+    bytes in all (``None``: no limit); ``parts`` names what it would hold."""
     from ._errors import MemoryLimitError
 
     needed = sum(parts.values())
-    if needed <= limit:
+    if limit is None or needed <= limit:
         return
     detail = ", ".join(f"{name} {format_bytes(size)}" for name, size in parts.items() if size)
     raise MemoryLimitError(
         f"this call would hold {format_bytes(needed)} ({detail}), over the memory limit of "
         f"{format_bytes(limit)}; {advice}, or raise the limit with memory_limit= or the "
-        "PERTURBOPT_MEMORY_LIMIT environment variable",
+        "PERTURBOPT_MEMORY_LIMIT environment variable (0 for no limit)",
         needed=needed,
         limit=limit,
     )

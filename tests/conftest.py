@@ -21,7 +21,7 @@ def dispatches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     original = _engine._dispatch
 
     def spy(*args: object, **kwargs: object) -> object:
-        placement = args[4] if len(args) > 4 else kwargs["placement"]
+        placement = args[5] if len(args) > 5 else kwargs["placement"]
         calls.append(placement.mode)  # type: ignore[attr-defined]
         return original(*args, **kwargs)  # type: ignore[arg-type]
 

@@ -15,17 +15,23 @@ import perturbopt
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
+SOLVES: list[int] = []
+"""One entry per solve of any copy of :class:`CountingSolver` in this process (the
+engine solves with a copy taken at construction, never with the object given)."""
+
+
 class CountingSolver:
     """argmax that counts its calls, to prove validation happens before solving."""
 
     sense = "max"
     name = "counting"
 
-    def __init__(self) -> None:
-        self.calls = 0
+    @property
+    def calls(self) -> int:
+        return len(SOLVES)
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
-        self.calls += 1
+        SOLVES.append(1)
         return np.eye(theta.shape[-1])[np.argmax(theta)]
 
 
@@ -43,6 +49,7 @@ class FailsOnNegativeFirst:
 
 @pytest.fixture
 def counting() -> CountingSolver:
+    SOLVES.clear()
     return CountingSolver()
 
 

@@ -3,6 +3,7 @@ workers (with the solvers they built) kept across calls."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -70,7 +71,34 @@ def test_ray_workers_keep_their_solver_across_calls(
     theta = np.random.default_rng(1).normal(size=(4, 6))
     with joblib.parallel_config(backend="ray"):
         po = perturbopt.perturbed(LoggedRanking(str(log)), num_samples=30, n_jobs=2, seed=0)
+        assert len(log.read_text().splitlines()) == 1  # the caller's frozen copy
         for _ in range(4):
             po.solve(theta)
     assert force_dispatch == ["joblib"] * 4
-    assert 1 <= len(log.read_text().splitlines()) <= 2  # once per worker, not per call
+    assert 2 <= len(log.read_text().splitlines()) <= 3  # once per worker, not per call
+
+
+PARENT = os.getpid()
+
+
+class DiesInWorkers:
+    """Ranks in the calling process; kills the Ray worker that solves it."""
+
+    sense = "max"
+    name = "dies-in-workers"
+
+    def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
+        if os.getpid() != PARENT:
+            os._exit(3)
+        return np.argsort(np.argsort(theta)) + 1.0
+
+
+def test_a_dying_ray_worker_is_a_solver_crash_naming_a_sample(local_ray, force_dispatch) -> None:  # type: ignore[no-untyped-def]
+    theta = np.random.default_rng(2).normal(size=(2, 5))
+    with joblib.parallel_config(backend="ray"):
+        po = perturbopt.perturbed(DiesInWorkers(), num_samples=12, n_jobs=2, seed=0)
+        with pytest.raises(perturbopt.SolverCrashError, match="Ray") as caught:
+            po.solve(theta)
+    assert force_dispatch == ["joblib"]
+    assert caught.value.solver == "dies-in-workers"
+    assert caught.value.sample is not None

@@ -333,6 +333,33 @@ def test_the_memory_limit_can_be_set_and_raised(monkeypatch: pytest.MonkeyPatch)
         perturbopt.perturbed("argmax", num_samples=100).solve(theta)
 
 
+@pytest.mark.parametrize("zero", ["0", "0B", " 0GiB ", "0.0"])
+def test_a_memory_limit_of_0_in_the_environment_means_no_limit(
+    zero: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "0" used to become a limit of 1 byte ("over the memory limit of 1 B").
+    monkeypatch.setenv("PERTURBOPT_MEMORY_LIMIT", zero)
+    result = perturbopt.perturbed("argmax", num_samples=100, seed=0).solve(np.zeros((4, 10)))
+    assert result.mean.shape == (4, 10)
+    assert result.jacobian().shape == (4, 10, 10)
+
+
+@pytest.mark.parametrize("zero", [0, 0.0, "0", "0MiB"])
+def test_memory_limit_0_means_no_limit_and_overrides_the_environment(
+    zero: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PERTURBOPT_MEMORY_LIMIT", "10KiB")
+    po = perturbopt.perturbed("argmax", num_samples=100, memory_limit=zero)
+    assert po.memory_limit == 0
+    assert po.solve(np.zeros((4, 10))).mean.shape == (4, 10)
+
+
+def test_a_tiny_memory_limit_is_one_byte_not_none() -> None:
+    po = perturbopt.perturbed("argmax", num_samples=4, memory_limit="0.5")
+    with pytest.raises(perturbopt.MemoryLimitError, match="over the memory limit of 1 B"):
+        po.solve(np.zeros(3))
+
+
 def test_released_noise_is_never_held_after_a_vjp() -> None:
     result = perturbopt.perturbed("argmax", num_samples=30, seed=0, keep_noise=False).solve(
         np.zeros((2, 4))
@@ -359,6 +386,7 @@ def test_released_noise_is_never_held_after_a_vjp() -> None:
         ({"timeout": 0}, ValueError, "timeout must be a finite number > 0"),
         ({"dtype": "float16"}, ValueError, "dtype must be 'float64' or 'float32'"),
         ({"memory_limit": "lots"}, ValueError, "memory_limit must be a number of bytes"),
+        ({"memory_limit": -1}, ValueError, r"memory_limit must be a number of bytes >= 0 \(0 "),
         ({"seed": "abc"}, TypeError, "seed must be None, a non-negative int"),
         ({"epsilonn": 1.0}, TypeError, "unknown option 'epsilonn'; did you mean 'epsilon'"),
     ],
@@ -380,7 +408,59 @@ def test_a_perturbed_input_that_overflows_is_an_error_not_inf() -> None:
         po.solve(np.array([1e308, 0.0]))
 
 
+def test_multiplicative_noise_that_underflows_is_an_error_not_a_biased_mean() -> None:
+    # exp(40 Z - 800) is 0 or subnormal for almost every Z: the mean used to be biased to
+    # index 0 with a value of 1e-299 and a zero VJP, without a word.
+    theta = np.random.default_rng(0).uniform(1, 2, 5)
+    po = perturbopt.perturbed("argmax", epsilon=40, perturbation="multiplicative", seed=0)
+    with pytest.raises(ValueError, match=r"theta perturbed at sample \d+ underflows") as info:
+        po.solve(theta)
+    message = str(info.value)
+    assert "[-708.4, 709.8] for float64" in message
+    assert "smaller epsilon" in message and "perturbation='additive'" in message
+
+
+def test_an_underflowing_batch_item_is_named() -> None:
+    # Item 0 is safe; item 1 sits at the smallest normal number, so any factor below 1
+    # makes it subnormal.
+    theta = np.array([[1.0, 2.0, 3.0], [3e-308, 3e-308, 3e-308]])
+    po = perturbopt.perturbed("argmax", epsilon=0.5, perturbation="multiplicative", seed=0)
+    with pytest.raises(ValueError, match=r"sample \d+ of batch item 1 underflows: theta\[\d\]"):
+        po.solve(theta)
+
+
+def test_the_float32_range_of_multiplicative_noise_is_its_own() -> None:
+    # eps^2/2 = 112.5 is inside float64's exponent range, outside float32's.
+    theta = np.array([1.0, 2.0, 3.0])
+    options = {"epsilon": 15.0, "perturbation": "multiplicative", "seed": 0, "num_samples": 8}
+    assert np.isfinite(perturbopt.perturbed("argmax", **options).solve(theta).value)
+    po = perturbopt.perturbed("argmax", dtype="float32", **options)
+    with pytest.raises(ValueError, match=r"underflows.*\[-87\.3, 88\.7\] for float32"):
+        po.solve(theta)
+
+
 # -- 7. shapes and messages -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_integer_solutions_above_2_53_stay_exact(n_jobs: int | None) -> None:
+    # They used to be stored as float64: 2**53 + 1 came back as 2**53.
+    big = 2**53 + 1
+
+    def huge_sign(theta: np.ndarray) -> np.ndarray:
+        return np.where(theta > 0, big, -big).astype(np.int64)
+
+    theta = np.array([[1.0, -1.0, 2.0], [-3.0, 4.0, -5.0]])
+    po = perturbopt.perturbed(huge_sign, num_samples=6, epsilon=0.01, seed=0, n_jobs=n_jobs)
+    result = po.solve(theta)
+    assert result.samples.dtype == np.int64
+    expected = np.where(theta > 0, big, -big)
+    for sample in result.samples:
+        assert sample.tolist() == expected.tolist()  # exact Python ints
+    np.testing.assert_array_equal(result.mean, expected.astype(np.float64))
+    perturbed_inputs = theta + 0.01 * result.noise[0]
+    exact = (expected.astype(object) * perturbed_inputs.astype(object)).sum(axis=1)
+    np.testing.assert_allclose(result.sample_values[0], exact.astype(np.float64), rtol=1e-12)
 
 
 def test_unbatched_samples_have_no_batch_axis() -> None:

@@ -159,3 +159,110 @@ def test_loader_says_what_is_wrong(tmp_path: Path) -> None:
     np.save(tmp_path / "train_maps.npy", source.images[:, :40])
     with pytest.raises(ValueError, match=r"images must be \(N, 8k, 8k, 3\)"):
         load_warcraft_maps(tmp_path, "train")
+
+
+# -- what the loader refuses, and what it converts -----------------------------------------
+
+
+@pytest.fixture
+def split_folder(tmp_path: Path) -> tuple[Path, TerrainMaps]:
+    source = make_terrain_maps(5, grid=6, seed=4)
+    write_split(tmp_path, "train", source)
+    return tmp_path, source
+
+
+def test_float_images_in_0_1_are_scaled_to_0_255_not_turned_black(
+    split_folder: tuple[Path, TerrainMaps],
+) -> None:
+    folder, source = split_folder
+    np.save(folder / "train_maps.npy", source.images.astype(np.float32) / 255)
+    loaded = load_warcraft_maps(folder, "train")
+    assert loaded.images.dtype == np.uint8
+    np.testing.assert_array_equal(loaded.images, source.images)
+    np.save(folder / "train_maps.npy", source.images.astype(np.float64))  # floats in 0..255
+    np.testing.assert_array_equal(load_warcraft_maps(folder, "train").images, source.images)
+
+
+def test_images_out_of_range_not_finite_or_of_mixed_scales_are_refused(
+    split_folder: tuple[Path, TerrainMaps],
+) -> None:
+    folder, source = split_folder
+    images = source.images.astype(np.float32)
+    images[2, 3, 4, 1] = np.nan
+    np.save(folder / "train_maps.npy", images)
+    with pytest.raises(ValueError, match=r"train_maps\.npy\[2, 3, 4, 1\] is nan.*finite"):
+        load_warcraft_maps(folder, "train")
+    images[2, 3, 4, 1] = 300.0
+    np.save(folder / "train_maps.npy", images)
+    with pytest.raises(ValueError, match=r"0\.\.255.*train_maps\.npy\[2, 3, 4, 1\] is 300"):
+        load_warcraft_maps(folder, "train")
+    integers = source.images.astype(np.int16)
+    integers[0, 1, 2, 0] = -1
+    np.save(folder / "train_maps.npy", integers)
+    with pytest.raises(ValueError, match=r"pixel values in 0\.\.255.*npy\[0, 1, 2, 0\] is -1"):
+        load_warcraft_maps(folder, "train")
+    mixed = source.images.astype(np.float32)
+    mixed[3] /= 255  # one map in [0, 1], the others in 0..255
+    np.save(folder / "train_maps.npy", mixed)
+    with pytest.raises(ValueError, match=r"mixes pixel scales.*train_maps\.npy\[3\]"):
+        load_warcraft_maps(folder, "train")
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [(np.nan, "is nan.*finite"), (np.inf, "is inf.*finite"), (-1.0, "is -1.0.*non-negative")],
+)
+def test_costs_that_are_not_finite_or_negative_are_refused(
+    split_folder: tuple[Path, TerrainMaps], bad: float, words: str
+) -> None:
+    folder, source = split_folder
+    costs = source.costs.astype(np.float32)
+    costs[3, 2, 5] = bad
+    np.save(folder / "train_vertex_weights.npy", costs)
+    with pytest.raises(ValueError, match=rf"train_vertex_weights\.npy\[3, 2, 5\] {words}.*map 3"):
+        load_warcraft_maps(folder, "train")
+
+
+def test_a_bad_cost_in_a_part_file_names_the_part_and_the_map_of_the_split(
+    tmp_path: Path,
+) -> None:
+    source = make_terrain_maps(6, grid=6, seed=4)
+    write_split(tmp_path, "test", source, parts=2)
+    costs = np.load(tmp_path / "test_vertex_weights_part1.npy")
+    costs[1, 0, 0] = np.nan
+    np.save(tmp_path / "test_vertex_weights_part1.npy", costs)
+    with pytest.raises(
+        ValueError, match=r"test_vertex_weights_part1\.npy\[1, 0, 0\] \(map 4 of the split\)"
+    ):
+        load_warcraft_maps(tmp_path, "test")
+
+
+def test_paths_that_are_not_optimal_for_their_costs_are_refused(
+    split_folder: tuple[Path, TerrainMaps],
+) -> None:
+    folder, source = split_folder
+    swapped = source.paths.copy()
+    order = [0, 1, 3, 2, 4]  # maps 2 and 3 swap paths
+    assert not np.array_equal(swapped[2], swapped[3])
+    np.save(folder / "train_shortest_paths.npy", swapped[order].astype(np.float32))
+    with pytest.raises(ValueError, match=r"train_shortest_paths\.npy\[2\] is not a shortest path"):
+        load_warcraft_maps(folder, "train")
+    broken = source.paths.copy()
+    broken[1, -1, -1] = 0  # no longer reaches the bottom-right cell
+    np.save(folder / "train_shortest_paths.npy", broken.astype(np.float32))
+    with pytest.raises(ValueError, match=r"train_shortest_paths\.npy\[1\] is not a path from"):
+        load_warcraft_maps(folder, "train")
+
+
+def test_any_of_tied_optimal_paths_is_accepted(tmp_path: Path) -> None:
+    # 3 x 3 unit costs with an expensive centre: over the top-right or the bottom-left,
+    # both cost 4, and the solver picks one of them.
+    costs = np.ones((2, 3, 3))
+    costs[:, 1, 1] = 5.0
+    paths = np.zeros((2, 3, 3), dtype=np.int8)
+    paths[0, 0, 0] = paths[0, 0, 1] = paths[0, 1, 2] = paths[0, 2, 2] = 1
+    paths[1, 0, 0] = paths[1, 1, 0] = paths[1, 2, 1] = paths[1, 2, 2] = 1
+    assert (path_costs(shortest_paths(costs), costs) == 4).all()
+    images = np.zeros((2, 3 * TILE, 3 * TILE, 3), dtype=np.uint8)
+    write_split(tmp_path, "val", TerrainMaps(images, costs, paths, None, "tied"))
+    np.testing.assert_array_equal(load_warcraft_maps(tmp_path, "val").paths, paths)

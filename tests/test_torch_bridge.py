@@ -447,3 +447,53 @@ def test_perturbopt_torch_without_torch_says_what_to_install():
     )
     assert done.returncode == 0, done.stderr
     assert "pip install perturbopt[torch]" in done.stdout
+
+
+# -- an empty batch ------------------------------------------------------------------------
+
+
+def _never_called(theta: np.ndarray) -> np.ndarray:
+    raise AssertionError("an empty batch must not call the solver")
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (2, 0, 4), (0, 3, 4)])
+def test_an_empty_batch_gives_an_empty_result_and_a_zero_gradient(shape):
+    # torch modules return an empty result for B = 0; the layers used to refuse it.
+    theta = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
+    layer = PerturbedOptimizer(_never_called, num_samples=5)
+    y = layer(theta)
+    assert y.shape == theta.shape and y.dtype == theta.dtype and y.requires_grad
+    y.sum().backward()
+    assert theta.grad is not None and theta.grad.shape == theta.shape
+    theta.grad = None
+    value = PerturbedOptimum(_never_called, num_samples=5)(theta)
+    assert value.shape == shape[:-1]
+    value.sum().backward()
+    assert theta.grad is not None and theta.grad.shape == theta.shape
+    layer.eval()
+    layer.hard_at_eval = True
+    assert layer(theta).shape == theta.shape
+
+
+@pytest.mark.parametrize(("reduction", "expected"), [("sum", 0.0), ("mean", float("nan"))])
+def test_the_fenchel_young_loss_of_an_empty_batch_is_reduced_as_torch_does(reduction, expected):
+    from perturbopt.torch import FenchelYoungLoss
+
+    theta = torch.zeros(0, 3, requires_grad=True)
+    y = torch.zeros(0, 3, dtype=torch.int64)
+    loss_fn = FenchelYoungLoss(_never_called, reduction=reduction)
+    loss = loss_fn(theta, y)
+    reference = torch.nn.functional.mse_loss(theta, y.float(), reduction=reduction)
+    assert loss.shape == reference.shape == ()
+    np.testing.assert_equal(loss.item(), expected)
+    loss.backward()
+    assert theta.grad is not None and theta.grad.shape == (0, 3)
+    none = FenchelYoungLoss(_never_called, reduction="none")(theta, y)
+    assert none.shape == (0,)
+
+
+def test_an_empty_batch_of_instances_of_the_wrong_shape_is_still_an_error():
+    pytest.importorskip("perturbopt_scipy")
+    layer = PerturbedOptimizer("scipy.assignment", solver_options={"shape": (3, 3)})
+    with pytest.raises(ValueError, match=r"theta has shape \(0, 3, 4\).*instances of shape"):
+        layer(torch.zeros(0, 3, 4))

@@ -281,7 +281,15 @@ def _render(terrain: np.ndarray, variants: np.ndarray, rng: np.random.Generator)
 def load_warcraft_maps(
     folder: str | Path, split: str = "train", *, limit: int | None = None
 ) -> TerrainMaps:
-    """Read one split of the published Warcraft shortest-path data set.
+    """Read one split of the published Warcraft shortest-path data set, and check it.
+
+    Images may be stored as integers in ``0..255`` or as floats: floats whose values all
+    lie in ``[0, 1]`` are taken as fractions of 255 (``round(255 x)``), floats that reach
+    above 1 as values in ``0..255`` (rounded); a float file in the ``0..255`` scale with
+    a map whose pixels all lie in ``(0, 1]`` mixes both scales and is refused.
+    Costs must be finite and non-negative, and each path must be an 8-connected set of
+    cells joining the top-left to the bottom-right cell whose cost is the least possible
+    for its map's costs (any of several tied optima is accepted).
 
     Args:
         folder: the folder of one map size, e.g. ``warcraft_shortest_path_oneskin/12x12``.
@@ -296,43 +304,166 @@ def load_warcraft_maps(
     Raises:
         FileNotFoundError: a file of the split is missing (the message lists what the
             folder holds).
-        ValueError: the arrays do not fit together (shapes, or paths that are not 0/1).
+        ValueError: the arrays do not fit together (shapes, or paths that are not 0/1),
+            or hold what the data set cannot: pixel values that are not finite or outside
+            ``0..255`` (or mixed scales), NaN, infinite or negative costs, or a path that
+            is not a path or is not optimal for its costs. The message names the file,
+            the map and the cell.
+        perturbopt.UnknownNameError: the ``perturbopt-scipy`` plugin, which checks that
+            the paths are optimal, is not installed.
     """
     folder = Path(folder)
     if split not in ("train", "val", "test"):
         raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
-    arrays = [
+    (images, image_files), (costs, cost_files), (paths, path_files) = (
         _load_array(folder, f"{split}_{kind}", limit)
         for kind in ("maps", "vertex_weights", "shortest_paths")
-    ]
-    images, costs, paths = arrays
-    if images.dtype != np.uint8:
-        if images.min() < 0 or images.max() > 255:
-            raise ValueError(
-                f"{split}_maps must hold pixel values in 0..255, got the range "
-                f"{images.min()}..{images.max()}"
-            )
-        images = images.astype(np.uint8)
-    if not np.isin(paths, (0, 1)).all():
-        raise ValueError(f"{split}_shortest_paths must hold 0/1 path indicators")
+    )
     if len({len(images), len(costs), len(paths)}) != 1:
         raise ValueError(
             f"the files of split {split!r} hold different numbers of maps: "
             f"{len(images)} maps, {len(costs)} vertex weights, "
             f"{len(paths)} shortest paths"
         )
-    return TerrainMaps(
+    images = _as_uint8_images(images, image_files)
+    costs = _checked_costs(costs, cost_files)
+    if not np.isin(paths, (0, 1)).all():
+        bad = _first(~np.isin(paths, (0, 1)))
+        raise ValueError(
+            f"{split}_shortest_paths must hold 0/1 path indicators; "
+            f"{_where(path_files, bad)} is {paths[bad]}"
+        )
+    maps = TerrainMaps(
         images=images,
-        costs=costs.astype(np.float64),
+        costs=costs,
         paths=paths.astype(np.int8),
         terrain=None,
         name=f"Warcraft {folder.name} {split}",
     )
+    _check_paths(maps.paths, maps.costs, path_files)
+    return maps
 
 
-def _load_array(folder: Path, stem: str, limit: int | None) -> np.ndarray:
+_Files = list[tuple[Path, int]]
+"""The files an array was read from, with the number of maps each gave, in order."""
+
+
+def _where(files: _Files, index: tuple[int, ...]) -> str:
+    """``"name.npy[i, j, k]"`` for element ``index`` of an array joined from ``files``
+    (the map's index within its part file, and within the split when they differ)."""
+    first, rest = index[0], index[1:]
+    local = first
+    for path, count in files:
+        if local < count:
+            place = ", ".join(str(int(i)) for i in (local, *rest))
+            split_note = f" (map {first} of the split)" if local != first else ""
+            return f"{path.name}[{place}]{split_note}"
+        local -= count
+    raise IndexError(index)  # pragma: no cover - the index comes from the joined array
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    """The index of the first ``True`` of ``mask``."""
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _as_uint8_images(images: np.ndarray, files: _Files) -> np.ndarray:
+    """The images as uint8, from integers in 0..255 or floats in [0, 1] or 0..255."""
+    if images.dtype == np.uint8:
+        return images
+    name = files[0][0].name
+    if images.dtype.kind == "f":
+        finite = np.isfinite(images)
+        if not finite.all():
+            bad = _first(~finite)
+            raise ValueError(
+                f"{_where(files, bad)} is {images[bad]}: pixel values must be finite; "
+                "check the file (or the conversion that wrote it)"
+            )
+    elif images.dtype.kind not in "iub":
+        raise ValueError(
+            f"{name} holds {images.dtype} values; images must be uint8 (or integers in "
+            "0..255, or floats in [0, 1] or 0..255)"
+        )
+    low, high = images.min(), images.max()
+    if low < 0 or high > 255:
+        bad = _first((images < 0) | (images > 255))
+        raise ValueError(
+            f"{name} must hold pixel values in 0..255 (or floats in [0, 1]), got the range "
+            f"{low}..{high}; {_where(files, bad)} is {images[bad]}"
+        )
+    if images.dtype.kind != "f":
+        return images.astype(np.uint8)
+    if high <= 1:  # fractions of 255
+        return np.rint(np.asarray(images, dtype=np.float64) * 255).astype(np.uint8)
+    peaks = images.reshape(len(images), -1).max(axis=1)
+    mixed = (peaks > 0) & (peaks <= 1)
+    if mixed.any():
+        dark = int(np.argmax(mixed))
+        raise ValueError(
+            f"{name} mixes pixel scales: its values reach {high} (0..255), but all of "
+            f"{_where(files, (dark,))} lie in [0, 1] (peak {peaks[dark]}), which would "
+            "turn black; convert every image to uint8 in 0..255 (or floats in [0, 1]) "
+            "and save the file again"
+        )
+    return np.rint(images).astype(np.uint8)
+
+
+def _checked_costs(costs: np.ndarray, files: _Files) -> np.ndarray:
+    """The costs as float64, refused unless finite and non-negative."""
+    if costs.dtype.kind not in "fiub":
+        raise ValueError(f"{files[0][0].name} holds {costs.dtype} values; costs must be numbers")
+    costs = np.asarray(costs, dtype=np.float64)
+    finite = np.isfinite(costs)
+    if not finite.all():
+        bad = _first(~finite)
+        raise ValueError(
+            f"{_where(files, bad)} is {costs[bad]}: cell costs must be finite; fix or drop "
+            f"map {bad[0]}"
+        )
+    if (costs < 0).any():
+        bad = _first(costs < 0)
+        raise ValueError(
+            f"{_where(files, bad)} is {costs[bad]}: cell costs must be non-negative (a "
+            f"shortest path with negative costs is not defined); fix or drop map {bad[0]}"
+        )
+    return costs
+
+
+_EIGHT = np.ones((3, 3), dtype=bool)
+"""8-connectivity, for `scipy.ndimage.label`."""
+
+
+def _check_paths(paths: np.ndarray, costs: np.ndarray, files: _Files) -> None:
+    """Refuse a path that does not join the corners or is not optimal (up to ties)."""
+    from scipy import ndimage
+
+    if len(paths) == 0:
+        return
+    for index, path in enumerate(paths):
+        labels, _ = ndimage.label(path, structure=_EIGHT)
+        if not path[0, 0] or labels[0, 0] != labels[-1, -1]:
+            raise ValueError(
+                f"{_where(files, (index,))} is not a path from the top-left to the "
+                f"bottom-right cell (its cells must be 8-connected and include both "
+                f"corners); fix or drop map {index}"
+            )
+    given = path_costs(paths, costs)
+    best = path_costs(shortest_paths(costs), costs)
+    worse = given > best + 1e-9 * np.maximum(1.0, np.abs(best))
+    if worse.any():
+        index = int(np.argmax(worse))
+        raise ValueError(
+            f"{_where(files, (index,))} is not a shortest path for its costs: it costs "
+            f"{given[index]:.6g}, the cheapest path {best[index]:.6g}; the paths and "
+            f"vertex weights do not belong together (check the file order and the "
+            f"split), or fix or drop map {index}"
+        )
+
+
+def _load_array(folder: Path, stem: str, limit: int | None) -> tuple[np.ndarray, _Files]:
     """``folder/stem.npy``, or the parts ``stem_part0.npy``, ... joined; the first
-    ``limit`` rows."""
+    ``limit`` rows; and the files read with the rows each gave."""
     whole = folder / f"{stem}.npy"
     parts = [whole] if whole.exists() else []
     while not parts or parts[0] != whole:
@@ -346,6 +477,7 @@ def _load_array(folder: Path, stem: str, limit: int | None) -> np.ndarray:
             f"no {stem}.npy (nor {stem}_part0.npy) in {folder}; it holds {held or 'no .npy files'}"
         )
     loaded = []
+    files: _Files = []
     remaining = limit
     for path in parts:
         array = np.load(path, mmap_mode="r")
@@ -353,6 +485,7 @@ def _load_array(folder: Path, stem: str, limit: int | None) -> np.ndarray:
             array = array[:remaining]
             remaining -= len(array)
         loaded.append(np.asarray(array))
+        files.append((path, len(array)))
         if remaining == 0:
             break
-    return loaded[0] if len(loaded) == 1 else np.concatenate(loaded)
+    return (loaded[0] if len(loaded) == 1 else np.concatenate(loaded)), files

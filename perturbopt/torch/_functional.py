@@ -19,7 +19,14 @@ from .._estimators import check_baseline
 from .._perturbed import Perturbed, perturbed
 from .._types import Baseline
 from ._functions import FenchelYoungFunction, PerturbedOptimizerFunction, PerturbedOptimumFunction
-from ._validation import check_reduction, check_target, check_theta, to_numpy, to_tensor
+from ._validation import (
+    check_reduction,
+    check_target,
+    check_theta,
+    empty_batch,
+    to_numpy,
+    to_tensor,
+)
 
 __all__ = [
     "as_perturbed",
@@ -183,7 +190,8 @@ def fenchel_young_loss(
         solver: a [`perturbopt.Perturbed`][perturbopt.Perturbed], or what [`perturbopt.perturbed`][perturbopt.perturbed]
             takes (then ``options`` go with it).
         reduction: over the batch axes: ``"mean"`` (default), ``"sum"`` or ``"none"``
-            (one loss per instance, shape ``b``, or ``()`` for one instance).
+            (one loss per instance, shape ``b``, or ``()`` for one instance). Over an
+            empty batch: NaN, 0 and an empty tensor, as for torch's own losses.
         seed: the key of this call's noise (default: the next key).
         **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed].
 
@@ -217,7 +225,10 @@ def fenchel_young_loss(
 def hard_solution(theta: torch.Tensor, solver: Perturbed) -> torch.Tensor:
     """The unperturbed solution ``y*(theta)``, theta's shape, dtype and device.
 
-    Piecewise constant in ``theta``: the result carries no gradient.
+    Piecewise constant in ``theta``: the result carries no gradient. An empty batch
+    gives an empty result.
     """
     check_theta(theta)
+    if empty_batch(theta, solver) is not None:
+        return theta.detach().new_zeros(theta.shape)
     return to_tensor(solver.hard(to_numpy(theta)), theta)

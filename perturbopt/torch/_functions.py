@@ -3,6 +3,9 @@
 The solver runs once, in ``forward``, on a float64 CPU copy of ``theta``; ``backward``
 reuses that solve's samples and never calls the solver again. None of these Functions
 is twice differentiable: a second derivative raises an error that says so.
+
+An empty batch (``B = 0``, a zero among the batch axes) calls no solver: it gives an
+empty result of the right shape and a zero (empty) gradient, as torch's own layers do.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import torch
 from torch.autograd.function import FunctionCtx
 
 from .._perturbed import Perturbed
-from ._validation import target_to_numpy, to_numpy, to_tensor
+from ._validation import empty_batch, target_to_numpy, to_numpy, to_tensor
 
 __all__ = ["FenchelYoungFunction", "PerturbedOptimizerFunction", "PerturbedOptimumFunction"]
 
@@ -48,9 +51,12 @@ class PerturbedOptimizerFunction(torch.autograd.Function):
     def forward(
         ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed, baseline: str, seed: Any
     ) -> torch.Tensor:
+        ctx.baseline = baseline  # type: ignore[attr-defined]
+        if empty_batch(theta, perturbed) is not None:
+            ctx.result = None  # type: ignore[attr-defined]
+            return theta.new_zeros(theta.shape)
         result = perturbed.solve(to_numpy(theta), seed=seed)
         ctx.result = result  # type: ignore[attr-defined]
-        ctx.baseline = baseline  # type: ignore[attr-defined]
         return to_tensor(result.mean, theta)
 
     @staticmethod
@@ -58,6 +64,8 @@ class PerturbedOptimizerFunction(torch.autograd.Function):
         _once("PerturbedOptimizer")
         if not ctx.needs_input_grad[0]:
             return None, None, None, None
+        if ctx.result is None:  # an empty batch
+            return torch.zeros_like(grad_output), None, None, None
         grad = ctx.result.vjp(to_numpy(grad_output), baseline=ctx.baseline)
         return to_tensor(grad, grad_output), None, None, None
 
@@ -70,6 +78,10 @@ class PerturbedOptimumFunction(torch.autograd.Function):
     def forward(
         ctx: FunctionCtx, theta: torch.Tensor, perturbed: Perturbed, seed: Any
     ) -> torch.Tensor:
+        batch = empty_batch(theta, perturbed)
+        if batch is not None:
+            ctx.value_grad = theta.new_zeros(theta.shape)  # type: ignore[attr-defined]
+            return theta.new_zeros(batch)
         result = perturbed.solve(to_numpy(theta), seed=seed)
         ctx.value_grad = to_tensor(result.value_grad, theta)  # type: ignore[attr-defined]
         return to_tensor(result.value, theta)
@@ -94,6 +106,10 @@ class FenchelYoungFunction(torch.autograd.Function):
         ctx: FunctionCtx, theta: torch.Tensor, y: torch.Tensor, perturbed: Perturbed, seed: Any
     ) -> torch.Tensor:
         target = target_to_numpy(y)
+        batch = empty_batch(theta, perturbed)
+        if batch is not None:
+            ctx.grad = theta.new_zeros(theta.shape)  # type: ignore[attr-defined]
+            return theta.new_zeros(batch)
         result = perturbed.solve(to_numpy(theta), seed=seed)
         value = np.asarray(result.value, dtype=np.float64)  # (*b) or ()
         rows = result.batch_size

@@ -10,13 +10,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import as_float_array
+from .._perturbed import Perturbed
+from .._solver import solver_name
+from .._validation import as_float_array, split_batch
 
 __all__ = [
     "REDUCTIONS",
     "check_reduction",
     "check_target",
     "check_theta",
+    "empty_batch",
     "target_to_numpy",
     "to_numpy",
     "to_tensor",
@@ -77,6 +80,29 @@ def check_target(y: Any, theta: torch.Tensor) -> None:
             "y requires grad, but labels must not: the loss differentiates "
             "theta only; pass y.detach()"
         )
+
+
+def empty_batch(theta: torch.Tensor, perturbed: Perturbed) -> tuple[int, ...] | None:
+    """The batch axes ``b`` of ``theta`` ``(*b, *s)`` when the batch is empty (a zero in
+    ``b``), else ``None``. An empty batch's instance shape ``s`` is checked as any
+    other's, so a wrong shape is an error whatever the batch size.
+
+    Raises:
+        ValueError: the instance shape does not fit the solver.
+    """
+    ndim = perturbed._ndim
+    if theta.dim() <= ndim:
+        return None
+    batch = tuple(theta.shape[: theta.dim() - ndim])
+    if 0 not in batch:
+        return None
+    instance = tuple(theta.shape[theta.dim() - ndim :])
+    try:
+        split_batch(np.zeros(instance), ndim, perturbed._shape, solver_name(perturbed.solver))
+    except ValueError as error:
+        message = str(error).replace(f"shape {instance}", f"shape {tuple(theta.shape)}", 1)
+        raise ValueError(message) from None
+    return batch
 
 
 def check_reduction(reduction: Any) -> str:
