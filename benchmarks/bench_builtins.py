@@ -40,7 +40,7 @@ PREVIOUS = "82034e2"
 SOLVERS = (("argmax", {}), ("topk", {"k": 10}), ("ranking", {}), ("sign", {}))
 WARMUP = 6
 """Untimed rounds first: the steady state of a training loop, once each solver's calls
-have been measured in every mode (perturbopt._tuning) and settled where they are
+have been measured in every mode (perturbopt._engine.tuning) and settled where they are
 fastest."""
 
 PREVIOUS_RUNNER = """

@@ -123,7 +123,7 @@ class PywraplpGlopShortestPath:
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         objective = self._solver.Objective()
-        for x, cost in zip(self._x, theta.tolist()):
+        for x, cost in zip(self._x, theta.tolist(), strict=True):
             objective.SetCoefficient(x, cost)
         if self._solver.Solve() != pywraplp.Solver.OPTIMAL:
             raise RuntimeError("GLOP found no optimal solution")

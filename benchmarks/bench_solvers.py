@@ -37,7 +37,9 @@ def _knapsack_model(rng: np.random.Generator, items: int) -> tuple[cp_model.CpMo
     weights = rng.integers(1, 20, items)
     model = cp_model.CpModel()
     chosen = [model.new_bool_var(f"x{i}") for i in range(items)]
-    model.add(sum(int(w) * x for w, x in zip(weights, chosen)) <= int(weights.sum() // 3))
+    model.add(
+        sum(int(w) * x for w, x in zip(weights, chosen, strict=True)) <= int(weights.sum() // 3)
+    )
     return model, chosen
 
 
@@ -93,7 +95,7 @@ def cases(rng: np.random.Generator) -> list[Case]:
         (
             "12x12 vertex grid",
             "scipy.grid_shortest_path",
-            {"shape": (12, 12)},
+            {"grid": (12, 12)},
             rng.uniform(0.1, 9, (12, 12)),
         ),
         (

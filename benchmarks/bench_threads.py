@@ -130,7 +130,9 @@ def two_threads_against_one(
             times[run_name] += values
         if times["reference serial"][-1] / times["reference threads"][-1] >= QUIET:
             quiet.append(len(times["serial"]) - 1)
-    ceiling = [a / b for a, b in zip(times["reference serial"], times["reference threads"])]
+    ceiling = [
+        a / b for a, b in zip(times["reference serial"], times["reference threads"], strict=True)
+    ]
     ratios = [times["serial"][i] / times["threads"][i] for i in quiet]
     return {
         "serial": statistics.median(times["serial"]),

@@ -132,7 +132,7 @@ def _children() -> int:
 def _faulty_rows(clean: perturbopt.PerturbedResult, theta: np.ndarray) -> set[tuple[int, int]]:
     """``(sample, batch item)`` of the rows whose perturbed first entry exceeds THRESHOLD."""
     perturbed = theta[None, :, 0] + clean.epsilon * clean.noise[:, :, 0]
-    return {(int(m), int(b)) for m, b in zip(*np.nonzero(perturbed > THRESHOLD))}
+    return {(int(m), int(b)) for m, b in zip(*np.nonzero(perturbed > THRESHOLD), strict=True)}
 
 
 def _same(result: perturbopt.PerturbedResult, clean: perturbopt.PerturbedResult) -> bool:

@@ -25,7 +25,7 @@ weights = rng.integers(1, 10, size=NUM_ITEMS)
 # --- your own model, made differentiable (the few lines this example is about) ----------
 model = cp_model.CpModel()
 take = [model.new_bool_var(f"take{i}") for i in range(NUM_ITEMS)]
-model.add(sum(int(w) * t for w, t in zip(weights, take)) <= int(weights.sum() // 3))
+model.add(sum(int(w) * t for w, t in zip(weights, take, strict=True)) <= int(weights.sum() // 3))
 options = {"model": model, "variables": take}
 loss_fn = FenchelYoungLoss(
     "ortools.cp_sat", solver_options=options, epsilon=0.5, num_samples=4, n_jobs=2, seed=0
@@ -48,7 +48,9 @@ def regret(linear: torch.nn.Linear) -> float:
     with torch.no_grad():
         predicted = linear(x_test).numpy()
     lost = []
-    for theta, true_values, best in zip(predicted, values[NUM_TRAIN:], labels[NUM_TRAIN:]):
+    for theta, true_values, best in zip(
+        predicted, values[NUM_TRAIN:], labels[NUM_TRAIN:], strict=True
+    ):
         optimum = true_values @ best
         lost.append((optimum - true_values @ solver.solve(theta)) / abs(optimum))
     return float(np.mean(lost))

@@ -67,12 +67,18 @@ class TopK(_VectorSolver):
     ``{y in {0,1}^d : sum y = k}``. Ties go to the lower index. Returns ``int8``.
 
     Args:
-        k: how many entries to select (``1 <= k``; at most ``d`` at solve time).
+        k: how many entries to select (``1 <= k``; at most ``d`` at solve time). Required:
+            there is no natural default.
+
+    Example:
+        >>> import numpy as np, perturbopt
+        >>> perturbopt.get_solver("topk", k=2).solve(np.array([0.3, 0.9, 0.1, 0.5]))
+        array([0, 1, 0, 1], dtype=int8)
     """
 
     name = "topk"
 
-    def __init__(self, k: int = 1) -> None:
+    def __init__(self, *, k: int) -> None:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"topk needs an integer k >= 1, got k={k!r}")
         self.k = int(k)
@@ -150,10 +156,15 @@ class Sign(_VectorSolver):
 
 @hookimpl
 def register_solvers(register: Any) -> None:
-    register("argmax", Argmax, description="one-hot argmax over the simplex (vectorised)")
-    register("topk", TopK, description="indicator of the k largest entries, option k (vectorised)")
-    register("ranking", Ranking, description="ranks 1..d, the permutahedron (vectorised)")
-    register("sign", Sign, description="signs in {-1, 1}^d, the hypercube (vectorised)")
+    register("argmax", Argmax, description="one-hot argmax over the simplex, vectorised; sense max")
+    register(
+        "topk",
+        TopK,
+        description="indicator of the k largest entries, vectorised; sense max; "
+        "options: k (required)",
+    )
+    register("ranking", Ranking, description="ranks 1..d, the permutahedron, vectorised; sense max")
+    register("sign", Sign, description="signs in {-1, 1}^d, the hypercube, vectorised; sense max")
 
 
 @hookimpl

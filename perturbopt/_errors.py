@@ -93,7 +93,7 @@ class SolverContractError(SolverError):
 
 
 class SolverTimeoutError(SolverError, TimeoutError):
-    """A solve ran past the ``timeout`` given to :func:`perturbopt.perturbed`.
+    """A solve ran past the ``timeout`` given to [`perturbopt.perturbed`][perturbopt.perturbed].
 
     The worker process that ran it was killed and is replaced on the next call.
     """

@@ -14,7 +14,7 @@ With ``theta_l = theta + eps Z_l`` (additive) and ``y_l = y*(theta_l)``, ``l = 1
 Multiplicative noise ``theta_l = theta * exp(eps Z_l - log E[e^{eps Z}])`` is additive
 noise on ``log |theta|``, so the Jacobian is divided element-wise by ``theta``.
 
-Everything that needs the noise walks it block by block (:mod:`perturbopt._plan`): a
+Everything that needs the noise walks it block by block (`perturbopt._engine.noise_plan`): a
 result that does not keep its noise redraws one block at a time and never holds more,
 and partial sums are added in block order, so every estimate is bit-identical whatever
 the number of threads.
@@ -42,7 +42,7 @@ PARALLEL_BLOCKS = 4
 
 
 def check_baseline(baseline: object) -> Baseline:
-    """``baseline`` if it is one of :data:`BASELINES`, else a ``ValueError`` saying which are."""
+    """``baseline`` if it is one of `BASELINES`, else a ``ValueError`` saying which are."""
     if baseline not in BASELINES:
         raise ValueError(
             f"baseline must be one of {', '.join(map(repr, BASELINES))}, got "
@@ -98,10 +98,10 @@ class PerturbedResult:
         keep_noise: whether noise drawn for an estimator is kept for the next one.
         noise_cache: the noise of the drawn rows, when held.
         unperturbed: solves ``y*(theta)`` ``(B, *s)`` on first need (the control variate
-            and :attr:`hard`): the engine's solve with this call's data bound to it.
+            and `hard`): the engine's solve with this call's data bound to it.
         known_hard: ``y*(theta)`` when the call already solved it (warm starts).
         n_jobs: threads for the block walks (joblib's meaning).
-        memory_limit: the most bytes :meth:`jacobian` may allocate (``None``: no limit).
+        memory_limit: the most bytes `jacobian` may allocate (``None``: no limit).
     """
 
     theta: np.ndarray
@@ -263,7 +263,7 @@ class PerturbedResult:
 
     @property
     def stderr(self) -> np.ndarray:
-        """Monte-Carlo standard error of :attr:`mean` (NaN when it cannot be estimated,
+        """Monte-Carlo standard error of `mean` (NaN when it cannot be estimated,
         ``M = 1``); computed over antithetic pair means when pairs are used."""
 
         def compute() -> np.ndarray:
@@ -286,7 +286,7 @@ class PerturbedResult:
 
     @property
     def value_stderr(self) -> np.ndarray | float:
-        """Monte-Carlo standard error of :attr:`value`."""
+        """Monte-Carlo standard error of `value`."""
         err = self._cached(
             "value_stderr",
             lambda: self._stderr_of(self.values.reshape(self.num_samples, self.batch_size)),
@@ -295,7 +295,7 @@ class PerturbedResult:
 
     @property
     def value_grad(self) -> np.ndarray:
-        """Gradient of the estimate of :attr:`value` with respect to ``theta``.
+        """Gradient of the estimate of `value` with respect to ``theta``.
 
         Additive noise: ``y_eps(theta)`` (Berthet et al., Prop. 2.2). Multiplicative:
         ``E[y_l * exp(eps Z_l - shift)]``, the envelope theorem through the factor.
@@ -355,7 +355,8 @@ class PerturbedResult:
         if baseline == "none":
             return inner
         if baseline == "control":
-            assert control is not None, "the control baseline needs y*(theta)"
+            if control is None:  # pragma: no cover - callers always pass it
+                raise RuntimeError("the control baseline needs y*(theta), which is missing")
             return inner - control()[None]
         count, size = self._groups()
         if count < 2:
@@ -443,7 +444,7 @@ class PerturbedResult:
         Multiplicative noise divides the result by ``theta``.
 
         Args:
-            g: cotangent, the shape of :attr:`mean`.
+            g: cotangent, the shape of `mean`.
             baseline: variance-reduction baseline.
         """
         check_baseline(baseline)
@@ -459,7 +460,7 @@ class PerturbedResult:
         """Jacobian-vector product ``J v`` of the perturbed solution.
 
         ``J v = (1 / (M eps)) sum_l (y_l - b_l) <grad nu(Z_l), v>`` (``v / theta`` for
-        multiplicative noise), with the baselines of :meth:`vjp` applied to ``y_l``:
+        multiplicative noise), with the baselines of `vjp` applied to ``y_l``:
         the sum is ``sum_l c_l y_l`` with ``c_l = <grad nu(Z_l), v>`` centred by
         leave-one-out, minus ``(sum_l <grad nu(Z_l), v>) y*(theta)`` for the control.
         """
@@ -481,7 +482,7 @@ class PerturbedResult:
 
         ``J[i, j] = d y_eps(theta)_i / d theta_j
         = (1 / (M eps)) sum_l (y_l - b_l)_i grad nu(Z_l)_j``, with the baselines of
-        :meth:`vjp` applied to ``y_l`` (a vector now).
+        `vjp` applied to ``y_l`` (a vector now).
         """
         check_baseline(baseline)
         plan = self.plan

@@ -56,7 +56,7 @@ def raise_failure(
         batch_shape: the batch axes of ``theta``.
         perturbed: whether the rows were perturbed (rows are samples of batch items).
         describe: says what went wrong with an out-of-range perturbed input of a row
-            (:meth:`NoisePlan.describe_row`); without it the engine's words are used.
+            (`NoisePlan.describe_row`); without it the engine's words are used.
 
     Raises:
         SolverError: the solver raised (its exception is the ``__cause__``).

@@ -9,7 +9,7 @@ exist, or on a lock that nobody will release, hangs for ever; stopping the paren
 workers would break the parent.
 
 Each module that keeps such process-wide state registers a reset with
-:func:`on_fork_in_child`; objects that keep a lock of their own use :class:`ForkSafeLock`,
+`on_fork_in_child`; objects that keep a lock of their own use `ForkSafeLock`,
 which is replaced by a fresh, released lock the first time it is used in a new child.
 """
 

@@ -1,6 +1,6 @@
 """The pluggy hook specifications that solver and noise plugins implement.
 
-A plugin is any module or object with functions decorated by :data:`hookimpl`::
+A plugin is any module or object with functions decorated by [`hookimpl`][perturbopt._hookspecs.hookimpl]::
 
     import perturbopt
 
@@ -36,7 +36,7 @@ class PerturbOptHookSpecs:
         Args:
             register: call ``register(name, factory, description="")`` once per solver.
                 ``factory(**options)`` must return an object following the
-                :class:`perturbopt.Solver` protocol. Register factories (classes or
+                [`perturbopt.Solver`][perturbopt.Solver] protocol. Register factories (classes or
                 functions), not instances, so that each worker builds its own copy.
                 ``factory`` may also be an import path ``"package.module:Class"``: it is
                 imported when the solver is first built, so that a plugin whose solver
@@ -49,5 +49,5 @@ class PerturbOptHookSpecs:
 
         Args:
             register: call ``register(name, factory, description="")`` once per noise.
-                ``factory()`` must return a :class:`perturbopt.Noise`.
+                ``factory()`` must return a [`perturbopt.Noise`][perturbopt.Noise].
         """

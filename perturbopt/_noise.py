@@ -7,8 +7,6 @@ perturbation needs ``log E[exp(eps Z)]`` so that the perturbation factor has mea
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 from typing import Any, Protocol, runtime_checkable
 
@@ -112,22 +110,21 @@ class Gumbel:
         return "Gumbel()"
 
 
-@functools.lru_cache(maxsize=64)
-def _takes_dtype(noise_type: Any) -> bool:
-    try:
-        parameters = inspect.signature(noise_type.sample).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        return False
-    return "dtype" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-
-
 def sample_noise(
     noise: Any, rng: np.random.Generator, shape: tuple[int, ...], dtype: type[np.floating[Any]]
 ) -> np.ndarray:
-    """``noise.sample`` as a C-contiguous array of ``dtype``, for noises written before
-    ``sample`` took a ``dtype`` too."""
-    if _takes_dtype(type(noise)):  # type: ignore[arg-type]  # classes are hashable
+    """``noise.sample(rng, shape, dtype=dtype)`` as a C-contiguous array of ``dtype``.
+
+    Every noise's ``sample`` takes ``dtype`` (the [Noise][perturbopt.Noise] protocol);
+    a noise written without it raises ``TypeError`` naming the fix."""
+    try:
         z = noise.sample(rng, shape, dtype=dtype)
-    else:
-        z = noise.sample(rng, shape)
+    except TypeError as error:
+        if "dtype" not in str(error):
+            raise
+        raise TypeError(
+            f"noise {getattr(noise, 'name', type(noise).__name__)!r}: sample(rng, shape, "
+            f"dtype=...) must take the dtype keyword (float64 or float32) since 0.3; add it "
+            f"to its signature: {error}"
+        ) from error
     return np.ascontiguousarray(z, dtype=dtype)

@@ -1,7 +1,7 @@
 """The options of a perturbed optimizer: one list, validated in one place.
 
-:func:`perturbopt.perturbed`, :class:`perturbopt.Perturbed` and every torch module take
-these options as keyword arguments and hand them to :class:`PerturbedOptions`, so a new
+[`perturbopt.perturbed`][perturbopt.perturbed], [`perturbopt.Perturbed`][perturbopt.Perturbed] and every torch module take
+these options as keyword arguments and hand them to [`PerturbedOptions`][perturbopt._options.PerturbedOptions], so a new
 option is added here and nowhere else.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 import numbers
 import os
 import re
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_bool, check_choice, check_int, check_number
 from ._types import NoiseDType, Perturbation, Sense
 
 __all__ = ["MEMORY_LIMIT_ENV", "PerturbedOptions", "default_memory_limit", "make_options"]
@@ -52,12 +52,12 @@ class PerturbedOptions:
         epsilon: noise scale ``eps > 0``.
         num_samples: number ``M`` of perturbations per instance.
         noise: ``"gaussian"``, ``"gumbel"``, another registered name, or a
-            :class:`perturbopt.Noise` object.
+            [`perturbopt.Noise`][perturbopt.Noise] object.
         perturbation: ``"additive"`` (``theta + eps Z``) or ``"multiplicative"``
             (``theta * exp(eps Z - log E[e^{eps Z}])``, which is
             ``theta * exp(eps Z - eps^2 / 2)`` for Gaussian noise).
         seed: seeds the keys of the calls' noise (an int, a
-            :class:`numpy.random.SeedSequence`, or ``None`` for fresh entropy).
+            `numpy.random.SeedSequence`, or ``None`` for fresh entropy).
         n_jobs: joblib's meaning: ``None`` is 1 unless ``joblib.parallel_config`` says
             otherwise, ``-1`` all cores, ``-2`` all but one. The calling process counts
             as one of them.
@@ -69,10 +69,10 @@ class PerturbedOptions:
         dtype: ``"float64"`` (default) or ``"float32"``: the type in which the noise is
             drawn and the perturbed inputs are built (half the memory, faster draws).
         timeout: seconds one solve may take; an overrun raises
-            :class:`perturbopt.SolverTimeoutError`. Solves then run in worker processes,
+            [`perturbopt.SolverTimeoutError`][perturbopt.SolverTimeoutError]. Solves then run in worker processes,
             even at ``n_jobs=1``, so that a stuck one can be killed.
         isolate: run every solve in a worker process, so that a crash in a solver's
-            native code raises :class:`perturbopt.SolverCrashError` instead of killing
+            native code raises [`perturbopt.SolverCrashError`][perturbopt.SolverCrashError] instead of killing
             the caller.
         memory_limit: the most bytes one call may hold (solutions, noise, values);
             default ``PERTURBOPT_MEMORY_LIMIT``, else half the physical memory. An int or
@@ -104,8 +104,12 @@ class PerturbedOptions:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "epsilon", _positive_real("epsilon", self.epsilon, "the scale of the noise"))
-        set_(self, "num_samples", _positive_int("num_samples", self.num_samples))
+        set_(
+            self,
+            "epsilon",
+            check_number(None, "epsilon", self.epsilon, positive=True, meaning="the noise scale"),
+        )
+        set_(self, "num_samples", check_int(None, "num_samples", self.num_samples, minimum=1))
         if not isinstance(self.noise, str) and not _looks_like_noise(self.noise):
             raise TypeError(
                 f"noise must be a registered name ('gaussian', 'gumbel', ...) or a "
@@ -114,14 +118,15 @@ class PerturbedOptions:
         set_(
             self,
             "perturbation",
-            _choice("perturbation", self.perturbation, ("additive", "multiplicative")),
+            check_choice(None, "perturbation", self.perturbation, ("additive", "multiplicative")),
         )
         set_(self, "n_jobs", check_n_jobs(self.n_jobs))
         for name in ("warm_start", "antithetic", "keep_noise", "isolate"):
-            set_(self, name, _boolean(name, getattr(self, name)))
+            set_(self, name, check_bool(None, name, getattr(self, name)))
         set_(self, "dtype", _dtype(self.dtype))
         if self.timeout is not None:
-            set_(self, "timeout", _positive_real("timeout", self.timeout, "seconds per solve"))
+            timeout = check_number(None, "timeout", self.timeout, positive=True, meaning="seconds")
+            set_(self, "timeout", timeout)
         if self.memory_limit is not None:
             set_(self, "memory_limit", parse_bytes("memory_limit", self.memory_limit))
         if self.solver_options is not None:
@@ -132,7 +137,7 @@ class PerturbedOptions:
                 )
             set_(self, "solver_options", dict(self.solver_options))
         if self.sense is not None:
-            set_(self, "sense", _choice("sense", self.sense, ("max", "min")))
+            set_(self, "sense", check_choice(None, "sense", self.sense, ("max", "min")))
         if self.ndim is not None:
             if isinstance(self.ndim, bool) or not isinstance(self.ndim, numbers.Integral):
                 raise TypeError(f"ndim must be an integer >= 0, got {self.ndim!r}")
@@ -160,13 +165,24 @@ _OPTION_NAMES = tuple(f.name for f in dataclasses.fields(PerturbedOptions))
 
 
 def make_options(**options: Any) -> PerturbedOptions:
-    """:class:`PerturbedOptions` from keyword arguments, with a clear error for a
-    misspelled option."""
+    """[`PerturbedOptions`][perturbopt._options.PerturbedOptions] from keyword arguments, with a clear error for a
+    misspelled option or for a solver's option passed at the top level.
+
+    Example:
+        >>> make_options(k=3)
+        Traceback (most recent call last):
+        ...
+        TypeError: unknown option 'k'. Solver options go in solver_options={'k': ...}. The options are: epsilon, num_samples, noise, perturbation, seed, n_jobs, warm_start, antithetic, keep_noise, dtype, timeout, isolate, memory_limit, solver_options, sense, ndim, registry
+    """
     unknown = [name for name in options if name not in _OPTION_NAMES]
     if unknown:
         name = unknown[0]
         close = difflib.get_close_matches(name, _OPTION_NAMES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else "."
+        if close:
+            hint = f"; did you mean {close[0]!r}?"
+        else:
+            solver_options = ", ".join(f"{n!r}: ..." for n in unknown)
+            hint = f". Solver options go in solver_options={{{solver_options}}}."
         raise TypeError(
             f"unknown option {name!r}{hint} The options are: {', '.join(_OPTION_NAMES)}"
         )
@@ -175,34 +191,6 @@ def make_options(**options: Any) -> PerturbedOptions:
 
 def _looks_like_noise(noise: Any) -> bool:
     return all(callable(getattr(noise, m, None)) for m in ("sample", "score", "log_mgf"))
-
-
-def _positive_real(name: str, value: Any, meaning: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive number, got {value!r}")
-    if not (math.isfinite(float(value)) and float(value) > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}; it is {meaning}")
-    return float(value)
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
-
-
-def _boolean(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> Any:
-    if value not in choices:
-        raise ValueError(f"{name} must be {' or '.join(map(repr, choices))}, got {value!r}")
-    return value
 
 
 def _dtype(value: Any) -> NoiseDType:

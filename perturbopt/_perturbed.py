@@ -2,7 +2,7 @@
 
 The data path of a call runs one way: validate ``theta`` (a private read-only copy) ->
 draw the noise plan (a key and a block layout) -> the engine solves every perturbed row
--> a :class:`PerturbedResult` holds the solutions, their values and the plan, from
+-> a [`PerturbedResult`][perturbopt._perturbed.PerturbedResult] holds the solutions, their values and the plan, from
 which every estimator is computed.
 """
 
@@ -28,7 +28,7 @@ from ._failures import raise_failure
 from ._forks import ForkSafeLock
 from ._noise import Noise
 from ._options import PerturbedOptions, default_memory_limit, make_options
-from ._registry import Registry, default_registry
+from ._registry import Registry
 from ._solver import FunctionSolver, check_solver, solver_name, solver_ndim
 from ._types import Sense
 from ._validation import as_float_array, check_memory, check_nonzero, split_batch
@@ -41,8 +41,8 @@ class Perturbed:
 
     ``y_eps(theta) = E[y*(theta + eps Z)]`` and ``F_eps(theta) = E[max_y <y, theta + eps Z>]``
     (``min`` for ``sense="min"``), estimated from ``num_samples`` draws of ``Z``.
-    Build it with :func:`perturbed`, which documents the arguments; the options are
-    those of :class:`perturbopt.PerturbedOptions`.
+    Build it with [`perturbed`][perturbopt._perturbed.perturbed], which documents the arguments; the options are
+    those of [`perturbopt.PerturbedOptions`][perturbopt.PerturbedOptions].
 
     One object may be used from many threads at once, and survives ``os.fork()``
     (see ``docs/parallel.md``).
@@ -59,7 +59,7 @@ class Perturbed:
 
     def __init__(self, solver: Any, **options: Any) -> None:
         self.options: PerturbedOptions = make_options(**options)
-        registry = self.options.registry or default_registry()
+        registry = self.options.registry or Registry.default()
         self.noise: Noise = _resolve_noise(self.options.noise, registry)
         opts = self.options
         self._shift = (
@@ -132,12 +132,12 @@ class Perturbed:
                 object's seeded sequence.
 
         Returns:
-            A :class:`PerturbedResult` with ``mean``, ``value``, ``stderr``,
+            A [`PerturbedResult`][perturbopt._perturbed.PerturbedResult] with ``mean``, ``value``, ``stderr``,
             ``samples``, ``vjp(g)``, ``jacobian()``.
 
         Raises:
             SolverError: a solver failed (with the sample and batch item); see
-                :func:`perturbopt.perturbed` for the subclasses.
+                [`perturbopt.perturbed`][perturbopt.perturbed] for the subclasses.
             MemoryLimitError: the call would hold more than ``memory_limit`` bytes.
         """
         batch, batch_shape = self._prepare(theta)
@@ -263,10 +263,10 @@ def _resolve_solver(solver: Any, options: PerturbedOptions, registry: Registry) 
         entry = registry.solver_entry(solver)
         factory = entry.factory
         try:
-            instance = factory(**solver_options)
+            instance = entry.build(**solver_options)
         except TypeError as error:
             raise TypeError(
-                f"could not build solver {solver!r} with options {solver_options}: {error}"
+                f"could not build solver {solver!r} with solver_options={solver_options}: {error}"
             ) from error
         if getattr(instance, "name", None) is None:
             try:
@@ -328,15 +328,15 @@ def perturbed(solver: Any, **options: Any) -> Perturbed:
     Args:
         solver: a registered name (``"argmax"``, ``"ortools.assignment"``, ...), an
             object with ``sense`` and ``solve``, or a plain function ``theta -> y``.
-        **options: the options of :class:`perturbopt.PerturbedOptions`: ``epsilon``,
+        **options: the options of [`perturbopt.PerturbedOptions`][perturbopt.PerturbedOptions]: ``epsilon``,
             ``num_samples``, ``noise``, ``perturbation``, ``seed``, ``n_jobs``,
             ``warm_start``, ``antithetic``, ``keep_noise``, ``dtype``, ``timeout``,
             ``isolate``, ``memory_limit``, ``solver_options``, ``sense``, ``ndim``,
             ``registry``. Each is checked here, with an error naming it.
 
     Returns:
-        A :class:`Perturbed`: ``po(theta)`` is the perturbed solution and
-        ``po.solve(theta)`` a :class:`PerturbedResult` with all the estimators.
+        A [`Perturbed`][perturbopt._perturbed.Perturbed]: ``po(theta)`` is the perturbed solution and
+        ``po.solve(theta)`` a [`PerturbedResult`][perturbopt._perturbed.PerturbedResult] with all the estimators.
 
     Raises at solve time:
         SolverError: a solver raised (sample and batch item named, its exception as the

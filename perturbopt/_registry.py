@@ -12,10 +12,11 @@ make that name fail, naming both; every other name keeps working.
 Environment variables (``1``, ``true``, ``yes`` or ``on`` turn one on; ``0``, ``false``,
 ``no``, ``off``, ``disable`` or an empty value leave it off; anything else is a
 ``ValueError`` naming the variable):
-    PERTURBOPT_STRICT_PLUGINS=1: every lookup raises :class:`PluginError` for the
+    PERTURBOPT_STRICT_PLUGINS=1: every lookup raises [`PluginError`][perturbopt.PluginError] for the
         plugins that failed, instead of warning, for as long as one is broken.
     PERTURBOPT_DISABLE_PLUGIN_AUTOLOAD=1: installed plugins are not loaded; only the
-        built-ins and plugins registered with :meth:`Registry.register_plugin` are.
+        built-ins and plugins registered with [`Registry.register_plugin`][perturbopt.Registry.register_plugin]
+        are.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 import pluggy
 
 from ._errors import DuplicateNameError, PluginError, UnknownNameError
+from ._factory_options import check_factory_options
 from ._forks import ForkSafeLock
 from ._hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME, PerturbOptHookSpecs
 
@@ -41,7 +43,6 @@ __all__ = [
     "STRICT_ENV",
     "RegisteredEntry",
     "Registry",
-    "default_registry",
     "get_noise",
     "get_solver",
     "list_noises",
@@ -61,7 +62,7 @@ class RegisteredEntry:
     """One registered solver or noise.
 
     Attributes:
-        name: the name users pass to :func:`get_solver` or ``noise=``.
+        name: the name users pass to [`get_solver`][perturbopt._registry.get_solver] or ``noise=``.
         target: the factory, or its import path ``"package.module:Class"``, imported on
             first use (so that listing solvers imports no solver library).
         description: one line for ``perturbopt solvers``.
@@ -74,6 +75,13 @@ class RegisteredEntry:
     description: str
     plugin: str
     distribution: str
+
+    def build(self, **options: Any) -> Any:
+        """A new solver from the factory and ``options``, checked first against the
+        factory's signature (a wrong or missing option names the options it takes)."""
+        factory = self.factory
+        check_factory_options(self.name, factory, options)
+        return factory(**options)
 
     @property
     def factory(self) -> Callable[..., Any]:
@@ -209,8 +217,14 @@ class Registry:
 
     @classmethod
     def default(cls) -> Registry:
-        """The process-wide registry that :func:`perturbopt.get_solver` and friends use."""
-        return default_registry()
+        """The process-wide registry that [get_solver][perturbopt.get_solver] and friends
+        use, built on first use."""
+        global _default
+        if _default is None:
+            with _default_lock:
+                if _default is None:
+                    _default = cls()
+        return _default
 
     # -- plugins -----------------------------------------------------------------
 
@@ -228,7 +242,7 @@ class Registry:
         Args:
             plugin: an object or module with ``@perturbopt.hookimpl`` functions.
             name: the plugin's name (defaults to pluggy's canonical name).
-            distribution: shown by :meth:`list_solvers` as its provider.
+            distribution: shown by [`list_solvers`][perturbopt._registry.list_solvers] as its provider.
 
         Raises:
             PluginError: the plugin (or its name) is already registered.
@@ -393,7 +407,7 @@ class Registry:
 
     def get_solver(self, name: str, **options: Any) -> Any:
         """Build solver ``name`` with ``options``."""
-        return self.solver_entry(name).factory(**options)
+        return self.solver_entry(name).build(**options)
 
     def list_solvers(self) -> list[RegisteredEntry]:
         """Every registered solver, sorted by name (names two plugins claim left out)."""
@@ -458,16 +472,6 @@ _default: Registry | None = None
 _default_lock = ForkSafeLock()
 
 
-def default_registry() -> Registry:
-    """The process-wide registry that :func:`get_solver` and friends use."""
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = Registry()
-    return _default
-
-
 def get_solver(name: str, **options: Any) -> Any:
     """Build the registered solver ``name`` with ``options``.
 
@@ -476,19 +480,19 @@ def get_solver(name: str, **options: Any) -> Any:
         >>> perturbopt.get_solver("topk", k=2).solve(np.array([3.0, 1.0, 2.0]))
         array([1, 0, 1], dtype=int8)
     """
-    return default_registry().get_solver(name, **options)
+    return Registry.default().get_solver(name, **options)
 
 
 def list_solvers() -> list[RegisteredEntry]:
     """Every registered solver with its description, plugin and distribution."""
-    return default_registry().list_solvers()
+    return Registry.default().list_solvers()
 
 
 def get_noise(name: str) -> Any:
     """Build the registered noise ``name`` (``"gaussian"``, ``"gumbel"``, ...)."""
-    return default_registry().get_noise(name)
+    return Registry.default().get_noise(name)
 
 
 def list_noises() -> list[RegisteredEntry]:
     """Every registered noise with its plugin and distribution."""
-    return default_registry().list_noises()
+    return Registry.default().list_noises()

@@ -55,7 +55,7 @@ class Solver(Protocol):
 
 
 class FunctionSolver:
-    """A plain function seen as a :class:`Solver`.
+    """A plain function seen as a [`Solver`][perturbopt._solver.Solver].
 
     Args:
         function: ``function(theta) -> y``. With ``batched=True`` it receives a
@@ -120,9 +120,9 @@ def as_solver(
     batched: bool = False,
     name: str | None = None,
 ) -> FunctionSolver:
-    """Turn ``function(theta) -> y`` into a :class:`Solver`.
+    """Turn ``function(theta) -> y`` into a [`Solver`][perturbopt._solver.Solver].
 
-    See :class:`FunctionSolver` for the arguments.
+    See `FunctionSolver` for the arguments.
     """
     return FunctionSolver(function, sense=sense, ndim=ndim, batched=batched, name=name)
 
@@ -143,7 +143,7 @@ def solver_ndim(solver: Any) -> int:
 
 
 def check_solver(solver: Any) -> None:
-    """Raise ``TypeError`` if ``solver`` does not follow the :class:`Solver` protocol."""
+    """Raise ``TypeError`` if ``solver`` does not follow the [`Solver`][perturbopt._solver.Solver] protocol."""
     if not (
         callable(getattr(solver, "solve", None)) or callable(getattr(solver, "solve_batch", None))
     ):

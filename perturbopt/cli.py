@@ -20,9 +20,11 @@ def _cmd_solvers(args: argparse.Namespace) -> int:
     rows = [(e.name, e.distribution, e.plugin, e.description) for e in entries]
     header = ("solver", "distribution", "plugin", "description")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(3)]
-    print("  ".join(h.ljust(w) for h, w in zip(header[:3], widths)) + "  " + header[3])
+    print("  ".join(h.ljust(w) for h, w in zip(header[:3], widths, strict=True)) + "  " + header[3])
     for row in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
+        print(
+            "  ".join(str(c).ljust(w) for c, w in zip(row[:3], widths, strict=True)) + "  " + row[3]
+        )
     if args.noises:
         print()
         for noise in list_noises():
@@ -65,7 +67,7 @@ def _shortest_path_summary(c: Any) -> str:
 
 @dataclass(frozen=True)
 class _Demo:
-    """How ``perturbopt demo NAME`` runs one experiment of :mod:`perturbopt.experiments`:
+    """How ``perturbopt demo NAME`` runs one experiment of [`perturbopt.experiments`][perturbopt.experiments]:
     the module and the names of its config class and functions."""
 
     module: str

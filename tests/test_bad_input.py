@@ -108,8 +108,20 @@ def test_bad_solver_objects_and_options() -> None:
         perturbopt.perturbed(object())
     with pytest.raises(TypeError, match="sense='max' or sense='min'"):
         perturbopt.perturbed(type("NoSense", (), {"solve": lambda self, t: t})())
-    with pytest.raises(TypeError, match="could not build solver 'topk' with options"):
+    with pytest.raises(
+        TypeError,
+        match=r"could not build solver 'topk' with solver_options=\{'kk': 2\}: solver 'topk' "
+        r"has no option 'kk'; did you mean 'k'\? Its options: k \(required\)",
+    ):
         perturbopt.perturbed("topk", solver_options={"kk": 2})
+    with pytest.raises(
+        TypeError, match=r"solver 'topk' needs option 'k': get_solver\('topk', k=...\)"
+    ):
+        perturbopt.perturbed("topk")
+    with pytest.raises(
+        TypeError, match=r"unknown option 'k'\. Solver options go in solver_options=\{'k': ...\}"
+    ):
+        perturbopt.perturbed("topk", k=2)
     with pytest.raises(ValueError, match="topk needs an integer k >= 1"):
         perturbopt.perturbed("topk", solver_options={"k": 0})
     with pytest.raises(ValueError, match="sense='min' was asked for"):

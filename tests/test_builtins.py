@@ -32,14 +32,14 @@ def test_matches_brute_force(name: str) -> None:
     feasible = _feasible_sets(d, k)[name]
     thetas = np.random.default_rng(0).normal(size=(50, d))
     batch = solver.solve_batch(thetas)
-    for theta, y in zip(thetas, batch):
+    for theta, y in zip(thetas, batch, strict=True):
         np.testing.assert_array_equal(y, _brute_force(theta, feasible))
         np.testing.assert_array_equal(solver.solve(theta), y)
 
 
 @pytest.mark.parametrize("name", ["argmax", "topk", "ranking", "sign"])
 def test_solve_batch_handles_any_leading_axes_and_small_types(name: str) -> None:
-    solver = perturbopt.get_solver(name)
+    solver = perturbopt.get_solver(name, **({"k": 2} if name == "topk" else {}))
     thetas = np.random.default_rng(1).normal(size=(4, 3, 5))
     out = solver.solve_batch(thetas)
     assert out.shape == thetas.shape and out.dtype == np.int8
@@ -99,7 +99,7 @@ def test_fast_paths_break_ties_by_index_in_mixed_batches(name: str) -> None:
     distinct_rows = rng.normal(size=(100, 9))
     thetas = np.concatenate([tied_rows, distinct_rows])[rng.permutation(200)]
     solver = perturbopt.get_solver(name, **({"k": 4} if name == "topk" else {}))
-    for theta, y in zip(thetas, solver.solve_batch(thetas)):
+    for theta, y in zip(thetas, solver.solve_batch(thetas), strict=True):
         if name == "topk":
             expected = np.isin(np.arange(9), np.argsort(-theta, kind="stable")[:4])
         else:

@@ -59,15 +59,21 @@ def test_batched_closed_form_matches_per_item() -> None:
 def test_scaling_identity(solver: str) -> None:
     """``y_eps(theta) = y_1(theta / eps)`` with common noise: the same samples exactly."""
     theta, eps = np.random.default_rng(5).normal(size=(3, 7)), 0.3
-    small = perturbopt.perturbed(solver, epsilon=eps, num_samples=200, seed=6)
-    unit = perturbopt.perturbed(solver, epsilon=1.0, num_samples=200, seed=6)
+    options = {"k": 3} if solver == "topk" else None
+    small = perturbopt.perturbed(
+        solver, epsilon=eps, num_samples=200, seed=6, solver_options=options
+    )
+    unit = perturbopt.perturbed(
+        solver, epsilon=1.0, num_samples=200, seed=6, solver_options=options
+    )
     np.testing.assert_array_equal(small.solve(theta).samples, unit.solve(theta / eps).samples)
 
 
 @pytest.mark.parametrize("solver", ["argmax", "topk", "ranking", "sign"])
 def test_small_epsilon_gives_the_hard_solution(solver: str) -> None:
     theta = np.random.default_rng(7).normal(size=(4, 9))
-    po = perturbopt.perturbed(solver, epsilon=1e-9, num_samples=50, seed=8)
+    options = {"k": 3} if solver == "topk" else None
+    po = perturbopt.perturbed(solver, epsilon=1e-9, num_samples=50, seed=8, solver_options=options)
     result = po.solve(theta)
     np.testing.assert_array_equal(result.mean, po.hard(theta))
     np.testing.assert_allclose(result.value, np.sum(po.hard(theta) * theta, axis=1), atol=1e-7)

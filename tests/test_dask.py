@@ -32,7 +32,7 @@ def test_local_cluster_of_two_processes_is_bit_identical(dask_client, force_disp
         results = [on_cluster.solve(theta), on_cluster.solve(theta)]
     assert force_dispatch == ["joblib", "joblib"]
     assert len(dask_client.scheduler_info()["workers"]) == 2
-    for expected, got in zip([serial.solve(theta), serial.solve(theta)], results):
+    for expected, got in zip([serial.solve(theta), serial.solve(theta)], results, strict=True):
         np.testing.assert_array_equal(expected.samples, got.samples)
         np.testing.assert_array_equal(expected.sample_values, got.sample_values)
         assert expected.vjp(np.ones((3, 8))).tobytes() == got.vjp(np.ones((3, 8))).tobytes()

@@ -78,9 +78,10 @@ def test_builtins_identical_when_forced_onto_workers(
     force_dispatch: list[str], backend: str | None, solver: str
 ) -> None:
     theta = np.random.default_rng(1).normal(size=(5, 13))
-    serial = _run(solver, theta, 1, warm_start=True)
+    options = {"k": 3} if solver == "topk" else None
+    serial = _run(solver, theta, 1, warm_start=True, solver_options=options)
     with joblib.parallel_config(backend=backend) if backend else contextlib.nullcontext():
-        parallel = _run(solver, theta, 2, warm_start=True)
+        parallel = _run(solver, theta, 2, warm_start=True, solver_options=options)
     assert force_dispatch
     assert serial == parallel
 
@@ -181,8 +182,10 @@ class Laplace:
 
     name, symmetric = "laplace", True
 
-    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-        return rng.laplace(size=shape)
+    def sample(
+        self, rng: np.random.Generator, shape: tuple[int, ...], dtype: type = np.float64
+    ) -> np.ndarray:
+        return rng.laplace(size=shape).astype(dtype)
 
     def score(self, z: np.ndarray) -> np.ndarray:
         return np.sign(z)

@@ -185,7 +185,7 @@ def test_threads_sharing_one_object_get_the_serial_results(n_jobs: int) -> None:
     serial = perturbopt.perturbed(ScratchArgmax(), num_samples=25, n_jobs=1, seed=0)
     expected = [serial.solve(theta, seed=i).samples for i, theta in enumerate(thetas)]
     shared = perturbopt.perturbed(ScratchArgmax(), num_samples=25, n_jobs=n_jobs, seed=0)
-    for got, want in zip(_run_threads(shared, thetas), expected):
+    for got, want in zip(_run_threads(shared, thetas), expected, strict=True):
         np.testing.assert_array_equal(got, want)
 
 
@@ -210,7 +210,7 @@ def test_threads_sharing_a_shipped_solver_get_the_serial_results(
     serial = perturbopt.perturbed(name, n_jobs=1, seed=0, **kwargs)
     expected = [serial.solve(theta, seed=i).samples for i, theta in enumerate(thetas)]
     shared = perturbopt.perturbed(name, n_jobs=1, seed=0, **kwargs)
-    for got, want in zip(_run_threads(shared, thetas), expected):
+    for got, want in zip(_run_threads(shared, thetas), expected, strict=True):
         np.testing.assert_array_equal(got, want)
 
 

@@ -118,10 +118,15 @@ def test_nonnegative_errors_and_clips_without_writing_the_input() -> None:
         r"pass negative_costs='clip'",
     ):
         plugin.check_nonnegative(
-            SOLVER, theta, what="capacities", where=lambda index: f"edge {(2, index[1])}"
+            SOLVER,
+            theta,
+            negative_costs="error",
+            what="capacities",
+            where=lambda index: f"edge {(2, index[1])}",
         )
-    clipped = plugin.check_nonnegative(SOLVER, theta, negative_costs="clip")
+    clipped = plugin.check_nonnegative(SOLVER, theta)  # "clip", the default
     np.testing.assert_array_equal(clipped, [[1.0, 2.0], [0.0, 0.0]])
+    assert plugin.check_nonnegative(SOLVER, theta, negative_costs="allow") is theta
     np.testing.assert_array_equal(theta, [[1.0, 2.0], [-0.5, -3.0]])
     positive = read_only([0.0, 1.0])
     assert plugin.check_nonnegative(SOLVER, positive) is positive
@@ -197,8 +202,9 @@ def test_no_import_of_the_engine() -> None:
         "collections.abc",
         "typing",
         "numpy",
-        "._errors",
-        "._hookspecs",
-        "._registry",
-        "._types",
+        ".._checks",
+        ".._errors",
+        ".._hookspecs",
+        ".._registry",
+        ".._types",
     }

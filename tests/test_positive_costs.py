@@ -86,7 +86,7 @@ def test_clip_is_what_makes_additive_noise_possible() -> None:
         epsilon=1.0,
         num_samples=1,
         seed=0,
-        solver_options={"shape": (5, 5)},
+        solver_options={"grid": (5, 5), "negative_costs": "error"},
     )
     with pytest.raises(Exception, match="negative_costs='clip'"):
         refusing(theta, target)
@@ -95,7 +95,7 @@ def test_clip_is_what_makes_additive_noise_possible() -> None:
         epsilon=1.0,
         num_samples=1,
         seed=0,
-        solver_options={"shape": (5, 5), "negative_costs": "clip"},
+        solver_options={"grid": (5, 5)},  # negative_costs="clip" is the default
     )
     clipping(theta, target).backward()
     assert theta.grad is not None and torch.isfinite(theta.grad).all()

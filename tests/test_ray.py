@@ -56,7 +56,7 @@ def test_local_ray_is_bit_identical(local_ray, force_dispatch) -> None:  # type:
         results = [on_ray.solve(theta), on_ray.solve(theta)]
     assert force_dispatch == ["joblib", "joblib"]
     assert ray.cluster_resources().get("CPU") == 2
-    for expected, got in zip([serial.solve(theta), serial.solve(theta)], results):
+    for expected, got in zip([serial.solve(theta), serial.solve(theta)], results, strict=True):
         np.testing.assert_array_equal(expected.samples, got.samples)
         np.testing.assert_array_equal(expected.sample_values, got.sample_values)
         assert expected.vjp(np.ones((3, 8))).tobytes() == got.vjp(np.ones((3, 8))).tobytes()

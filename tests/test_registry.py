@@ -186,8 +186,8 @@ def test_plugins_register_noises_too() -> None:
     class Laplace:
         name, symmetric = "laplace", True
 
-        def sample(self, rng, shape):  # type: ignore[no-untyped-def]
-            return rng.laplace(size=shape)
+        def sample(self, rng, shape, dtype=np.float64):  # type: ignore[no-untyped-def]
+            return rng.laplace(size=shape).astype(dtype)
 
         def score(self, z):  # type: ignore[no-untyped-def]
             return np.sign(z)

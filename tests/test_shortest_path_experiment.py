@@ -77,7 +77,7 @@ def test_blackbox_gradient_is_the_interpolation() -> None:
     by an independent Dijkstra."""
     from perturbopt_scipy import GridShortestPathSolver
 
-    solver = GridShortestPathSolver(shape=(4, 4))
+    solver = GridShortestPathSolver(grid=(4, 4))
     rng = np.random.default_rng(0)
     theta = rng.uniform(0.5, 3.0, size=(3, 4, 4))
     g = rng.normal(size=(3, 4, 4))
@@ -103,7 +103,7 @@ def test_network_maps_an_image_to_positive_costs_per_tile() -> None:
         predict_costs(model, images, chunk=2), costs.detach().double().numpy(), rtol=1e-6
     )
     again = make_cost_network(8, 0, mean, std)
-    for a, b in zip(model.parameters(), again.parameters()):
+    for a, b in zip(model.parameters(), again.parameters(), strict=True):
         assert torch.equal(a, b)
 
 

@@ -51,7 +51,9 @@ def test_shapes_types_and_costs(maps: TerrainMaps) -> None:
     terrain = terrain_of(maps)
     np.testing.assert_array_equal(maps.costs, np.asarray(TERRAIN_COSTS)[terrain])
     shares = np.bincount(terrain.ravel(), minlength=5) / terrain.size
-    assert shares.min() > 0.03, dict(zip(TERRAIN_NAMES, shares))  # every terrain occurs
+    assert shares.min() > 0.03, dict(
+        zip(TERRAIN_NAMES, shares, strict=True)
+    )  # every terrain occurs
     roads = np.sum(terrain == 0, axis=(1, 2))
     assert (roads >= 12).all()  # a road crosses every map
     assert maps.subset(slice(5, 9)).costs.shape == (4, 12, 12)
@@ -70,7 +72,7 @@ def test_terrain_is_spatially_coherent(maps: TerrainMaps) -> None:
 
 def test_labels_are_optimal_paths_against_networkx() -> None:
     small = make_terrain_maps(8, grid=6, seed=0)
-    for costs, path in zip(small.costs, small.paths):
+    for costs, path in zip(small.costs, small.paths, strict=True):
         graph = nx.DiGraph()
         for i, j, di, dj in itertools.product(range(6), range(6), (-1, 0, 1), (-1, 0, 1)):
             if (di or dj) and 0 <= i + di < 6 and 0 <= j + dj < 6:

@@ -19,10 +19,8 @@ torch = pytest.importorskip("torch")
 
 import perturbopt
 from perturbopt.torch import (
-    PerturbedMax,
     PerturbedOptimizer,
     PerturbedOptimum,
-    perturbed_max,
     perturbed_optimizer,
     perturbed_optimum,
 )
@@ -392,13 +390,10 @@ def test_modules_take_a_perturbed_object_too():
         PerturbedOptimum(po, num_samples=3)
 
 
-def test_deprecated_names_still_work_and_warn():
-    theta = torch.tensor([0.0, 1.0], dtype=torch.float64)
-    with pytest.warns(DeprecationWarning, match="use PerturbedOptimum"):
-        old = PerturbedMax("argmax", num_samples=20, seed=0)(theta)
-    assert torch.equal(old, PerturbedOptimum("argmax", num_samples=20, seed=0)(theta))
-    with pytest.warns(DeprecationWarning, match="use perturbed_optimum"):
-        perturbed_max(theta, "argmax", num_samples=5)
+def test_the_names_removed_in_0_3_are_gone():
+    import perturbopt.torch as pt
+
+    assert not hasattr(pt, "PerturbedMax") and not hasattr(pt, "perturbed_max")
 
 
 def test_options_reach_the_core_engine():

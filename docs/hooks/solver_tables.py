@@ -3,13 +3,13 @@
 A page asks for a table with a line ``<!-- solvers: WHICH -->``: ``*`` for every
 solver, a name prefix ending in a dot (``scipy.``), or a distribution's name
 (``perturbopt`` for the built-ins). The hook replaces it with one row per registered
-solver: its name, description, options (the factory's keyword arguments) and the
+solver: its name, description, options (the factory's keyword arguments, with their
+defaults) and the
 distribution that provides it.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from typing import Any
 
@@ -17,16 +17,13 @@ _MARKER = re.compile(r"^<!-- solvers: (\S+) -->$", re.MULTILINE)
 
 
 def _options(entry: Any) -> str:
-    try:
-        parameters = inspect.signature(entry.factory).parameters.values()
-    except (TypeError, ValueError):  # pragma: no cover - factories without a signature
-        return ""
-    names = [
-        p.name
-        for p in parameters
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"
-    ]
-    return ", ".join(f"`{name}`" for name in names) or "none"
+    """The factory's options with their defaults (``k (required)``, ``grid=None``)."""
+    from perturbopt._factory_options import option_texts
+
+    texts = option_texts(entry.factory)
+    if texts is None:
+        return "any keyword options"
+    return ", ".join(f"`{text}`" for text in texts) or "none"
 
 
 def _wanted(entry: Any, which: str) -> bool:

@@ -116,7 +116,8 @@ def _solve(
     if failures:
         raise EngineFailure(failures)
     tuner.record_solves(*collector.take_time())
-    assert collector.solutions is not None
+    if collector.solutions is None:  # pragma: no cover - a call has at least one row
+        raise RuntimeError("the engine solved no row")
     return Solved(collector.solutions, collector.values, collector.kept_noise())
 
 

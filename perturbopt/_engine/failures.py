@@ -1,6 +1,6 @@
-"""What the engine reports when rows fail: one :class:`RowFailure` per failed row, and
-the :class:`EngineFailure` that a call raises with them. The engine speaks of rows; the
-front end (:func:`perturbopt._errors.raise_failure`) words them as samples and batch
+"""What the engine reports when rows fail: one `RowFailure` per failed row, and
+the `EngineFailure` that a call raises with them. The engine speaks of rows; the
+front end (`perturbopt._errors.raise_failure`) words them as samples and batch
 items and raises the documented exceptions."""
 
 from __future__ import annotations

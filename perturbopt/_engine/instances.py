@@ -1,12 +1,12 @@
 """Solver specs, and the instances each process or thread builds from them.
 
-A :class:`SolverSpec` is the solver as the engine sees it: the caller's own instance,
+A `SolverSpec` is the solver as the engine sees it: the caller's own instance,
 and a picklable recipe from which any thread or worker process builds its own copy,
 once, and keeps it across calls in a small cache keyed by the recipe's digest.
 
 Two rules keep every solve of a call on one solver state:
 
-* The solver is frozen when :func:`perturbopt.perturbed` is called: a copy is taken
+* The solver is frozen when `perturbopt.perturbed` is called: a copy is taken
   then (built from the recipe), and every thread and process solves with that copy or
   with copies of the same recipe, the calling thread included. Changing the object
   afterwards (``po.solver.k = 3``) changes nothing; build a new ``perturbed()``.
@@ -14,7 +14,7 @@ Two rules keep every solve of a call on one solver state:
   function has no state of its own to freeze), and a solver that cannot be pickled is
   used as it is (no copy of it exists anywhere, so nothing can disagree with it).
 * One instance never runs in two threads at once. The calling thread's copy is lent to
-  one calling thread at a time (:meth:`SolverSpec.instance_here`); a second thread that
+  one calling thread at a time (`SolverSpec.instance_here`); a second thread that
   calls the same object meanwhile takes a copy from the process's cache, built from
   the recipe, as the engine's helper threads do (a solver that cannot be copied is
   waited for instead).
@@ -177,7 +177,7 @@ on_fork_in_child(_forget_instances)
 def acquire_instance(digest: str, payload: bytes) -> Any:
     """A free instance of the solver ``digest`` in this process, built if there is none.
 
-    Each thread holds the instance it acquired until :func:`release_instance`, so no
+    Each thread holds the instance it acquired until `release_instance`, so no
     instance ever runs in two threads at once.
     """
     with _cache_lock:

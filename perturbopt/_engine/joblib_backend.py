@@ -64,10 +64,10 @@ def run_on_joblib(
 ) -> None:
     """Solve ``tasks`` through the active joblib backend; ``consume`` in task order.
 
-    A task's solver failures come back as its :class:`RowFailure`; anything the backend
+    A task's solver failures come back as its `RowFailure`; anything the backend
     itself raises (a Ray actor or a Dask worker that died, a result that did not come
     back) is reported as a crash of the first task not yet consumed, so that the user
-    gets a :class:`perturbopt.SolverCrashError` naming its sample (a backend that returns
+    gets a `perturbopt.SolverCrashError` naming its sample (a backend that returns
     all results at once, as Ray's does, cannot tell which task failed: the message says
     so).
     """

@@ -1,10 +1,10 @@
-"""Placement modes: the places where a call's tasks can run, each a :class:`Mode` with
-one interface, registered by name in :data:`MODES`.
+"""Placement modes: the places where a call's tasks can run, each a `Mode` with
+one interface, registered by name in `MODES`.
 
-A mode says whether parallel work can pay in it (:meth:`Mode.worth_it`), how big its
-tasks should be (:meth:`Mode.task_rows`) and runs a list of tasks, handing each result
-to ``consume`` in task order (:meth:`Mode.run`). The engine picks one per call
-(:mod:`perturbopt._engine.policy`).
+A mode says whether parallel work can pay in it (`Mode.worth_it`), how big its
+tasks should be (`Mode.task_rows`) and runs a list of tasks, handing each result
+to ``consume`` in task order (`Mode.run`). The engine picks one per call
+(`perturbopt._engine.policy`).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Mode:
     def task_rows(self, workers: int, seconds_per_solve: float) -> Callable[[int], int]:
         """Rows of the next task, given the rows left: guided self-scheduling, each task
         a ``1 / (workers x tasks_per_worker)`` share of the work left within
-        :attr:`task_seconds`, so tasks shrink towards the end of a call and no worker
+        `task_seconds`, so tasks shrink towards the end of a call and no worker
         is left with a long one while the others idle."""
         low, high = self.task_seconds
         share = workers * self.tasks_per_worker
@@ -129,7 +129,7 @@ class CallingThread(Mode):
 
 class Threads(Mode):
     """The calling thread and the engine's helper threads, one solver copy each
-    (:mod:`perturbopt._engine.threads`)."""
+    (`perturbopt._engine.threads`)."""
 
     name = "threads"
     call_seconds = 2e-4  # handing tasks to helper threads: wake-ups, locks
@@ -161,7 +161,7 @@ class Threads(Mode):
 
 class Processes(Mode):
     """The engine's worker processes, with the calling thread helping unless solves
-    are isolated (:mod:`perturbopt._engine.processes`)."""
+    are isolated (`perturbopt._engine.processes`)."""
 
     name = "processes"
     in_process = False
@@ -196,7 +196,7 @@ class Processes(Mode):
 
 class JoblibBackend(Mode):
     """The joblib backend the user chose (Dask, Ray, ...)
-    (:mod:`perturbopt._engine.joblib_backend`)."""
+    (`perturbopt._engine.joblib_backend`)."""
 
     name = "joblib"
     in_process = False

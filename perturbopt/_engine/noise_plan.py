@@ -51,7 +51,7 @@ _generators = threading.local()
 
 @dataclass(frozen=True)
 class NoiseKey:
-    """The key of one call's noise: a :class:`numpy.random.SeedSequence`'s entropy and
+    """The key of one call's noise: a `numpy.random.SeedSequence`'s entropy and
     spawn key, from which every block's stream is derived."""
 
     entropy: int | tuple[int, ...]
@@ -232,7 +232,7 @@ class NoisePlan:
     def _apply(
         self, theta: np.ndarray, z: np.ndarray, start: int, out: np.ndarray | None = None
     ) -> np.ndarray:
-        """The arithmetic of :meth:`perturb` into ``out`` (``z`` by default), under the
+        """The arithmetic of `perturb` into ``out`` (``z`` by default), under the
         caller's ``errstate``."""
         out = z if out is None else out
         scale = z.dtype.type(self.epsilon)
@@ -254,7 +254,7 @@ class NoisePlan:
 
     def _first_bad_row(self, theta: np.ndarray, count: int, start: int) -> int:
         """Redo the arithmetic of rows ``start .. start + count - 1`` without raising
-        and find the first one that :meth:`_out_of_range` refuses."""
+        and find the first one that `_out_of_range` refuses."""
         with np.errstate(all="ignore"):
             z = self.draw_rows(start, start + count)
             self._apply(theta, z, start)
@@ -284,7 +284,7 @@ class NoisePlan:
 
     def describe_row(self, theta: np.ndarray, row: int) -> str:
         """What went wrong with the perturbed input of ``row`` (one that
-        :meth:`perturb` refused), in words that end an error message."""
+        `perturb` refused), in words that end an error message."""
         z = self.draw_rows(row, row + 1)
         noise = z.astype(np.float64).reshape(-1)
         with np.errstate(all="ignore"):
@@ -360,7 +360,7 @@ def segments(start: int, count: int, batch: int) -> list[tuple[slice, slice | No
 
 class OverflowFailure(Exception):
     """A perturbed input overflowed, or underflowed with multiplicative noise; ``row`` is
-    the first such row of the call (:meth:`NoisePlan.describe_row` says what happened)."""
+    the first such row of the call (`NoisePlan.describe_row` says what happened)."""
 
     def __init__(self, row: int) -> None:
         super().__init__(row)

@@ -20,7 +20,7 @@ class InOrder(Generic[T]):
     """Hands results to ``consume(index, result)`` in index order (0, 1, 2, ...).
 
     ``consume`` returning ``False`` stops the flow: later results are dropped. Not
-    thread-safe by itself: callers hold their own lock around :meth:`put`.
+    thread-safe by itself: callers hold their own lock around `put`.
     """
 
     def __init__(self, consume: Callable[[int, T], bool | None]) -> None:

@@ -3,11 +3,11 @@ its worker processes, or another joblib backend (Dask, Ray, ...).
 
 The user picks with ``joblib.parallel_config``, as in scikit-learn, and the explicit
 choice always wins: ``"threading"`` runs on threads, ``"loky"`` and
-``"multiprocessing"`` on processes (the engine's own, see :mod:`perturbopt._processes`),
+``"multiprocessing"`` on processes (the engine's own, see `perturbopt._engine.processes`),
 ``"sequential"`` in the calling thread, anything else through ``joblib.Parallel``. With
 no explicit backend, solvers that declare ``releases_gil = True`` may run on threads
 (one instance per thread, nothing pickled or shipped) or on processes, whichever is
-measured faster (:mod:`perturbopt._engine.tuning`), and the others on processes;
+measured faster (`perturbopt._engine.tuning`), and the others on processes;
 ``parallel_config(prefer="threads" | "processes")`` is honoured too.
 """
 

@@ -1,8 +1,8 @@
 """The engine's decisions for one call, in one replaceable object: how many rows the
 calling thread solves first to measure a solver, which mode runs the rest, and how
 the rest is cut into tasks. The default decides from measurements
-(:class:`~perturbopt._engine.tuning.Tuner`); tests install another with
-:func:`use_policy` instead of patching the engine."""
+(`Tuner`); tests install another with
+`use_policy` instead of patching the engine."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ SHIPPED_BYTES_PER_NUMBER = 9
 
 
 class Policy:
-    """How a call is run. Subclass and install with :func:`use_policy`."""
+    """How a call is run. Subclass and install with `use_policy`."""
 
     def probe_rows(self, spec: SolverSpec, source: RowSource) -> int:
         """Rows the calling thread solves first, to measure a solver not yet measured."""

@@ -381,7 +381,7 @@ class ProcessWorkers:
                     raise RuntimeError(
                         f"a perturbopt worker process exited at start with "
                         f"code {worker.process.returncode}; run "
-                        "`python -c 'import perturbopt._worker'` to see why"
+                        "`python -c 'import perturbopt._engine.worker'` to see why"
                     )
         return pool
 

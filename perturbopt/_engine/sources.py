@@ -1,9 +1,9 @@
 """Row sources: the inputs that the engine solves, row by row.
 
-A call's rows are either perturbed copies of ``theta`` (:class:`PerturbedRows`, row
+A call's rows are either perturbed copies of ``theta`` (`PerturbedRows`, row
 ``r = m * B + b`` is sample ``m`` of batch item ``b``, its noise drawn from the call's
-:class:`~perturbopt._engine.noise_plan.NoisePlan`) or ``theta`` itself
-(:class:`PlainRows`, for ``y*(theta)``). Both are plain data: they pickle to any worker,
+`NoisePlan`) or ``theta`` itself
+(`PlainRows`, for ``y*(theta)``). Both are plain data: they pickle to any worker,
 which computes the inputs of the rows it is given where it runs.
 """
 

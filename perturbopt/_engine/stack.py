@@ -1,7 +1,7 @@
 """Solving a stack of inputs with one solver instance, and checking what comes back.
 
 The engine's workers, threads and the calling thread all go through
-:func:`solve_stack`: inputs are handed over read-only (a solver cannot corrupt the
+`solve_stack`: inputs are handed over read-only (a solver cannot corrupt the
 noise, the caller's ``theta`` or the values computed after it), every output is checked
 against the solver contract, and solutions are stored in the smallest integer type that
 holds them exactly (0/1 and ranks as ``int8``; integers beyond ``int32`` as ``int64``, so
@@ -184,7 +184,7 @@ def row_values(inputs: np.ndarray, solutions: np.ndarray) -> np.ndarray:
     """``<y_r, theta_r>`` for each row of a stack, in float64, computed row by row (so a
     row's value does not depend on the rows around it). The inputs are floats, so the
     value is a float64 sum of products, each rounded like any float product, whatever the
-    solutions' type (the solutions themselves are kept exact by :func:`compact`)."""
+    solutions' type (the solutions themselves are kept exact by `compact`)."""
     flat_inputs = inputs.reshape(inputs.shape[0], -1)
     flat_solutions = solutions.reshape(inputs.shape[0], -1)
     return np.einsum("ij,ij->i", flat_inputs, flat_solutions, dtype=np.float64)

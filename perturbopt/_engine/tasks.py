@@ -119,7 +119,7 @@ def run_task(
         per_row: solve row by row, calling ``on_row(row)`` before each (timeouts).
 
     Returns:
-        The :class:`TaskOutput`, or the first :class:`RowFailure` with an absolute row.
+        The `TaskOutput`, or the first `RowFailure` with an absolute row.
     """
     solutions, values = [], []
     began = time.perf_counter()
@@ -179,7 +179,7 @@ def serve_task(
     per_row: bool = False,
     on_row: Callable[[int], None] | None = None,
 ) -> TaskOutput | RowFailure:
-    """:func:`run_task` with this process's (or thread's) own instance of the solver
+    """`run_task` with this process's (or thread's) own instance of the solver
     ``digest``, built from ``payload`` on first use and kept for later tasks, unless it
     raised (an instance that raised may be broken: the next task builds a new one)."""
     try:

@@ -80,7 +80,7 @@ class _Helper:
 
 
 class _Run:
-    """The shared state of one :meth:`ThreadWorkers.run_ordered` call."""
+    """The shared state of one `ThreadWorkers.run_ordered` call."""
 
     def __init__(
         self, count: int, task: Callable[[int], Any], consume: Callable[[int, Any], bool | None]

@@ -67,7 +67,7 @@ class Tuner:
     _lock: ForkSafeLock = field(default_factory=ForkSafeLock, repr=False)
 
     def record_solves(self, seconds: float, rows: int) -> None:
-        """Fold the time of ``rows`` solves into :attr:`seconds_per_solve`."""
+        """Fold the time of ``rows`` solves into `seconds_per_solve`."""
         if rows <= 0:
             return
         with self._lock:

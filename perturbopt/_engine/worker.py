@@ -1,4 +1,4 @@
-"""The main loop of an engine worker process (started by :mod:`perturbopt._engine.processes`).
+"""The main loop of an engine worker process (started by `perturbopt._engine.processes`).
 
 Messages come from the parent as cloudpickled tuples on one pipe, answers go back as
 pickles on another:

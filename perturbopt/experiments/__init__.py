@@ -1,12 +1,12 @@
 """Reproductions of the experiments of Berthet et al. (2020), as reusable functions.
 
-* :mod:`perturbopt.experiments.ranking`: learning to rank noisy data over the
+* [`perturbopt.experiments.ranking`][perturbopt.experiments.ranking]: learning to rank noisy data over the
   permutahedron (Sect. 5.2, Fig. 4); the default of ``perturbopt demo``.
-* :mod:`perturbopt.experiments.classification`: perturbed-max classification against
+* [`perturbopt.experiments.classification`][perturbopt.experiments.classification]: perturbed-max classification against
   cross-entropy (Sect. 5.1, Fig. 2), on scikit-learn's digits.
-* :mod:`perturbopt.experiments.shortest_path`: shortest paths learned from terrain
+* [`perturbopt.experiments.shortest_path`][perturbopt.experiments.shortest_path]: shortest paths learned from terrain
   images (Sect. 5.3, Figs. 3 and 5), against blackbox differentiation; its maps come
-  from :mod:`perturbopt.experiments.terrain` (generated, or the published Warcraft
+  from [`perturbopt.experiments.terrain`][perturbopt.experiments.terrain] (generated, or the published Warcraft
   files).
 
 They share one training loop, one configuration check, one table format and one figure

@@ -1,7 +1,7 @@
 """One validation for every experiment's configuration.
 
-A configuration is a frozen dataclass deriving from :class:`ExperimentConfig` whose
-``_rules`` map field names to :class:`Rule` objects. The checks run at construction; a
+A configuration is a frozen dataclass deriving from `ExperimentConfig` whose
+``_rules`` map field names to `Rule` objects. The checks run at construction; a
 bad field raises ``ValueError("RankingConfig.train must be an integer >= 1, got 0")``.
 """
 

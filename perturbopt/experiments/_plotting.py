@@ -27,7 +27,7 @@ def png_figure(
 ) -> Iterator[tuple[Figure, np.ndarray]]:
     """A figure with a grid of axes, written to ``path`` as a PNG when the block ends.
 
-    The figure is a :class:`matplotlib.figure.Figure` built directly, not through
+    The figure is a `matplotlib.figure.Figure` built directly, not through
     ``pyplot``: it joins no pyplot figure list, needs no closing, and saving it picks
     the Agg renderer for this file alone, so neither ``matplotlib.use`` nor the user's
     backend is touched. matplotlib is imported here, only when a figure is drawn.

@@ -39,7 +39,7 @@ def fit(
     ``batch_loss(index)``, back-propagates it and updates ``parameters``. With
     ``schedule="cosine"`` each step size decays from its initial value to 0 over all
     ``T`` steps, ``lr_t = lr_0 (1 + cos(pi t / T)) / 2``. Torch runs on one intra-op
-    thread meanwhile (:func:`torch_single_thread`): the experiments' models are small.
+    thread meanwhile (`torch_single_thread`): the experiments' models are small.
 
     Args:
         parameters: the tensors to train (``requires_grad=True``), or torch's

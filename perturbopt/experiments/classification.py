@@ -5,8 +5,8 @@ The paper trains a small convolutional network on CIFAR-10. CIFAR-10 cannot be
 downloaded everywhere (nor quickly on two cores), so the default data here are
 scikit-learn's 8x8 digits (1797 images, 10 classes, shipped with scikit-learn), and the
 network is an MLP ``64 -> hidden -> 10``. The data come from one function,
-:func:`load_digits_data`; pass any other :class:`ClassificationData` (e.g. from a
-CIFAR-10 loader) to :func:`run_classification_experiment` to run the same protocol on
+[`load_digits_data`][perturbopt.experiments.classification.load_digits_data]; pass any other [`ClassificationData`][perturbopt.experiments.classification.ClassificationData] (e.g. from a
+CIFAR-10 loader) to [`run_classification_experiment`][perturbopt.experiments.classification.run_classification_experiment] to run the same protocol on
 it (the MLP flattens each input).
 
 Losses compared, with the same network, initialisation, optimiser (Adam), minibatches
@@ -22,7 +22,7 @@ The test accuracy is that of the hard prediction ``argmax theta``. A second part
 analogue of Fig. 2, right) trains with the Fenchel-Young loss at each ``epsilon`` of a
 grid and reports the final train and test Fenchel-Young loss at that ``epsilon``,
 estimated with many perturbations. The loss leaves out the constant ``eps * Omega(y)``
-(see :class:`perturbopt.torch.FenchelYoungLoss`), so values at different ``epsilon``
+(see [`perturbopt.torch.FenchelYoungLoss`][perturbopt.torch.FenchelYoungLoss]), so values at different ``epsilon``
 measure fit at that smoothing, not one common quantity.
 """
 
@@ -368,13 +368,13 @@ def run_classification_experiment(
 
     Args:
         config: sizes and hyper-parameters.
-        data: the split; by default :func:`load_digits_data` with ``config``'s
+        data: the split; by default [`load_digits_data`][perturbopt.experiments.classification.load_digits_data] with ``config``'s
             ``test_size`` and ``seed``. Swap in another loader's output (e.g. CIFAR-10)
             here.
         progress: show a progress bar over all training steps (tqdm if installed).
 
     Returns:
-        A :class:`ClassificationResult`.
+        A [`ClassificationResult`][perturbopt.experiments.classification.ClassificationResult].
     """
     start = time.perf_counter()
     if data is None:

@@ -228,7 +228,7 @@ def make_ranking_data(
         seed: seeds the features and the noise.
 
     Returns:
-        The :class:`RankingData`.
+        The [`RankingData`][perturbopt.experiments.ranking.RankingData].
     """
     if sigma < 0:
         raise ValueError(f"sigma is a variance and must be >= 0, got {sigma}")
@@ -370,7 +370,7 @@ def run_ranking_experiment(
         progress: show a progress bar over all training steps (tqdm if installed).
 
     Returns:
-        A :class:`RankingResult` with one :class:`RankingRow` per ``sigma``.
+        A [`RankingResult`][perturbopt.experiments.ranking.RankingResult] with one [`RankingRow`][perturbopt.experiments.ranking.RankingRow] per ``sigma``.
     """
     start = time.perf_counter()
     direction = hidden_direction(config.d, config.seed)
@@ -454,7 +454,7 @@ def plot_ranking_results(result: RankingResult, path: str | Path) -> Path:
     cfg = result.config
     with png_figure(path, ncols=2) as (fig, axes):
         panels = (("perfect", "Perfect ranking accuracy"), ("partial", "Partial ranking accuracy"))
-        for ax, (attr, title) in zip(axes[0], panels):
+        for ax, (attr, title) in zip(axes[0], panels, strict=True):
             ax.plot(
                 sigmas,
                 [getattr(row, attr) for row in result.rows],

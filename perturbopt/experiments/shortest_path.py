@@ -1,7 +1,7 @@
 """Learning shortest paths on terrain images (Berthet et al., 2020, Sect. 5.3, Figs. 3
 and 5; the Warcraft task of Vlastelica et al., 2019).
 
-The task. A map is an RGB image of ``k x k`` textured tiles (:mod:`.terrain`); each
+The task. A map is an RGB image of ``k x k`` textured tiles (`.terrain`); each
 tile's terrain has a hidden cost ``c_ij``, and the label is the cheapest 8-connected
 path ``y = argmin_{y in Y} <y, c>`` from the top-left to the bottom-right cell. A
 network reads the image and outputs costs ``theta``; the predicted path is
@@ -253,7 +253,7 @@ def make_cost_network(
     -> positive costs ``(B, k, k)``.
 
     The images are first standardised per channel, ``(x - mean) / std`` (see
-    :func:`pixel_statistics`); then a ``4 x 4`` convolution of stride 4 and a ``2 x 2``
+    [`pixel_statistics`][perturbopt.experiments.shortest_path.pixel_statistics]); then a ``4 x 4`` convolution of stride 4 and a ``2 x 2``
     one of stride 2 (one output per ``8 x 8`` tile), each followed by a ReLU, and a
     ``1 x 1`` convolution to one channel with a softplus. Initialised from ``seed``
     without touching torch's global generator.
@@ -289,7 +289,7 @@ def predict_costs(model: torch.nn.Module, images: np.ndarray, chunk: int = 500) 
 def _solver(grid: int) -> Any:
     from .. import get_solver
 
-    return get_solver(SOLVER, shape=(grid, grid), negative_costs="clip")
+    return get_solver(SOLVER, grid=(grid, grid), negative_costs="clip")
 
 
 def _solve(costs: np.ndarray) -> np.ndarray:
@@ -349,7 +349,7 @@ def train_cost_network(
     model = make_cost_network(config.channels, config.seed, *pixel_statistics(train.images))
     labels = torch.as_tensor(train.paths, dtype=torch.float32)
     if epsilon is not None:
-        options: dict[str, Any] = {"shape": (train.grid, train.grid)}
+        options: dict[str, Any] = {"grid": (train.grid, train.grid)}
         if config.perturbation == "additive":
             options["negative_costs"] = "clip"
         fy_loss = FenchelYoungLoss(
@@ -368,7 +368,8 @@ def train_cost_network(
         target = labels[torch.as_tensor(rows)]
         if epsilon is not None:
             return fy_loss(costs, target)
-        assert config.blackbox_lambda is not None
+        if config.blackbox_lambda is None:  # pragma: no cover - the config checks it
+            raise ValueError("blackbox differentiation needs config.blackbox_lambda")
         paths = blackbox_shortest_path(costs, config.blackbox_lambda)
         return (paths * (1 - target) + (1 - paths) * target).sum() / len(rows)
 
@@ -409,13 +410,13 @@ def run_shortest_path_experiment(
     Args:
         config: sizes and hyper-parameters.
         train: training maps; by default ``config.train`` generated ``config.grid``-sized
-            maps. Pass :func:`.terrain.load_warcraft_maps` output to use the published
+            maps. Pass `.terrain.load_warcraft_maps` output to use the published
             data set.
         test: held-out maps; by default ``config.test`` generated ones (another seed).
         progress: show a progress bar over all training steps (tqdm if installed).
 
     Returns:
-        A :class:`ShortestPathResult`; its config's ``grid``, ``train`` and ``test`` are
+        A [`ShortestPathResult`][perturbopt.experiments.shortest_path.ShortestPathResult]; its config's ``grid``, ``train`` and ``test`` are
         those of the maps used.
     """
     start = time.perf_counter()
@@ -568,7 +569,7 @@ def plot_perturbed_paths(
             epsilon=eps,
             num_samples=num_samples,
             seed=seed,
-            solver_options={"shape": (grid, grid), "negative_costs": "clip"},
+            solver_options={"grid": (grid, grid), "negative_costs": "clip"},
         )(costs)
         for eps in epsilons
     ]
@@ -586,7 +587,7 @@ def plot_perturbed_paths(
             np.ma.masked_equal(maps.paths[index], 0), cmap="autumn", alpha=0.8, vmin=0, vmax=1
         )
         axes[2].set_title("shortest path")
-        for ax, eps, mean in zip(axes[3:], epsilons, smoothed):
+        for ax, eps, mean in zip(axes[3:], epsilons, smoothed, strict=True):
             ax.imshow(mean, cmap="magma", vmin=0, vmax=1)
             ax.set_title(f"perturbed path, eps={eps:g}")
         for ax in axes:

@@ -21,13 +21,13 @@ solver (plugin ``perturbopt-scipy``). A learner sees only the RGB image, ``8 k x
 pixels made of one textured ``8 x 8`` tile per cell, and must learn the tile -> cost map
 from pixels.
 
-Generation (:func:`make_terrain_maps`) is deterministic from a seed and vectorised over
+Generation ([`make_terrain_maps`][perturbopt.experiments.terrain.make_terrain_maps]) is deterministic from a seed and vectorised over
 maps. Terrain is spatially coherent: two smoothed Gaussian fields per map, an elevation
 (water below, mountains above) and a vegetation (forest or grass in between), plus one
 or two winding roads. Tiles come from a fixed skin of textures (four variants per
 terrain type, the same for every seed) with per-pixel noise.
 
-:func:`load_warcraft_maps` reads the published data set instead: a folder such as
+[`load_warcraft_maps`][perturbopt.experiments.terrain.load_warcraft_maps] reads the published data set instead: a folder such as
 ``warcraft_shortest_path_oneskin/12x12`` holding ``{split}_maps.npy`` (``N x 8k x 8k x
 3`` uint8 images), ``{split}_vertex_weights.npy`` (``N x k x k`` costs) and
 ``{split}_shortest_paths.npy`` (``N x k x k`` 0/1 paths), for ``split`` in
@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 TERRAIN_NAMES: tuple[str, ...] = ("road", "grass", "forest", "water", "mountain")
-"""The terrain types, in the order of their index in :attr:`TerrainMaps.terrain`."""
+"""The terrain types, in the order of their index in `TerrainMaps.terrain`."""
 
 TERRAIN_COSTS: tuple[float, ...] = (0.8, 1.2, 5.3, 7.7, 9.2)
 """The cost of entering a cell of each terrain type (Vlastelica et al., 2019)."""
@@ -85,7 +85,7 @@ class TerrainMaps:
         costs: ``(N, k, k)`` float64 cell costs (the "vertex weights").
         paths: ``(N, k, k)`` int8 0/1 shortest paths from the top-left to the
             bottom-right cell.
-        terrain: ``(N, k, k)`` int8 terrain type index into :data:`TERRAIN_NAMES`, or
+        terrain: ``(N, k, k)`` int8 terrain type index into [`TERRAIN_NAMES`][perturbopt.experiments.terrain.TERRAIN_NAMES], or
             ``None`` for loaded maps.
         name: a short description, shown in tables and figures.
     """
@@ -145,7 +145,7 @@ def shortest_paths(costs: np.ndarray) -> np.ndarray:
     from .. import get_solver
 
     costs = np.asarray(costs, dtype=np.float64)
-    solver = get_solver("scipy.grid_shortest_path", shape=costs.shape[1:])
+    solver = get_solver("scipy.grid_shortest_path", grid=costs.shape[1:])
     return np.asarray(solver.solve_batch(costs), dtype=np.int8)
 
 
@@ -210,7 +210,7 @@ def make_terrain_maps(
     ``g > 0.35``, else grass; then one road crosses the map from the left to the right
     edge and, on half the maps, a second from the top to the bottom edge, each a walk
     that moves at most one cell sideways per step (8-connected, so a path can follow
-    it). Tiles are :func:`terrain_skin` variants drawn per cell, plus uniform per-pixel
+    it). Tiles are [`terrain_skin`][perturbopt.experiments.terrain.terrain_skin] variants drawn per cell, plus uniform per-pixel
     noise of +-12.
 
     Args:
@@ -220,7 +220,7 @@ def make_terrain_maps(
             ``numpy.random.default_rng``); the same seed gives the same maps.
 
     Returns:
-        The maps, their costs and their shortest paths (:func:`shortest_paths`).
+        The maps, their costs and their shortest paths ([`shortest_paths`][perturbopt.experiments.terrain.shortest_paths]).
     """
     from scipy.ndimage import gaussian_filter
 
@@ -431,7 +431,7 @@ def _checked_costs(costs: np.ndarray, files: _Files) -> np.ndarray:
 
 
 _EIGHT = np.ones((3, 3), dtype=bool)
-"""8-connectivity, for :func:`scipy.ndimage.label`."""
+"""8-connectivity, for `scipy.ndimage.label`."""
 
 
 def _check_paths(paths: np.ndarray, costs: np.ndarray, files: _Files) -> None:

@@ -4,13 +4,13 @@
 (``pip install perturbopt[torch]``). Solvers run on the CPU in float64 numpy; inputs
 and outputs keep the caller's dtype and device.
 
-* :class:`PerturbedOptimizer` / :func:`perturbed_optimizer`: the perturbed solution
+* [`PerturbedOptimizer`][perturbopt.torch.PerturbedOptimizer] / [`perturbed_optimizer`][perturbopt.torch.perturbed_optimizer]: the perturbed solution
   ``y_eps(theta) = E[y*(theta + eps Z)]``, differentiated with the Monte-Carlo
   vector-Jacobian product of the forward's own samples.
-* :class:`PerturbedOptimum` / :func:`perturbed_optimum`: the perturbed optimum
+* [`PerturbedOptimum`][perturbopt.torch.PerturbedOptimum] / [`perturbed_optimum`][perturbopt.torch.perturbed_optimum]: the perturbed optimum
   ``F_eps(theta) = E[<y*(theta + eps Z), theta + eps Z>]``, gradient ``y_eps(theta)``
   (a maximum for ``sense="max"`` solvers, a minimum for ``sense="min"``).
-* :class:`FenchelYoungLoss` / :func:`fenchel_young_loss`: the Fenchel-Young loss,
+* [`FenchelYoungLoss`][perturbopt.torch.FenchelYoungLoss] / [`fenchel_young_loss`][perturbopt.torch.fenchel_young_loss]: the Fenchel-Young loss,
   whose gradient ``y_eps(theta) - y`` needs no Jacobian.
 
 Example:
@@ -33,9 +33,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
     ) from error
 
 from ._functional import fenchel_young_loss, perturbed_optimizer, perturbed_optimum
-from ._functional import perturbed_max as perturbed_max  # deprecated, warns when used
 from ._modules import FenchelYoungLoss, PerturbedOptimizer, PerturbedOptimum
-from ._modules import PerturbedMax as PerturbedMax  # deprecated, warns when used
 
 __all__ = [
     "FenchelYoungLoss",

@@ -1,7 +1,7 @@
 """Functional forms of the torch layers.
 
-Each takes ``theta`` and a solver (or a ready :class:`perturbopt.Perturbed`) with the
-options of :func:`perturbopt.perturbed`. Shapes: ``theta`` is one instance ``(*s)`` or a
+Each takes ``theta`` and a solver (or a ready [`perturbopt.Perturbed`][perturbopt.Perturbed]) with the
+options of [`perturbopt.perturbed`][perturbopt.perturbed]. Shapes: ``theta`` is one instance ``(*s)`` or a
 batch ``(*b, *s)`` with any number of leading batch axes, as the solver defines an
 instance (``ndim`` axes). Outputs keep ``theta``'s dtype and device; the solver runs on
 a float64 CPU copy. ``seed`` sets the key of this call's noise (common random numbers,
@@ -32,7 +32,6 @@ __all__ = [
     "as_perturbed",
     "fenchel_young_loss",
     "hard_solution",
-    "perturbed_max",
     "perturbed_optimizer",
     "perturbed_optimum",
     "warn_if_homogeneous",
@@ -49,7 +48,7 @@ HOMOGENEOUS_WARNING = (
 
 
 def as_perturbed(solver: Any, owner: str, **options: Any) -> Perturbed:
-    """``solver`` if it is a :class:`perturbopt.Perturbed` (then no options may be
+    """``solver`` if it is a [`perturbopt.Perturbed`][perturbopt.Perturbed] (then no options may be
     given), else ``perturbopt.perturbed(solver, **options)``."""
     if isinstance(solver, Perturbed):
         if options:
@@ -91,11 +90,11 @@ def perturbed_optimizer(
 
     Args:
         theta: scores, ``(*s)`` or ``(*b, *s)``, floating point.
-        solver: a :class:`perturbopt.Perturbed`, or what :func:`perturbopt.perturbed`
+        solver: a [`perturbopt.Perturbed`][perturbopt.Perturbed], or what [`perturbopt.perturbed`][perturbopt.perturbed]
             takes (then ``options`` go with it).
         baseline: ``"loo"`` (default), ``"none"`` or ``"control"``.
         seed: the key of this call's noise (default: the next key).
-        **options: the options of :func:`perturbopt.perturbed`.
+        **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed].
 
     Returns:
         ``y_eps(theta)``, theta's shape, dtype and device.
@@ -130,10 +129,10 @@ def perturbed_optimum(
 
     Args:
         theta: scores or costs, ``(*s)`` or ``(*b, *s)``, floating point.
-        solver: a :class:`perturbopt.Perturbed`, or what :func:`perturbopt.perturbed`
+        solver: a [`perturbopt.Perturbed`][perturbopt.Perturbed], or what [`perturbopt.perturbed`][perturbopt.perturbed]
             takes (then ``options`` go with it).
         seed: the key of this call's noise (default: the next key).
-        **options: the options of :func:`perturbopt.perturbed`.
+        **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed].
 
     Returns:
         ``F_eps(theta)``: shape ``()`` for one instance, ``b`` for a batch.
@@ -151,18 +150,6 @@ def perturbed_optimum(
     check_theta(theta)
     po = as_perturbed(solver, "perturbed_optimum", **options)
     return PerturbedOptimumFunction.apply(theta, po, seed)  # type: ignore[no-any-return]
-
-
-def perturbed_max(theta: torch.Tensor, solver: Any, **options: Any) -> torch.Tensor:
-    """Deprecated name of :func:`perturbed_optimum` (which is a minimum for
-    ``sense="min"`` solvers)."""
-    warnings.warn(
-        "perturbed_max is deprecated: use perturbed_optimum, the same function "
-        "under a name that is right for both senses",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return perturbed_optimum(theta, solver, **options)
 
 
 def fenchel_young_loss(
@@ -200,13 +187,13 @@ def fenchel_young_loss(
         y: target solutions, theta's shape and device. Float, integer or bool labels
             are accepted (cast to float64 for the computation); ``y`` must not
             require grad.
-        solver: a :class:`perturbopt.Perturbed`, or what :func:`perturbopt.perturbed`
+        solver: a [`perturbopt.Perturbed`][perturbopt.Perturbed], or what [`perturbopt.perturbed`][perturbopt.perturbed]
             takes (then ``options`` go with it).
         reduction: over the batch axes: ``"mean"`` (default), ``"sum"`` or ``"none"``
             (one loss per instance, shape ``b``, or ``()`` for one instance). Over an
             empty batch: NaN, 0 and an empty tensor, as for torch's own losses.
         seed: the key of this call's noise (default: the next key).
-        **options: the options of :func:`perturbopt.perturbed`.
+        **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed].
 
     Returns:
         The loss, theta's dtype and device.

@@ -44,7 +44,7 @@ class PerturbedOptimizerFunction(torch.autograd.Function):
     """``theta -> y_eps(theta)``; backward is the Monte-Carlo VJP of the same samples.
 
     ``J^T g = (1 / (M eps)) sum_l (<y_l, g> - b_l) grad nu(Z_l)`` (divided by
-    ``theta`` for multiplicative noise), see :meth:`perturbopt.PerturbedResult.vjp`.
+    ``theta`` for multiplicative noise), see [`perturbopt.PerturbedResult.vjp`][perturbopt.PerturbedResult.vjp].
     """
 
     @staticmethod

@@ -1,13 +1,12 @@
-"""``torch.nn.Module`` wrappers: each builds its :class:`perturbopt.Perturbed` once.
+"""``torch.nn.Module`` wrappers: each builds its [`perturbopt.Perturbed`][perturbopt.Perturbed] once.
 
-Every module takes a solver (or a ready :class:`perturbopt.Perturbed`) and, as keyword
-arguments, its own few options plus the options of :func:`perturbopt.perturbed`, which
-are checked in one place (:class:`perturbopt.PerturbedOptions`).
+Every module takes a solver (or a ready [`perturbopt.Perturbed`][perturbopt.Perturbed]) and, as keyword
+arguments, its own few options plus the options of [`perturbopt.perturbed`][perturbopt.perturbed], which
+are checked in one place ([`perturbopt.PerturbedOptions`][perturbopt.PerturbedOptions]).
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import torch
@@ -25,7 +24,7 @@ from ._functional import (
 )
 from ._validation import check_reduction
 
-__all__ = ["FenchelYoungLoss", "PerturbedMax", "PerturbedOptimizer", "PerturbedOptimum"]
+__all__ = ["FenchelYoungLoss", "PerturbedOptimizer", "PerturbedOptimum"]
 
 
 class PerturbedOptimizer(torch.nn.Module):
@@ -39,19 +38,19 @@ class PerturbedOptimizer(torch.nn.Module):
         J^T g = (1 / (M eps)) sum_l (<y_l, g> - b_l) grad nu(Z_l)
 
     with the baseline ``b_l`` chosen by ``baseline`` (see
-    :func:`perturbopt.torch.perturbed_optimizer`).
+    [`perturbopt.torch.perturbed_optimizer`][perturbopt.torch.perturbed_optimizer]).
 
     Args:
         solver: a registered name (``"argmax"``, ``"topk"``, ...), a solver object,
-            a plain function ``theta -> y``, or a ready :class:`perturbopt.Perturbed`.
+            a plain function ``theta -> y``, or a ready [`perturbopt.Perturbed`][perturbopt.Perturbed].
         baseline: ``"loo"`` (default), ``"none"`` or ``"control"``.
         hard_at_eval: in eval mode (``self.training`` false) return the unperturbed
             ``y*(theta)`` instead, with no gradient.
-        **options: the options of :func:`perturbopt.perturbed` (``epsilon``,
+        **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed] (``epsilon``,
             ``num_samples``, ``noise``, ``perturbation``, ``seed``, ``n_jobs``, ...).
 
     Attributes:
-        perturbed: the underlying :class:`perturbopt.Perturbed`.
+        perturbed: the underlying [`perturbopt.Perturbed`][perturbopt.Perturbed].
 
     Shapes:
         ``theta`` ``(*s)`` or ``(*b, *s)``, floating point; the output has its shape,
@@ -96,11 +95,11 @@ class PerturbedOptimum(torch.nn.Module):
     samples; for multiplicative noise ``E[y_l * theta_l / theta]``.
 
     Args:
-        solver: as for :class:`PerturbedOptimizer`.
-        **options: the options of :func:`perturbopt.perturbed`.
+        solver: as for [`PerturbedOptimizer`][perturbopt.torch._modules.PerturbedOptimizer].
+        **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed].
 
     Attributes:
-        perturbed: the underlying :class:`perturbopt.Perturbed`.
+        perturbed: the underlying [`perturbopt.Perturbed`][perturbopt.Perturbed].
 
     Shapes:
         ``theta`` ``(*s)`` gives ``()``, ``(*b, *s)`` gives ``b``; theta's dtype and
@@ -130,19 +129,6 @@ class PerturbedOptimum(torch.nn.Module):
         return repr(self.perturbed)
 
 
-class PerturbedMax(PerturbedOptimum):
-    """Deprecated name of :class:`PerturbedOptimum` (a minimum for ``sense="min"``)."""
-
-    def __init__(self, solver: Any, **options: Any) -> None:
-        warnings.warn(
-            "PerturbedMax is deprecated: use PerturbedOptimum, the same module "
-            "under a name that is right for both senses",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        super().__init__(solver, **options)
-
-
 class FenchelYoungLoss(torch.nn.Module):
     """Fenchel-Young loss of a perturbed optimizer, for learning from target solutions.
 
@@ -159,12 +145,12 @@ class FenchelYoungLoss(torch.nn.Module):
     treats perturbed costs below 0 as 0) instead.
 
     Args:
-        solver: as for :class:`PerturbedOptimizer`.
+        solver: as for [`PerturbedOptimizer`][perturbopt.torch._modules.PerturbedOptimizer].
         reduction: over the batch axes: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-        **options: the options of :func:`perturbopt.perturbed`.
+        **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed].
 
     Attributes:
-        perturbed: the underlying :class:`perturbopt.Perturbed`.
+        perturbed: the underlying [`perturbopt.Perturbed`][perturbopt.Perturbed].
 
     Shapes:
         ``theta`` and ``y``: both ``(*s)`` or both ``(*b, *s)``, on one device;

@@ -6,10 +6,10 @@ Each solver works on a fixed graph given at construction by its edges (option
 chosen edges. Installing this distribution registers, through the ``perturbopt`` entry
 point:
 
-* ``networkx.spanning_tree``: minimum or maximum spanning tree (:class:`SpanningTreeSolver`);
-* ``networkx.min_cut``: minimum source-target cut by maximum flow (:class:`MinCutSolver`);
-* ``networkx.shortest_path``: shortest path by Dijkstra (:class:`ShortestPathSolver`);
-* ``networkx.matching``: maximum weight matching (:class:`MatchingSolver`).
+* ``networkx.spanning_tree``: minimum or maximum spanning tree ([`SpanningTreeSolver`][perturbopt_networkx.SpanningTreeSolver]);
+* ``networkx.min_cut``: minimum source-target cut by maximum flow ([`MinCutSolver`][perturbopt_networkx.MinCutSolver]);
+* ``networkx.shortest_path``: shortest path by Dijkstra ([`ShortestPathSolver`][perturbopt_networkx.ShortestPathSolver]);
+* ``networkx.matching``: maximum weight matching ([`MatchingSolver`][perturbopt_networkx.MatchingSolver]).
 
 Example:
     >>> import itertools, numpy as np, perturbopt

@@ -15,7 +15,6 @@ from perturbopt.plugin import (
     check_instance,
     check_nonnegative,
     message,
-    warn_deprecated,
 )
 
 __all__ = ["EdgeIndexedGraph"]
@@ -26,12 +25,12 @@ Edge = tuple[Hashable, Hashable]
 class EdgeIndexedGraph:
     """A private graph whose edges are numbered in the order the user listed them.
 
-    Solvers write ``theta`` into one edge attribute per solve with :meth:`set_attribute`
-    and turn the edges of a solution back into a 0/1 vector with :meth:`indicator`. An
+    Solvers write ``theta`` into one edge attribute per solve with `set_attribute`
+    and turn the edges of a solution back into a 0/1 vector with `indicator`. An
     instance is not thread-safe (the perturbopt engine builds one solver per worker).
 
-    Build it with :meth:`from_options`, from a solver's ``edges``, ``num_nodes``,
-    ``directed`` and deprecated ``graph`` options.
+    Build it with `from_options`, from a solver's ``edges``, ``num_nodes`` and
+    ``directed`` options.
 
     Args:
         solver: the registry name, for messages.
@@ -78,7 +77,6 @@ class EdgeIndexedGraph:
         *,
         edges: Any,
         num_nodes: Any,
-        graph: Any,
         directed: Any,
         undirected_only: bool = False,
     ) -> EdgeIndexedGraph:
@@ -89,87 +87,18 @@ class EdgeIndexedGraph:
             edges: ``(u, v)`` pairs; with ``num_nodes``, integer nodes ``0 .. num_nodes - 1``,
                 else any hashable nodes.
             num_nodes: the number of integer nodes, or ``None``.
-            graph: deprecated: a ``networkx.Graph`` or ``DiGraph``, standing for
-                ``edges=list(graph.edges)`` (and its directedness and nodes).
-            directed: ``True``, ``False``, or ``None`` for the default (directed, or the
-                deprecated graph's own).
+            directed: ``True`` or ``False`` (ignored with ``undirected_only``).
             undirected_only: the solver takes undirected graphs only (and no ``directed``
                 option).
         """
-        if graph is not None:
-            if edges is not None:
-                raise TypeError(message(solver, "pass edges, not graph (deprecated) as well"))
-            return cls._from_networkx(solver, graph, directed, undirected_only)
-        if edges is None:
-            raise TypeError(
-                message(
-                    solver,
-                    "edges is required: the (u, v) pairs of the graph; "
-                    "theta[k] belongs to edges[k]",
-                )
-            )
         if num_nodes is not None:
             array, count = check_edges(solver, edges, num_nodes)
             pairs: list[Edge] = [(int(u), int(v)) for u, v in array.tolist()]
             nodes: Iterable[Hashable] = range(count)
         else:
             pairs, nodes = _pairs(solver, edges), ()
-        is_directed = (
-            False
-            if undirected_only
-            else True
-            if directed is None
-            else check_bool(solver, "directed", directed)
-        )
+        is_directed = False if undirected_only else check_bool(solver, "directed", directed)
         return cls(solver, pairs, nodes, is_directed)
-
-    @classmethod
-    def _from_networkx(
-        cls, solver: str, graph: Any, directed: Any, undirected_only: bool
-    ) -> EdgeIndexedGraph:
-        undirected = isinstance(graph, nx.Graph) and not graph.is_directed()
-        spelled = "edges=list(graph.edges)" + (
-            ", directed=False" if undirected and not undirected_only else ""
-        )
-        warn_deprecated(solver, "graph=", spelled, stacklevel=5)  # the caller of __init__
-        if not isinstance(graph, nx.Graph):
-            raise TypeError(
-                message(
-                    solver,
-                    "graph must be a networkx Graph or DiGraph, got "
-                    f"{type(graph).__name__}; better, pass "
-                    "edges=[(u, v), ...]",
-                )
-            )
-        if graph.is_multigraph():
-            raise ValueError(
-                message(
-                    solver,
-                    "multigraphs are not supported; convert the graph "
-                    "with nx.Graph(G) or nx.DiGraph(G) (parallel edges "
-                    "merge)",
-                )
-            )
-        if undirected_only and graph.is_directed():
-            raise ValueError(
-                message(
-                    solver,
-                    "needs an undirected graph, got a DiGraph; convert it with G.to_undirected()",
-                )
-            )
-        if directed is not None and check_bool(solver, "directed", directed) != graph.is_directed():
-            raise ValueError(
-                message(
-                    solver,
-                    f"directed={directed!r} contradicts the "
-                    f"{type(graph).__name__}; pass edges= and "
-                    "directed= alone",
-                )
-            )
-        edges: list[Edge] = [(u, v) for u, v in graph.edges]
-        if not edges:
-            raise ValueError(message(solver, "the graph has no edges, so theta would be empty"))
-        return cls(solver, edges, graph.nodes, graph.is_directed())
 
     @property
     def num_edges(self) -> int:
@@ -206,7 +135,7 @@ class EdgeIndexedGraph:
         self, theta: np.ndarray, negative_costs: NegativeCosts, what: str
     ) -> np.ndarray:
         """``theta``, or ``max(theta, 0)`` with ``"clip"``; a negative entry raises with
-        ``"error"``, naming its edge (see :func:`perturbopt.plugin.check_nonnegative`)."""
+        ``"error"``, naming its edge (see [`perturbopt.plugin.check_nonnegative`][perturbopt.plugin.check_nonnegative])."""
         return check_nonnegative(
             self.solver,
             theta,
@@ -217,7 +146,7 @@ class EdgeIndexedGraph:
 
     def set_attribute(self, key: str, theta: np.ndarray) -> None:
         """Write ``theta[k]`` into attribute ``key`` of edge ``edges[k]``."""
-        for attributes, value in zip(self._attributes, theta.tolist()):
+        for attributes, value in zip(self._attributes, theta.tolist(), strict=True):
             attributes[key] = value
 
     def indicator(self, chosen: Iterable[Edge]) -> np.ndarray:

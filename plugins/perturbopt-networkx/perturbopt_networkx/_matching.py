@@ -28,14 +28,14 @@ class MatchingSolver:
     the same order. Weights of any sign are fine (additive noise works): without
     ``maxcardinality`` negative edges are simply left out.
 
-    Solved by :func:`networkx.max_weight_matching` on a private graph whose ``weight``
+    Solved by `networkx.max_weight_matching` on a private graph whose ``weight``
     attributes are set from ``theta`` on every solve.
 
     Args:
         edges: the undirected edges, ``(u, v)`` pairs of hashable nodes, each listed once.
         num_nodes: if given, the nodes are ``0 .. num_nodes - 1``.
-        maxcardinality: only consider matchings of maximum cardinality.
-        graph: deprecated; ``graph=G`` means ``edges=list(G.edges)``.
+        maxcardinality: only consider matchings of maximum cardinality (default
+            ``False``).
 
     Example:
         >>> import numpy as np, perturbopt
@@ -51,18 +51,16 @@ class MatchingSolver:
     def __init__(
         self,
         *,
-        edges: Any = None,
+        edges: Any,
         num_nodes: int | None = None,
         maxcardinality: bool = False,
-        graph: Any = None,
     ) -> None:
         self.maxcardinality = check_bool(self.name, "maxcardinality", maxcardinality)
         self._graph = EdgeIndexedGraph.from_options(
             self.name,
             edges=edges,
             num_nodes=num_nodes,
-            graph=graph,
-            directed=None,
+            directed=False,
             undirected_only=True,
         )
         self.edges = self._graph.edges

@@ -8,7 +8,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from perturbopt.plugin import NEGATIVE_COSTS, NegativeCosts, check_choice, message, warn_deprecated
+from perturbopt.plugin import (
+    DEFAULT_NEGATIVE_COSTS,
+    NegativeCosts,
+    check_negative_costs,
+    message,
+)
 
 from ._graph import EdgeIndexedGraph
 
@@ -26,20 +31,20 @@ class MinCutSolver:
     ``y*(theta) = argmin_{y in Y} <y, theta>``  (``sense="min"``),
 
     the capacity of a minimum cut, found from a maximum flow
-    (:func:`networkx.minimum_cut`; by max-flow/min-cut duality both have the same value).
+    (`networkx.minimum_cut`; by max-flow/min-cut duality both have the same value).
     ``S`` is the set of nodes reachable from ``source`` in the residual network.
 
     Layout: ``theta`` has one capacity per edge, shape ``(len(edges),)``: ``theta[k]``
     belongs to ``edges[k]``; ``y`` is the ``int8`` 0/1 indicator of the cut edges in the
     same order.
 
-    Capacities must be non-negative. With ``negative_costs="error"`` (default) a
-    negative one raises ``ValueError`` naming the edge; with ``"clip"`` the solver
-    solves ``y*(max(theta, 0))``, capacities below zero counting as zero. That is the
+    Capacities must be non-negative. With ``negative_costs="clip"`` (default) the solver
+    solves ``y*(max(theta, 0))``, capacities below zero counting as zero; with
+    ``"error"`` a negative one raises ``ValueError`` naming the edge. Clipping is the
     way to learn positive capacities with additive noise ``theta + eps Z`` (see
-    :func:`perturbopt.plugin.check_nonnegative` for the maths): multiplicative noise
-    keeps capacities positive too, but makes the Fenchel-Young loss 1-homogeneous, so
-    that training can shrink ``theta`` to 0.
+    [check_nonnegative][perturbopt.plugin.check_nonnegative] for the maths):
+    multiplicative noise keeps capacities positive too, but makes the Fenchel-Young
+    loss 1-homogeneous, so that training can shrink ``theta`` to 0.
 
     Args:
         edges: ``(u, v)`` pairs of hashable nodes, each listed once.
@@ -48,11 +53,8 @@ class MinCutSolver:
         num_nodes: if given, the nodes are ``0 .. num_nodes - 1``.
         directed: whether edge ``(u, v)`` carries flow from ``u`` to ``v`` only (default
             ``True``).
-        negative_costs: ``"error"`` (default) or ``"clip"``.
-        graph: deprecated; ``graph=G`` means ``edges=list(G.edges)``,
-            ``directed=G.is_directed()``.
-        s: deprecated spelling of ``source``.
-        t: deprecated spelling of ``target``.
+        negative_costs: ``"clip"`` (default) or ``"error"`` (``"allow"`` is refused:
+            max flow needs non-negative capacities).
 
     Example:
         >>> import numpy as np, perturbopt
@@ -69,20 +71,15 @@ class MinCutSolver:
     def __init__(
         self,
         *,
-        edges: Any = None,
-        source: Hashable = None,
-        target: Hashable = None,
+        edges: Any,
+        source: Hashable,
+        target: Hashable,
         num_nodes: int | None = None,
-        directed: bool | None = None,
-        negative_costs: NegativeCosts = "error",
-        graph: Any = None,
-        s: Hashable = None,
-        t: Hashable = None,
+        directed: bool = True,
+        negative_costs: NegativeCosts = DEFAULT_NEGATIVE_COSTS,
     ) -> None:
-        source = self._renamed("s", s, "source", source)
-        target = self._renamed("t", t, "target", target)
         self._graph = EdgeIndexedGraph.from_options(
-            self.name, edges=edges, num_nodes=num_nodes, graph=graph, directed=directed
+            self.name, edges=edges, num_nodes=num_nodes, directed=directed
         )
         self.source = self._graph.check_node("source", source)
         self.target = self._graph.check_node("target", target)
@@ -95,24 +92,10 @@ class MinCutSolver:
                     "nodes",
                 )
             )
-        self.negative_costs: NegativeCosts = check_choice(  # type: ignore[assignment]
-            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS
-        )
+        self.negative_costs = check_negative_costs(self.name, negative_costs)
         self.directed = self._graph.directed
         self.edges = self._graph.edges
         self.shape = (self._graph.num_edges,)
-
-    def _renamed(self, old: str, old_value: Hashable, new: str, value: Hashable) -> Hashable:
-        if old_value is None:
-            return value
-        warn_deprecated(self.name, f"{old}={old_value!r}", f"{new}={old_value!r}", stacklevel=4)
-        if value is not None and value != old_value:
-            raise ValueError(
-                message(
-                    self.name, f"{old}={old_value!r} contradicts {new}={value!r}; pass {new} alone"
-                )
-            )
-        return old_value
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """Return the 0/1 indicator of the edges of a minimum cut (``hint`` is ignored)."""

@@ -9,7 +9,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from perturbopt.plugin import NEGATIVE_COSTS, NegativeCosts, check_choice, message
+from perturbopt.plugin import (
+    DEFAULT_NEGATIVE_COSTS,
+    NegativeCosts,
+    check_negative_costs,
+    message,
+)
 
 from ._graph import EdgeIndexedGraph
 
@@ -29,13 +34,14 @@ class ShortestPathSolver:
     the same order. With ``directed=False`` the edge ``(u, v)`` is travelled in either
     direction.
 
-    Solved by :func:`networkx.dijkstra_path`, which needs non-negative lengths. With
-    ``negative_costs="error"`` (default) a negative length raises ``ValueError`` naming
-    the edge; with ``"clip"`` the solver solves ``y*(max(theta, 0))``, lengths below
-    zero counting as zero. That is the way to learn positive lengths with additive
-    noise ``theta + eps Z`` (see :func:`perturbopt.plugin.check_nonnegative` for the
-    maths): multiplicative noise keeps lengths positive too, but makes the
-    Fenchel-Young loss 1-homogeneous, so that training can shrink ``theta`` to 0.
+    Solved by `networkx.dijkstra_path`, which needs non-negative lengths. With
+    ``negative_costs="clip"`` (default) the solver solves ``y*(max(theta, 0))``, lengths
+    below zero counting as zero; with ``"error"`` a negative length raises
+    ``ValueError`` naming the edge. Clipping is the way to learn positive lengths with
+    additive noise ``theta + eps Z`` (see
+    [check_nonnegative][perturbopt.plugin.check_nonnegative] for the maths):
+    multiplicative noise keeps lengths positive too, but makes the Fenchel-Young loss
+    1-homogeneous, so that training can shrink ``theta`` to 0.
 
     Args:
         edges: ``(u, v)`` pairs of hashable nodes, each listed once.
@@ -43,9 +49,8 @@ class ShortestPathSolver:
         target: the end node, reachable from ``source`` and different from it.
         num_nodes: if given, the nodes are ``0 .. num_nodes - 1``.
         directed: whether edge ``(u, v)`` runs from ``u`` to ``v`` only (default ``True``).
-        negative_costs: ``"error"`` (default) or ``"clip"``.
-        graph: deprecated; ``graph=G`` means ``edges=list(G.edges)``,
-            ``directed=G.is_directed()``.
+        negative_costs: ``"clip"`` (default) or ``"error"`` (``"allow"`` is refused:
+            Dijkstra needs non-negative lengths).
 
     Example:
         >>> import numpy as np, perturbopt
@@ -54,10 +59,14 @@ class ShortestPathSolver:
         ...                                directed=False, source=0, target=2)
         >>> solver.solve(np.array([1.0, 1.0, 5.0, 1.0]))  # 0 - 3 - 2
         array([0, 1, 0, 1], dtype=int8)
-        >>> solver.solve(np.array([1.0, -1.0, 5.0, 1.0]))
+        >>> strict = perturbopt.get_solver("networkx.shortest_path",
+        ...                                edges=[(0, 1), (0, 3), (1, 2), (2, 3)],
+        ...                                directed=False, source=0, target=2,
+        ...                                negative_costs="error")
+        >>> strict.solve(np.array([1.0, -1.0, 5.0, 1.0]))
         Traceback (most recent call last):
         ...
-        ValueError: solver 'networkx.shortest_path': edge lengths must be non-negative, but theta[1] = -1 (edge (0, 3)); pass negative_costs='clip' to count negative costs as 0 (the way to use additive noise on positive costs)
+        ValueError: solver 'networkx.shortest_path': edge lengths must be non-negative, but theta[1] = -1 (edge (0, 3)); pass negative_costs='clip' (the default) to count negative costs as 0 (the way to use additive noise on positive costs)
     """
 
     name = "networkx.shortest_path"
@@ -67,16 +76,15 @@ class ShortestPathSolver:
     def __init__(
         self,
         *,
-        edges: Any = None,
-        source: Hashable = None,
-        target: Hashable = None,
+        edges: Any,
+        source: Hashable,
+        target: Hashable,
         num_nodes: int | None = None,
-        directed: bool | None = None,
-        negative_costs: NegativeCosts = "error",
-        graph: Any = None,
+        directed: bool = True,
+        negative_costs: NegativeCosts = DEFAULT_NEGATIVE_COSTS,
     ) -> None:
         self._graph = EdgeIndexedGraph.from_options(
-            self.name, edges=edges, num_nodes=num_nodes, graph=graph, directed=directed
+            self.name, edges=edges, num_nodes=num_nodes, directed=directed
         )
         self.source = self._graph.check_node("source", source)
         self.target = self._graph.check_node("target", target)
@@ -97,9 +105,7 @@ class ShortestPathSolver:
                     "the graph",
                 )
             )
-        self.negative_costs: NegativeCosts = check_choice(  # type: ignore[assignment]
-            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS
-        )
+        self.negative_costs = check_negative_costs(self.name, negative_costs)
         self.directed = self._graph.directed
         self.edges = self._graph.edges
         self.shape = (self._graph.num_edges,)

@@ -7,7 +7,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from perturbopt.plugin import Sense, check_bool, check_sense, message, warn_deprecated
+from perturbopt.plugin import Sense, check_sense
 
 from ._graph import EdgeIndexedGraph
 
@@ -28,17 +28,15 @@ class SpanningTreeSolver:
     belongs to ``edges[k]``; ``y`` is the ``int8`` 0/1 edge indicator in the same
     order. Weights of any sign are fine (additive noise works).
 
-    Solved with :func:`networkx.minimum_spanning_edges` /
-    :func:`networkx.maximum_spanning_edges` (Kruskal) on a private graph whose
+    Solved with `networkx.minimum_spanning_edges` /
+    `networkx.maximum_spanning_edges` (Kruskal) on a private graph whose
     ``weight`` attributes are set from ``theta`` on every solve.
 
     Args:
         edges: the undirected edges, ``(u, v)`` pairs of hashable nodes, each listed once.
         num_nodes: if given, the nodes are ``0 .. num_nodes - 1`` (isolated ones count
             as components of their own).
-        sense: ``"min"`` (``theta`` are costs) or ``"max"`` (scores).
-        graph: deprecated; ``graph=G`` means ``edges=list(G.edges)``.
-        minimum: deprecated; ``minimum=True`` means ``sense="min"``.
+        sense: ``"min"`` (default: ``theta`` are costs) or ``"max"`` (scores).
 
     Example:
         >>> import numpy as np, perturbopt
@@ -51,35 +49,13 @@ class SpanningTreeSolver:
     name = "networkx.spanning_tree"
     ndim = 1
 
-    def __init__(
-        self,
-        *,
-        edges: Any = None,
-        num_nodes: int | None = None,
-        sense: Sense | None = None,
-        graph: Any = None,
-        minimum: bool | None = None,
-    ) -> None:
-        if sense is not None:
-            check_sense(self.name, sense)
-        if minimum is not None:
-            implied: Sense = "min" if check_bool(self.name, "minimum", minimum) else "max"
-            warn_deprecated(self.name, f"minimum={minimum!r}", f"sense={implied!r}")
-            if sense is not None and sense != implied:
-                raise ValueError(
-                    message(
-                        self.name,
-                        f"sense={sense!r} contradicts minimum={minimum!r}; pass sense alone",
-                    )
-                )
-            sense = implied
-        self.sense: Sense = sense or "min"
+    def __init__(self, *, edges: Any, num_nodes: int | None = None, sense: Sense = "min") -> None:
+        self.sense: Sense = check_sense(self.name, sense)
         self._graph = EdgeIndexedGraph.from_options(
             self.name,
             edges=edges,
             num_nodes=num_nodes,
-            graph=graph,
-            directed=None,
+            directed=False,
             undirected_only=True,
         )
         self.edges = self._graph.edges

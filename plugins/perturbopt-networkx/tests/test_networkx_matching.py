@@ -4,7 +4,6 @@ matching polytope, torch gradients and error messages."""
 from __future__ import annotations
 
 import itertools
-from contextlib import nullcontext
 
 import networkx as nx
 import numpy as np
@@ -116,25 +115,17 @@ def test_wrong_theta_shape() -> None:
             TypeError,
             r"unexpected keyword argument 'directed'",
         ),
-        ({"graph": nx.DiGraph([(0, 1)])}, ValueError, r"needs an undirected graph"),
     ],
 )
 def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
-    warned = pytest.warns(DeprecationWarning) if "graph" in options else nullcontext()
-    with warned, pytest.raises(error, match=message):
+    with pytest.raises(error, match=message):
         MatchingSolver(**options)
 
 
-def test_graph_is_a_deprecated_spelling_of_edges() -> None:
-    graph = small_graph()
-    theta = np.random.default_rng(3).normal(size=11)
-    with pytest.warns(
-        DeprecationWarning,
-        match=r"solver 'networkx\.matching': graph= is "
-        r"deprecated; pass edges=list\(graph.edges\)",
+def test_graph_removed_in_0_3_names_the_options() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"solver 'networkx\.matching' has no option 'graph'\. Its options: "
+        r"edges \(required\), num_nodes=None, maxcardinality=False",
     ):
-        old = MatchingSolver(graph=graph)
-    assert old.edges == list(graph.edges)
-    np.testing.assert_array_equal(
-        old.solve(theta), MatchingSolver(edges=list(graph.edges)).solve(theta)
-    )
+        perturbopt.get_solver("networkx.matching", graph=small_graph())

@@ -110,8 +110,8 @@ def test_torch_gradient_is_the_vjp() -> None:
 PATH = {"edges": [(0, 1), (1, 2), (2, 3)], "source": 0, "target": 3}
 
 
-def test_negative_capacities_are_a_clear_error() -> None:
-    solver = MinCutSolver(**PATH)
+def test_negative_capacities_are_a_clear_error_with_error() -> None:
+    solver = MinCutSolver(**PATH, negative_costs="error")
     with pytest.raises(
         ValueError,
         match=r"solver 'networkx\.min_cut': capacities must be "
@@ -119,7 +119,13 @@ def test_negative_capacities_are_a_clear_error() -> None:
         r"pass negative_costs='clip'",
     ):
         solver.solve(np.array([1.0, -2.0, -3.0]))
-    po = perturbopt.perturbed(NAME, solver_options=PATH, epsilon=5.0, num_samples=4, seed=0)
+    po = perturbopt.perturbed(
+        NAME,
+        solver_options={**PATH, "negative_costs": "error"},
+        epsilon=5.0,
+        num_samples=4,
+        seed=0,
+    )
     with pytest.raises(perturbopt.SolverError, match=r"sample \d.*capacities must be non-negative"):
         po.solve(np.full(3, 0.1))
 
@@ -128,7 +134,7 @@ def test_clip_counts_negative_capacities_as_zero() -> None:
     rng = np.random.default_rng(5)
     graph = directed_graph()
     cuts = all_cuts(graph, 0, 5)
-    solver = MinCutSolver(**edges_of(graph), source=0, target=5, negative_costs="clip")
+    solver = MinCutSolver(**edges_of(graph), source=0, target=5)  # "clip" is the default
     for _ in range(5):
         theta = rng.normal(size=len(solver.edges))
         value = cuts @ np.maximum(theta, 0)
@@ -170,7 +176,6 @@ def test_wrong_theta_shape() -> None:
         ({"source": 0, "target": 0}, ValueError, r"source and target are the same node \(0\)"),
         ({"source": 0, "target": 9}, ValueError, r"target=9 is not a node of the graph"),
         ({"source": [0], "target": 1}, TypeError, r"source must be a node of the graph"),
-        ({"target": 1}, TypeError, r"source is required"),
         (
             {"source": 0, "target": 3, "directed": "yes"},
             TypeError,
@@ -179,7 +184,7 @@ def test_wrong_theta_shape() -> None:
         (
             {"source": 0, "target": 3, "negative_costs": "ignore"},
             ValueError,
-            r"negative_costs must be 'error' or 'clip'",
+            r"negative_costs must be 'clip' or 'error' or 'allow'",
         ),
     ],
 )
@@ -188,19 +193,16 @@ def test_bad_options(options: dict, error: type[Exception], message: str) -> Non
         MinCutSolver(edges=[(0, 1), (1, 2), (2, 3)], **options)
 
 
-def test_graph_s_and_t_are_deprecated_spellings() -> None:
-    graph = nx.petersen_graph()
-    theta = np.random.default_rng(7).uniform(0.5, 2.0, size=15)
-    with pytest.warns(DeprecationWarning) as caught:
-        old = MinCutSolver(graph=graph, s=0, t=7)
-    said = [str(w.message) for w in caught]
-    assert (
-        "solver 'networkx.min_cut': graph= is deprecated; pass edges=list(graph.edges), "
-        "directed=False instead"
-    ) in said
-    assert "solver 'networkx.min_cut': s=0 is deprecated; pass source=0 instead" in said
-    assert "solver 'networkx.min_cut': t=7 is deprecated; pass target=7 instead" in said
-    new = MinCutSolver(edges=list(graph.edges), directed=False, source=0, target=7)
-    np.testing.assert_array_equal(old.solve(theta), new.solve(theta))
-    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="contradicts"):
-        MinCutSolver(edges=list(graph.edges), source=1, s=0, target=7)
+def test_required_options_and_the_spellings_removed_in_0_3() -> None:
+    with pytest.raises(TypeError, match=r"solver 'networkx\.min_cut' needs option 'source'"):
+        perturbopt.get_solver(NAME, edges=[(0, 1)], target=1)
+    with pytest.raises(ValueError, match=r"negative_costs='allow' hands negative costs"):
+        MinCutSolver(**PATH, negative_costs="allow")
+    for removed in ({"graph": nx.path_graph(3)}, {"s": 0}, {"t": 2}):
+        with pytest.raises(
+            TypeError,
+            match=rf"solver 'networkx\.min_cut' has no option '{next(iter(removed))}'.*"
+            r"Its options: edges \(required\), source \(required\), target \(required\), "
+            r"num_nodes=None, directed=True, negative_costs='clip'",
+        ):
+            perturbopt.get_solver(NAME, **PATH, **removed)

@@ -1,11 +1,10 @@
-"""The networkx plugin registers through perturbopt's entry point and hook, with picklable
-factories, and its docstring examples run."""
+"""The networkx plugin registers through perturbopt's entry point and hook, its solvers
+keep the solver contract (perturbopt.plugin.testing), and its docstring examples run."""
 
 from __future__ import annotations
 
 import doctest
 import importlib
-import pickle
 
 import networkx as nx
 import numpy as np
@@ -13,6 +12,7 @@ import perturbopt_networkx
 import pytest
 
 import perturbopt
+from perturbopt.plugin.testing import SolverCase, parametrize_with_checks
 
 GRAPH = nx.cycle_graph(4)
 EDGES = list(GRAPH.edges)
@@ -37,26 +37,14 @@ def test_hook_registers_on_a_fresh_registry() -> None:
     assert registry.get_solver("networkx.matching", edges=EDGES).edges == EDGES
 
 
-@pytest.mark.parametrize("name", sorted(SOLVERS))
-def test_factory_and_options_pickle_and_rebuild(name: str) -> None:
-    factory = perturbopt.Registry.default().solver_entry(name).factory
-    rebuilt_factory, options = pickle.loads(pickle.dumps((factory, SOLVERS[name])))
-    solver = rebuilt_factory(**options)
-    assert solver.name == name and solver.sense in ("max", "min")
-    assert solver.shape == (GRAPH.number_of_edges(),)
-    theta = np.array([1.0, 2.0, 4.0, 3.0])
-    np.testing.assert_array_equal(solver.solve(theta), factory(**SOLVERS[name]).solve(theta))
-
-
-@pytest.mark.parametrize("name", sorted(SOLVERS))
-def test_read_only_inputs(name: str) -> None:
-    solver = perturbopt.get_solver(name, **SOLVERS[name])
-    theta = np.array([1.0, 2.0, 4.0, 3.0])
-    expected = solver.solve(theta.copy())
-    theta.setflags(write=False)
-    hint = expected.copy()
-    hint.setflags(write=False)
-    np.testing.assert_array_equal(solver.solve(theta, hint=hint), expected)
+@parametrize_with_checks(
+    [
+        SolverCase(name, np.random.default_rng(0).uniform(0.5, 2.0, size=(4, 4)), options)
+        for name, options in sorted(SOLVERS.items())
+    ]
+)
+def test_contract(case: SolverCase, check) -> None:  # type: ignore[no-untyped-def]
+    check(case)
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,7 @@ def test_disconnected_source_and_target() -> None:
 
 
 def test_negative_lengths_and_wrong_shape() -> None:
-    solver = ShortestPathSolver(edges=[(0, 1), (1, 2)], source=0, target=2)
+    solver = ShortestPathSolver(edges=[(0, 1), (1, 2)], source=0, target=2, negative_costs="error")
     with pytest.raises(
         ValueError,
         match=r"solver 'networkx\.shortest_path': edge lengths must "
@@ -165,7 +165,7 @@ def test_clip_counts_negative_lengths_as_zero() -> None:
         (
             {"source": 0, "target": 2, "negative_costs": 0},
             TypeError,
-            r"negative_costs must be 'error' or 'clip'",
+            r"negative_costs must be 'clip' or 'error' or 'allow'",
         ),
     ],
 )
@@ -174,15 +174,11 @@ def test_bad_options(options: dict, error: type[Exception], message: str) -> Non
         ShortestPathSolver(edges=[(0, 1), (1, 2)], **options)
 
 
-def test_graph_is_a_deprecated_spelling_of_edges() -> None:
-    graph = nx.petersen_graph()
-    theta = np.random.default_rng(4).uniform(0.5, 2.0, size=15)
-    with pytest.warns(
-        DeprecationWarning,
-        match=r"graph= is deprecated; pass "
-        r"edges=list\(graph.edges\), directed=False",
+def test_graph_removed_in_0_3_names_the_options() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"solver 'networkx\.shortest_path' has no option 'graph'\. Its options: "
+        r"edges \(required\), source \(required\), target \(required\), num_nodes=None, "
+        r"directed=True, negative_costs='clip'",
     ):
-        old = ShortestPathSolver(graph=graph, source=0, target=7)
-    assert not old.directed
-    new = ShortestPathSolver(**edges_of(graph), source=0, target=7)
-    np.testing.assert_array_equal(old.solve(theta), new.solve(theta))
+        perturbopt.get_solver(NAME, graph=nx.petersen_graph(), source=0, target=7)

@@ -4,7 +4,6 @@ parallel workers, torch gradients and error messages."""
 from __future__ import annotations
 
 import itertools
-from contextlib import nullcontext
 
 import networkx as nx
 import numpy as np
@@ -138,23 +137,16 @@ def test_wrong_theta_shape() -> None:
 @pytest.mark.parametrize(
     "options, error, message",
     [
-        ({}, TypeError, r"edges is required"),
         ({"edges": []}, ValueError, r"the graph has no edges"),
         ({"edges": [(0, 1, 2)]}, ValueError, r"edges\[0\] = \(0, 1, 2\) has 3 entries"),
         ({"edges": 5}, TypeError, r"edges must be a sequence of \(u, v\) pairs"),
         ({"edges": [(0, [1])]}, TypeError, r"has an unhashable node"),
         ({"edges": [(0, 3)], "num_nodes": 3}, ValueError, r"names a node >= num_nodes=3"),
         ({"edges": [(0, 1)], "sense": "minimum"}, ValueError, r"sense must be 'max' or 'min'"),
-        ({"graph": nx.DiGraph([(0, 1)])}, ValueError, r"needs an undirected graph, got a DiGraph"),
-        ({"graph": nx.MultiGraph([(0, 1), (0, 1)])}, ValueError, r"multigraphs are not supported"),
-        ({"graph": nx.empty_graph(3)}, ValueError, r"the graph has no edges"),
-        ({"graph": [(0, 1)]}, TypeError, r"graph must be a networkx Graph or DiGraph, got list"),
-        ({"edges": [(0, 1)], "minimum": "no"}, TypeError, r"minimum must be True or False"),
     ],
 )
 def test_bad_options(options: dict, error: type[Exception], message: str) -> None:
-    warned = pytest.warns(DeprecationWarning) if "graph" in options else nullcontext()
-    with warned, pytest.raises(error, match=r"^solver 'networkx\.spanning_tree': .*" + message):
+    with pytest.raises(error, match=r"^solver 'networkx\.spanning_tree': .*" + message):
         SpanningTreeSolver(**options)
 
 
@@ -163,23 +155,10 @@ def test_num_nodes_counts_isolated_nodes_as_components() -> None:
     assert y.sum() == 2
 
 
-def test_graph_and_minimum_are_deprecated_spellings() -> None:
-    graph = small_graph()
-    theta = np.random.default_rng(4).normal(size=10)
-    with pytest.warns(
-        DeprecationWarning,
-        match=r"graph= is deprecated; pass "
-        r"edges=list\(graph.edges\) instead",
-    ):
-        old = SpanningTreeSolver(graph=graph)
-    np.testing.assert_array_equal(
-        old.solve(theta), SpanningTreeSolver(edges=list(graph.edges)).solve(theta)
-    )
-    with pytest.warns(
-        DeprecationWarning,
-        match=r"minimum=False is deprecated; pass "
-        r"sense='max' instead",
-    ):
-        assert SpanningTreeSolver(edges=[(0, 1)], minimum=False).sense == "max"
-    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="contradicts"):
-        SpanningTreeSolver(edges=[(0, 1)], minimum=True, sense="max")
+def test_required_edges_and_the_spellings_removed_in_0_3() -> None:
+    listed = r"Its options: edges \(required\), num_nodes=None, sense='min'"
+    with pytest.raises(TypeError, match=r"needs option 'edges'.*" + listed):
+        perturbopt.get_solver("networkx.spanning_tree")
+    for removed in ({"graph": small_graph()}, {"minimum": False}):
+        with pytest.raises(TypeError, match=r"has no option .*" + listed):
+            perturbopt.get_solver("networkx.spanning_tree", edges=[(0, 1)], **removed)

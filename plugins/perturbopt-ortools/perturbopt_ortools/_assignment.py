@@ -11,11 +11,9 @@ from perturbopt.plugin import (
     Sense,
     StatusError,
     check_instance,
-    check_int,
     check_sense,
     check_shape,
     message,
-    warn_deprecated,
 )
 
 from ._scaling import DEFAULT_RESOLUTION, check_resolution, integer_costs
@@ -65,18 +63,9 @@ class AssignmentSolver:
         sense: Sense = "min",
         resolution: float = DEFAULT_RESOLUTION,
         shape: Any = None,
-        n: int | None = None,
     ) -> None:
         self.sense: Sense = check_sense(NAME, sense)
         self.resolution = check_resolution(NAME, resolution)
-        if n is not None:
-            size = check_int(NAME, "n", n, minimum=1)
-            warn_deprecated(NAME, f"n={n!r}", f"shape=({size}, {size})")
-            if shape is not None and tuple(shape) != (size, size):
-                raise ValueError(
-                    message(NAME, f"n={n!r} contradicts shape={shape!r}; pass shape alone")
-                )
-            shape = (size, size)
         self.shape: tuple[int, int] | None = None
         if shape is not None:
             rows, cols = check_shape(NAME, "shape", shape, ndim=2)

@@ -210,7 +210,7 @@ class CpSatSolver:
 
 
 def _restore(text: str, linear_map: LinearMap, options: _Options) -> CpSatSolver:
-    """Rebuild a :class:`CpSatSolver` from its model proto in text format."""
+    """Rebuild a [`CpSatSolver`][perturbopt_ortools._cp_sat.CpSatSolver] from its model proto in text format."""
     model = cp_model.CpModel()
     if not model.proto.parse_text_format(text):
         raise ValueError(message(NAME, "could not parse the model sent to this worker"))

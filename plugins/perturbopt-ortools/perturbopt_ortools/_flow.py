@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import scipy.sparse
@@ -12,10 +12,12 @@ from ortools.graph.python import min_cost_flow
 from scipy.sparse.csgraph import breadth_first_order
 
 from perturbopt.plugin import (
+    DEFAULT_NEGATIVE_COSTS,
+    NegativeCosts,
     Sense,
     StatusError,
-    check_choice,
     check_instance,
+    check_negative_costs,
     check_node,
     check_nonnegative,
     check_sense,
@@ -66,7 +68,7 @@ def _has_cycle(graph: Graph) -> bool:
     """Whether the directed graph has a cycle (Kahn's topological sort leaves nodes over)."""
     indegree = np.bincount(graph.heads, minlength=graph.num_nodes)
     successors: list[list[int]] = [[] for _ in range(graph.num_nodes)]
-    for tail, head in zip(graph.tails.tolist(), graph.heads.tolist()):
+    for tail, head in zip(graph.tails.tolist(), graph.heads.tolist(), strict=True):
         successors[tail].append(head)
     ready = [v for v in range(graph.num_nodes) if indegree[v] == 0]
     removed = 0
@@ -123,7 +125,7 @@ def _greedy_walk(start: int, stop: int, outgoing: dict[int, list[int]], graph: G
 
 def _outgoing(graph: Graph, edges: np.ndarray) -> dict[int, list[int]]:
     outgoing: dict[int, list[int]] = {}
-    for edge, tail in zip(edges.tolist(), graph.tails[edges].tolist()):
+    for edge, tail in zip(edges.tolist(), graph.tails[edges].tolist(), strict=True):
         outgoing.setdefault(tail, []).append(edge)
     return outgoing
 
@@ -154,16 +156,18 @@ class ShortestPathSolver:
     Solved as a min cost flow of one unit from ``source`` to ``target``, capacity one
     per edge, on the edges that lie on some ``source``-``target`` walk (the others can
     never be on the path); the path is read off the flow, leaving out any cycle of zero
-    cost the flow may also carry. Costs of any sign are allowed, but a cycle of
-    negative total cost on a ``source``-``target`` walk leaves the shortest path
-    undefined (a walk could go round it forever): that raises :class:`StatusError`
-    with status ``NEGATIVE_CYCLE``, naming the cycle. A negative cycle elsewhere in the
-    graph is harmless.
+    cost the flow may also carry.
 
-    With ``negative_costs="clip"`` the solver solves ``y*(max(theta, 0))``: costs
-    below zero count as zero, so there is never a negative cycle. That is the way to
-    learn positive costs with additive noise ``theta + eps Z`` (see
-    :func:`perturbopt.plugin.check_nonnegative` for the maths).
+    With ``negative_costs="clip"`` (default) the solver solves ``y*(max(theta, 0))``:
+    costs below zero count as zero, so there is never a negative cycle. That is the way
+    to learn positive costs with additive noise ``theta + eps Z`` (see
+    [check_nonnegative][perturbopt.plugin.check_nonnegative] for the maths). With
+    ``"error"`` a negative cost raises ``ValueError``. With ``"allow"`` costs of any sign
+    go to the min cost flow, but a cycle of negative total cost on a
+    ``source``-``target`` walk leaves the shortest path undefined (a walk could go round
+    it forever): that raises [StatusError][perturbopt.plugin.StatusError] with status
+    ``NEGATIVE_CYCLE``, naming the cycle. A negative cycle elsewhere in the graph is
+    harmless.
 
     Costs are rounded to ``round(theta / resolution)``: cycles are negative when their
     rounded cost is.
@@ -174,8 +178,9 @@ class ShortestPathSolver:
         target: the end node.
         num_nodes: the number of nodes (default ``max(edges) + 1``).
         resolution: the real cost of one integer unit (default ``1e-6``).
-        negative_costs: ``"allow"`` (default: costs of any sign, negative cycles raise)
-            or ``"clip"`` (negative costs count as zero).
+        negative_costs: ``"clip"`` (default: negative costs count as zero), ``"error"``
+            (a negative cost raises) or ``"allow"`` (costs of any sign, negative cycles
+            raise).
 
     Example:
         >>> import numpy as np, perturbopt
@@ -196,7 +201,7 @@ class ShortestPathSolver:
         target: int,
         num_nodes: int | None = None,
         resolution: float = DEFAULT_RESOLUTION,
-        negative_costs: Literal["allow", "clip"] = "allow",
+        negative_costs: NegativeCosts = DEFAULT_NEGATIVE_COSTS,
     ) -> None:
         self.graph = as_graph(self.name, edges, num_nodes)
         self.source = check_node(self.name, "source", source, self.graph.num_nodes)
@@ -210,9 +215,7 @@ class ShortestPathSolver:
                 )
             )
         self.resolution = check_resolution(self.name, resolution)
-        self.negative_costs = check_choice(
-            self.name, "negative_costs", negative_costs, ("allow", "clip")
-        )
+        self.negative_costs = check_negative_costs(self.name, negative_costs, takes_negative=True)
         self.shape = (self.graph.num_edges,)
         on_walk = (
             _reachable(self.graph, self.source)[self.graph.tails]
@@ -230,8 +233,9 @@ class ShortestPathSolver:
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """The edges of a shortest path as a 0/1 int8 vector (``hint`` is not used)."""
         theta = check_instance(self.name, theta, shape=self.shape, what="one cost per edge")
-        if self.negative_costs == "clip":
-            theta = check_nonnegative(self.name, theta, negative_costs="clip")
+        theta = check_nonnegative(
+            self.name, theta, negative_costs=self.negative_costs, what="edge costs"
+        )
         if self._walk_edges.size == 0:
             raise StatusError(
                 self.name,

@@ -32,7 +32,7 @@ class Graph:
 
 
 def as_graph(solver: str, edges: Any, num_nodes: Any) -> Graph:
-    """Check an edge list (see :func:`perturbopt.plugin.check_edges`) for OR-Tools,
+    """Check an edge list (see [`perturbopt.plugin.check_edges`][perturbopt.plugin.check_edges]) for OR-Tools,
     whose node indices are int32."""
     array, nodes = check_edges(solver, edges, num_nodes)
     if nodes > np.iinfo(np.int32).max:

@@ -230,7 +230,8 @@ class MathOptSolver:
                 solution_hints=[
                     mathopt.SolutionHint(
                         variable_values={
-                            variables[p]: v for p, v in zip(positions.tolist(), values.tolist())
+                            variables[p]: v
+                            for p, v in zip(positions.tolist(), values.tolist(), strict=True)
                         }
                     )
                 ]
@@ -248,7 +249,7 @@ class MathOptSolver:
             if not (self._options.allow_feasible and result.has_primal_feasible_solution()):
                 raise StatusError(NAME, result.termination.reason.name, self._explain(result))
         values = proto.solutions[0].primal_solution.variable_values
-        lookup = dict(zip(values.ids, values.values))
+        lookup = dict(zip(values.ids, values.values, strict=True))
         x = np.array([lookup.get(v.id, 0.0) for v in self._variables], dtype=np.float64)
         return self._map.evaluate(x)
 
@@ -284,7 +285,7 @@ class MathOptSolver:
 
 
 def _restore(serialized: bytes, linear_map: LinearMap, options: _Options) -> MathOptSolver:
-    """Rebuild a :class:`MathOptSolver` from its serialised model proto."""
+    """Rebuild a [`MathOptSolver`][perturbopt_ortools._mathopt.MathOptSolver] from its serialised model proto."""
     proto = model_pb2.ModelProto()
     proto.ParseFromString(serialized)
     solver = MathOptSolver.__new__(MathOptSolver)

@@ -160,7 +160,7 @@ class ModelBuilderSolver:
             self._helper.clear_hints()
             if hint is not None:
                 positions, values = self._map.hint(np.asarray(hint, dtype=np.float64).ravel())
-                for position, value in zip(positions.tolist(), values.tolist()):
+                for position, value in zip(positions.tolist(), values.tolist(), strict=True):
                     self._helper.add_hint(self._columns[position], value)
         self._solver.solve(self._helper)
         status = self._solver.status()
@@ -202,7 +202,7 @@ class ModelBuilderSolver:
 
 
 def _restore(serialized: bytes, linear_map: LinearMap, options: _Options) -> ModelBuilderSolver:
-    """Rebuild a :class:`ModelBuilderSolver` from its serialised model proto."""
+    """Rebuild a [`ModelBuilderSolver`][perturbopt_ortools._model_builder.ModelBuilderSolver] from its serialised model proto."""
     solver = ModelBuilderSolver.__new__(ModelBuilderSolver)
     solver._setup(serialized, linear_map, options)
     return solver

@@ -16,35 +16,42 @@ def register_solvers(register: Callable[..., None]) -> None:
         "ortools.assignment",
         "perturbopt_ortools._assignment:AssignmentSolver",
         description="n x n assignment (permutation matrix), SimpleLinearSumAssignment; "
-        "options sense, shape, resolution",
+        "sense min by default; options: sense='min', resolution=1e-06, shape=None",
     )
     register(
         "ortools.shortest_path",
         "perturbopt_ortools._flow:ShortestPathSolver",
-        description="source-target path as 0/1 per edge, SimpleMinCostFlow; options edges, "
-        "num_nodes, source, target, negative_costs",
+        description="source-target path as 0/1 per edge, SimpleMinCostFlow; sense min; "
+        "options: edges (required), source (required), target (required), num_nodes=None, "
+        "resolution=1e-06, negative_costs='clip'",
     )
     register(
         "ortools.min_cost_flow",
         "perturbopt_ortools._flow:MinCostFlowSolver",
-        description="flow per edge, SimpleMinCostFlow; options edges, num_nodes, "
-        "capacities, supplies, sense",
+        description="flow per edge, SimpleMinCostFlow; sense min by default; options: "
+        "edges (required), capacities (required), supplies=None, num_nodes=None, "
+        "sense='min', resolution=1e-06",
     )
     register(
         "ortools.cp_sat",
         "perturbopt_ortools._cp_sat:CpSatSolver",
-        description="your own CP-SAT model; theta = objective coefficients of options "
-        "model, variables",
+        description="your own CP-SAT model, theta = objective coefficients of variables; "
+        "sense max by default; options: model (required), variables (required), "
+        "sense='max', resolution=1e-06, time_limit=None, num_workers=1, allow_feasible=False",
     )
     register(
         "ortools.mathopt",
         "perturbopt_ortools._mathopt:MathOptSolver",
-        description="your own MathOpt LP/MIP model; theta = objective coefficients of "
-        "options model, variables, solver_type",
+        description="your own MathOpt LP/MIP model, theta = objective coefficients of "
+        "variables; sense max by default; options: model (required), variables (required), "
+        "sense='max', solver_type='GLOP', time_limit=None, threads=None, "
+        "allow_feasible=False",
     )
     register(
         "ortools.model_builder",
         "perturbopt_ortools._model_builder:ModelBuilderSolver",
-        description="your own ModelBuilder LP/MIP model (fastest GLOP for small LPs); "
-        "theta = objective coefficients of options model, variables",
+        description="your own ModelBuilder LP/MIP model (fastest GLOP for small LPs), "
+        "theta = objective coefficients of variables; sense max by default; options: "
+        "model (required), variables (required), sense='max', solver_type='glop', "
+        "time_limit=None, allow_feasible=False",
     )

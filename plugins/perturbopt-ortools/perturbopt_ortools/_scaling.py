@@ -38,7 +38,7 @@ def integer_costs(solver: str, theta: np.ndarray, resolution: float) -> np.ndarr
         resolution: the cost of one integer unit.
 
     Raises:
-        OverflowError: ``|theta / resolution|`` exceeds :data:`MAX_INTEGER_COST`.
+        OverflowError: ``|theta / resolution|`` exceeds `MAX_INTEGER_COST`.
     """
     scaled = np.divide(theta, resolution)
     np.rint(scaled, out=scaled)

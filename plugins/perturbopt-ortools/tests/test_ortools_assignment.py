@@ -101,16 +101,13 @@ def test_fixed_shape_is_checked_before_any_solve() -> None:
         AssignmentSolver(shape=(3, 4))
 
 
-def test_n_is_a_deprecated_spelling_of_shape() -> None:
-    with pytest.warns(
-        DeprecationWarning,
-        match=r"'ortools.assignment': n=3 is deprecated; "
-        r"pass shape=\(3, 3\) instead",
+def test_n_removed_in_0_3_names_the_options() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"solver 'ortools\.assignment' has no option 'n'\. Its options: sense='min', "
+        r"resolution=1e-06, shape=None",
     ):
-        solver = AssignmentSolver(n=3)
-    assert solver.shape == (3, 3)
-    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="contradicts"):
-        AssignmentSolver(n=3, shape=(4, 4))
+        perturbopt.get_solver(NAME, n=3)
 
 
 def test_overflow_and_bad_options() -> None:
@@ -122,7 +119,7 @@ def test_overflow_and_bad_options() -> None:
         huge.solve(theta)
     with pytest.raises(ValueError, match="resolution must be a finite number > 0"):
         AssignmentSolver(resolution=0.0)
-    with pytest.raises(TypeError, match="resolution must be a number"):
+    with pytest.raises(TypeError, match="resolution must be a positive number"):
         AssignmentSolver(resolution="1e-6")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="sense must be 'max' or 'min'"):
         AssignmentSolver(sense="maximize")  # type: ignore[arg-type]

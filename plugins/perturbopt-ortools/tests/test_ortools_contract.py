@@ -1,5 +1,5 @@
-"""Every OR-Tools solver: read-only inputs, 0/1 solutions as int8, one message prefix,
-TypeError for wrong types, and a quiet HiGHS."""
+"""Every OR-Tools solver against the solver contract (perturbopt.plugin.testing), 0/1
+solutions as int8, one message prefix, TypeError for wrong types, and a quiet HiGHS."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ortools.math_opt.python import mathopt
 from ortools.sat.python import cp_model
 
 import perturbopt
+from perturbopt.plugin.testing import SolverCase, parametrize_with_checks
 
 
 def knapsack_cp_sat() -> dict[str, Any]:
@@ -58,22 +59,22 @@ CASES = {
 }
 
 
+@parametrize_with_checks(
+    [
+        SolverCase(name, np.random.default_rng(0).uniform(0.5, 2.0, size=(4, *shape)), options)
+        for name, (options, shape, _) in sorted(CASES.items())
+    ]
+)
+def test_contract(case: SolverCase, check) -> None:  # type: ignore[no-untyped-def]
+    check(case)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_read_only_inputs_and_solution_dtype(name: str) -> None:
+def test_solution_dtype(name: str) -> None:
     options, shape, dtype = CASES[name]
-    solver = perturbopt.get_solver(name, **options)
-    theta = np.random.default_rng(0).uniform(0.5, 2.0, size=shape)
-    expected = solver.solve(theta.copy())
-    theta.setflags(write=False)
-    hint = expected.astype(np.float64)
-    hint.setflags(write=False)
-    y = solver.solve(theta, hint=hint)
-    assert y.dtype == dtype and y.shape == shape
-    np.testing.assert_array_equal(y, expected)
-    po = perturbopt.perturbed(
-        name, solver_options=options, epsilon=0.5, num_samples=4, seed=0, warm_start=True
-    )
-    assert po.solve(theta).mean.shape == shape
+    theta = np.linspace(0.5, 2.0, int(np.prod(shape))).reshape(shape)
+    y = perturbopt.get_solver(name, **options).solve(theta)
+    assert y.dtype == dtype
 
 
 def test_cp_sat_returns_int64_when_an_entry_can_leave_zero_one() -> None:
@@ -129,7 +130,7 @@ def test_cp_sat_returns_int64_when_an_entry_can_leave_zero_one() -> None:
         (
             "ortools.model_builder",
             {**knapsack_model_builder(), "time_limit": "1"},
-            r"time_limit must be a number",
+            r"time_limit must be a positive number",
         ),
     ],
 )

@@ -19,7 +19,7 @@ CAPACITY = 10
 def knapsack() -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{i}") for i in range(len(WEIGHTS))]
-    model.add(sum(int(w) * xi for w, xi in zip(WEIGHTS, x)) <= CAPACITY)
+    model.add(sum(int(w) * xi for w, xi in zip(WEIGHTS, x, strict=True)) <= CAPACITY)
     return model, x
 
 

@@ -35,7 +35,9 @@ def test_shortest_path_matches_networkx() -> None:
         edges = random_graph(seed)
         theta = np.random.default_rng(100 + seed).uniform(0.1, 2.0, size=len(edges))
         graph = nx.DiGraph()
-        graph.add_weighted_edges_from((int(t), int(h), w) for (t, h), w in zip(edges, theta))
+        graph.add_weighted_edges_from(
+            (int(t), int(h), w) for (t, h), w in zip(edges, theta, strict=True)
+        )
         best = nx.shortest_path_length(graph, 0, 7, weight="weight")
         y = perturbopt.get_solver(PATH, edges=edges, source=0, target=7).solve(theta)
         assert set(np.unique(y)) <= {0, 1}
@@ -46,10 +48,14 @@ def test_shortest_path_matches_networkx() -> None:
 
 def test_shortest_path_with_negative_edges_but_no_negative_cycle() -> None:
     edges = np.array([(0, 1), (1, 2), (0, 2), (2, 3)])
-    y = perturbopt.get_solver(PATH, edges=edges, source=0, target=3).solve(
-        np.array([1.0, -3.0, 0.0, 1.0])
-    )
-    np.testing.assert_array_equal(y, [1, 1, 0, 1])
+    theta = np.array([1.0, -3.0, 0.0, 1.0])
+    allow = perturbopt.get_solver(PATH, edges=edges, source=0, target=3, negative_costs="allow")
+    np.testing.assert_array_equal(allow.solve(theta), [1, 1, 0, 1])
+    clip = perturbopt.get_solver(PATH, edges=edges, source=0, target=3)  # the default
+    np.testing.assert_array_equal(clip.solve(theta), [0, 0, 1, 1])  # 0 -> 2 now costs 0
+    error = perturbopt.get_solver(PATH, edges=edges, source=0, target=3, negative_costs="error")
+    with pytest.raises(ValueError, match=r"edge costs must be non-negative, but theta\[1\] = -3"):
+        error.solve(theta)
 
 
 def test_shortest_path_perturbed_mean_is_a_unit_flow_and_converges() -> None:
@@ -95,7 +101,7 @@ def test_min_cost_flow_matches_linprog() -> None:
                 sign * theta,
                 A_eq=incidence(edges, 7),
                 b_eq=supplies,
-                bounds=list(zip([0] * len(edges), capacities)),
+                bounds=list(zip([0] * len(edges), capacities, strict=True)),
                 method="highs",
             )
             assert lp.status == 0
@@ -194,7 +200,11 @@ def test_disconnected_source_and_target() -> None:
 def test_negative_cycle_on_a_source_target_walk_is_named() -> None:
     # 1 -> 2 -> 1 is a cycle beside the path 0 -> 1 -> 3; 4 -> 5 -> 4 is off every walk.
     solver = perturbopt.get_solver(
-        PATH, edges=[(0, 1), (1, 2), (2, 1), (1, 3), (4, 5), (5, 4)], source=0, target=3
+        PATH,
+        edges=[(0, 1), (1, 2), (2, 1), (1, 3), (4, 5), (5, 4)],
+        source=0,
+        target=3,
+        negative_costs="allow",
     )
     with pytest.raises(
         StatusError,
@@ -214,7 +224,9 @@ def test_negative_cycle_on_a_source_target_walk_is_named() -> None:
 def test_negative_cycle_through_the_path_is_not_accepted_silently() -> None:
     # The path 0 -> 1 -> 2 -> 3 uses 1 -> 2, so unit capacities keep the flow from going
     # round the negative cycle 1 -> 2 -> 1: the flow alone looks like a valid path.
-    solver = perturbopt.get_solver(PATH, edges=[(0, 1), (1, 2), (2, 3), (2, 1)], source=0, target=3)
+    solver = perturbopt.get_solver(
+        PATH, edges=[(0, 1), (1, 2), (2, 3), (2, 1)], source=0, target=3, negative_costs="allow"
+    )
     with pytest.raises(
         StatusError,
         match=r"NEGATIVE_CYCLE: the cycle (1 -> 2 -> 1|2 -> 1 -> 2) "
@@ -238,14 +250,16 @@ def test_grids_with_zero_costs_match_networkx() -> None:
     for trial in range(200):
         rows, cols = rng.integers(2, 5, size=2)
         nodes = np.arange(rows * cols).reshape(rows, cols)
-        pairs = [(a, b) for a, b in zip(nodes[:, :-1].ravel(), nodes[:, 1:].ravel())] + [
-            (a, b) for a, b in zip(nodes[:-1].ravel(), nodes[1:].ravel())
-        ]
+        pairs = [
+            (a, b) for a, b in zip(nodes[:, :-1].ravel(), nodes[:, 1:].ravel(), strict=True)
+        ] + [(a, b) for a, b in zip(nodes[:-1].ravel(), nodes[1:].ravel(), strict=True)]
         edges = np.array(pairs + [(b, a) for a, b in pairs])
         theta = rng.integers(0, 3, size=len(edges)).astype(float)
         source, target = rng.choice(rows * cols, size=2, replace=False)
         graph = nx.DiGraph()
-        graph.add_weighted_edges_from((int(t), int(h), w) for (t, h), w in zip(edges, theta))
+        graph.add_weighted_edges_from(
+            (int(t), int(h), w) for (t, h), w in zip(edges, theta, strict=True)
+        )
         best = nx.shortest_path_length(graph, int(source), int(target), weight="weight")
         y = perturbopt.get_solver(PATH, edges=edges, source=int(source), target=int(target)).solve(
             theta
@@ -262,10 +276,11 @@ def test_clip_counts_negative_costs_as_zero() -> None:
     edges = np.array([(0, 1), (1, 0), (1, 2), (2, 1), (0, 2), (2, 3)])
     options = {"edges": edges, "source": 0, "target": 3}
     theta = np.array([0.1, 0.1, 0.2, 0.2, 1.0, 0.5])
-    plain = perturbopt.perturbed(PATH, solver_options=options, epsilon=1.0, num_samples=20, seed=0)
+    allow = {**options, "negative_costs": "allow"}
+    plain = perturbopt.perturbed(PATH, solver_options=allow, epsilon=1.0, num_samples=20, seed=0)
     with pytest.raises(perturbopt.SolverError, match="NEGATIVE_CYCLE"):
         plain.solve(theta)
-    clip = {**options, "negative_costs": "clip"}
+    clip = options  # "clip" is the default
     result = perturbopt.perturbed(
         PATH, solver_options=clip, epsilon=1.0, num_samples=20, seed=0
     ).solve(theta)
@@ -276,12 +291,14 @@ def test_clip_counts_negative_costs_as_zero() -> None:
         costs = rng.normal(size=len(edges))
         graph = nx.DiGraph()
         graph.add_weighted_edges_from(
-            (int(t), int(h), max(w, 0.0)) for (t, h), w in zip(edges, costs)
+            (int(t), int(h), max(w, 0.0)) for (t, h), w in zip(edges, costs, strict=True)
         )
         best = nx.shortest_path_length(graph, 0, 3, weight="weight")
         assert np.maximum(costs, 0) @ solver.solve(costs) == pytest.approx(best, abs=1e-5)
-    with pytest.raises(ValueError, match=r"negative_costs must be 'allow' or 'clip', got 'error'"):
-        perturbopt.get_solver(PATH, **options, negative_costs="error")
+    with pytest.raises(
+        ValueError, match=r"negative_costs must be 'clip' or 'error' or 'allow', got 'never'"
+    ):
+        perturbopt.get_solver(PATH, **options, negative_costs="never")
 
 
 def test_bad_graph_options() -> None:

@@ -26,7 +26,7 @@ def lp(integer: bool = False) -> tuple[mathopt.Model, list[mathopt.Variable]]:
         else (lambda name: model.add_variable(lb=0.0, ub=1.0, name=name))
     )
     x = [add(name=f"x{i}") for i in range(len(WEIGHTS))]
-    model.add_linear_constraint(sum(w * xi for w, xi in zip(WEIGHTS, x)) <= CAPACITY)
+    model.add_linear_constraint(sum(w * xi for w, xi in zip(WEIGHTS, x, strict=True)) <= CAPACITY)
     model.add_linear_constraint(x[0] + x[1] <= 1.5)
     return model, x
 

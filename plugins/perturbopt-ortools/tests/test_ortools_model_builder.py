@@ -74,7 +74,7 @@ def test_same_optimum_as_mathopt_glop() -> None:
     model, x = knapsack()
     other = mathopt.Model()
     z = [other.add_variable(lb=0.0, ub=1.0) for _ in WEIGHTS]
-    other.add_linear_constraint(sum(w * zi for w, zi in zip(WEIGHTS, z)) <= CAPACITY)
+    other.add_linear_constraint(sum(w * zi for w, zi in zip(WEIGHTS, z, strict=True)) <= CAPACITY)
     other.add_linear_constraint(z[0] + z[1] <= 1.5)
     ours = perturbopt.get_solver(NAME, model=model, variables=x)
     theirs = perturbopt.get_solver("ortools.mathopt", model=other, variables=z)

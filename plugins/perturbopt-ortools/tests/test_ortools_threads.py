@@ -22,7 +22,7 @@ CAPACITY = 9
 def cp_sat_options() -> dict:
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{i}") for i in range(len(WEIGHTS))]
-    model.add(sum(w * xi for w, xi in zip(WEIGHTS, x)) <= CAPACITY)
+    model.add(sum(w * xi for w, xi in zip(WEIGHTS, x, strict=True)) <= CAPACITY)
     return {"model": model, "variables": x}
 
 
@@ -36,7 +36,7 @@ def model_builder_options() -> dict:
 def mathopt_options() -> dict:
     model = mathopt.Model(name="knapsack")
     x = [model.add_variable(lb=0.0, ub=1.0, name=f"x{i}") for i in range(len(WEIGHTS))]
-    model.add_linear_constraint(sum(w * xi for w, xi in zip(WEIGHTS, x)) <= CAPACITY)
+    model.add_linear_constraint(sum(w * xi for w, xi in zip(WEIGHTS, x, strict=True)) <= CAPACITY)
     return {"model": model, "variables": x}
 
 
@@ -58,5 +58,5 @@ def test_threads_sharing_one_object_get_the_serial_results(name: str, options) -
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(shared.solve, theta, seed=i) for i, theta in enumerate(thetas)]
         got = [future.result().samples for future in futures]
-    for mine, theirs in zip(got, expected):
+    for mine, theirs in zip(got, expected, strict=True):
         np.testing.assert_allclose(mine, theirs, atol=1e-9)

@@ -2,13 +2,13 @@
 
 Installing this distribution registers, through the ``perturbopt`` entry point:
 
-* ``scipy.linprog``: a vertex of an LP, HiGHS (:class:`LinprogSolver`);
-* ``scipy.milp``: a mixed-integer LP, HiGHS (:class:`MilpSolver`);
-* ``scipy.assignment``: linear assignment (:class:`AssignmentSolver`);
+* ``scipy.linprog``: a vertex of an LP, HiGHS ([`LinprogSolver`][perturbopt_scipy.LinprogSolver]);
+* ``scipy.milp``: a mixed-integer LP, HiGHS ([`MilpSolver`][perturbopt_scipy.MilpSolver]);
+* ``scipy.assignment``: linear assignment ([`AssignmentSolver`][perturbopt_scipy.AssignmentSolver]);
 * ``scipy.grid_shortest_path``: 8-neighbour vertex-weighted grid path, as in the
-  Warcraft experiment (:class:`GridShortestPathSolver`);
+  Warcraft experiment ([`GridShortestPathSolver`][perturbopt_scipy.GridShortestPathSolver]);
 * ``scipy.grid_shortest_path_edges``: PyEPO's right/down arc-weighted grid path
-  (:class:`GridArcShortestPathSolver`).
+  ([`GridArcShortestPathSolver`][perturbopt_scipy.GridArcShortestPathSolver]).
 
 Example:
     >>> import numpy as np, perturbopt

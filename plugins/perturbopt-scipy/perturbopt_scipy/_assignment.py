@@ -1,4 +1,4 @@
-"""``scipy.assignment``: linear assignment by :func:`scipy.optimize.linear_sum_assignment`."""
+"""``scipy.assignment``: linear assignment by `scipy.optimize.linear_sum_assignment`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from scipy.optimize import linear_sum_assignment
 
 from perturbopt.plugin import (
     Sense,
-    check_bool,
     check_instance,
     check_sense,
     check_shape,
     check_stack,
-    message,
-    warn_deprecated,
 )
 
 __all__ = ["AssignmentSolver"]
@@ -38,9 +35,8 @@ class AssignmentSolver:
 
     Args:
         shape: the instance shape ``(n, m)``; when given, the engine checks it before any
-            solve. By default any 2-D ``theta`` is accepted.
+            solve. By default (``None``) any 2-D ``theta`` is accepted.
         sense: ``"min"`` (default) or ``"max"``.
-        maximize: deprecated; ``maximize=True`` means ``sense="max"``.
 
     Example:
         >>> import numpy as np, perturbopt
@@ -54,23 +50,8 @@ class AssignmentSolver:
     releases_gil = True  # measured by benchmarks/bench_threads.py
     ndim = 2
 
-    def __init__(
-        self, *, shape: Any = None, sense: Sense | None = None, maximize: bool | None = None
-    ) -> None:
-        if sense is not None:
-            check_sense(self.name, sense)
-        if maximize is not None:
-            implied: Sense = "max" if check_bool(self.name, "maximize", maximize) else "min"
-            warn_deprecated(self.name, f"maximize={maximize!r}", f"sense={implied!r}")
-            if sense is not None and sense != implied:
-                raise ValueError(
-                    message(
-                        self.name,
-                        f"sense={sense!r} contradicts maximize={maximize!r}; pass sense alone",
-                    )
-                )
-            sense = implied
-        self.sense: Sense = sense or "min"
+    def __init__(self, *, shape: Any = None, sense: Sense = "min") -> None:
+        self.sense: Sense = check_sense(self.name, sense)
         self.shape: tuple[int, ...] | None = (
             None if shape is None else check_shape(self.name, "shape", shape, ndim=2)
         )

@@ -44,7 +44,7 @@ class GridArcShortestPathSolver:
     ``y*(theta) = argmin_{y in Y} <y, theta>``  (``sense="min"``).
 
     Layout: ``theta`` has one cost per arc, shape ``(h (w - 1) + (h - 1) w,)`` (40 for
-    PyEPO's 5 x 5 grid), in PyEPO's arc order (:func:`grid_arcs`, also the ``arcs``
+    PyEPO's 5 x 5 grid), in PyEPO's arc order ([`grid_arcs`][perturbopt_scipy._grid_arcs.grid_arcs], also the ``arcs``
     attribute): row by row, the row's right arcs left to right, then its down arcs left
     to right. ``y`` is the ``int8`` 0/1 arc indicator in the same order.
 
@@ -52,7 +52,7 @@ class GridArcShortestPathSolver:
     solver is a dynamic programme over the anti-diagonals ``i + j = d``:
     ``D(0, 0) = 0``, ``D(i, j) = min(D(i, j-1) + theta[right(i, j-1)],
     D(i-1, j) + theta[down(i-1, j)])``, vectorised over the whole stack of instances in
-    :meth:`solve_batch`. Ties go to the arc from the left.
+    `solve_batch`. Ties go to the arc from the left.
 
     Args:
         grid: the node grid's size ``(h, w)``, at least two nodes.

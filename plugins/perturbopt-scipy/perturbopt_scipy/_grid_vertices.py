@@ -9,7 +9,7 @@ import scipy.sparse
 from scipy.sparse.csgraph import dijkstra
 
 from perturbopt import plugin
-from perturbopt.plugin import NEGATIVE_COSTS, NegativeCosts
+from perturbopt.plugin import DEFAULT_NEGATIVE_COSTS, NegativeCosts
 
 __all__ = ["GridShortestPathSolver"]
 
@@ -31,7 +31,7 @@ class GridShortestPathSolver:
 
     The directed graph with an arc ``u -> v`` between 8-neighbours is built once, at
     construction; a solve only fills in the arc weights ``w(u -> v) = theta[v]`` and
-    runs :func:`scipy.sparse.csgraph.dijkstra` from the top-left cell (the path's cost
+    runs `scipy.sparse.csgraph.dijkstra` from the top-left cell (the path's cost
     is its arc weights plus the constant ``theta[0, 0]``). The answer depends on the
     instance alone: ``solve_batch`` runs the same Dijkstra on each row of a stack (one
     graph for the whole stack, the paths read out together), and ties between equally
@@ -41,8 +41,7 @@ class GridShortestPathSolver:
     gives negative perturbed costs even when ``theta > 0``; ``negative_costs`` says what
     happens to them:
 
-    * ``"error"`` (default): a ``ValueError`` naming the first negative cell.
-    * ``"clip"``: a negative cost counts as 0, i.e. the solver returns
+    * ``"clip"`` (default): a negative cost counts as 0, i.e. the solver returns
       ``y*(max(theta, 0))``. Clipping is then part of the black box
       ``g(theta) = y*(max(theta, 0))``, so the perturbed solution
       ``y_eps(theta) = E[g(theta + eps Z)]`` is smooth in ``theta`` and its Jacobian
@@ -51,6 +50,7 @@ class GridShortestPathSolver:
       ``<theta, y> - E[min_y <y, max(theta + eps Z, 0)>]`` only on cells clipped while on
       the path, at most ``P(theta_i + eps Z_i < 0) = Phi(-theta_i / eps)`` per cell: nothing
       once the costs are a few ``eps`` above 0.
+    * ``"error"``: a ``ValueError`` naming the first negative cell.
 
     This is the way to learn positive costs with the Fenchel-Young loss: additive noise
     with ``negative_costs="clip"``. The noise has a fixed scale ``eps``, so the loss is
@@ -62,23 +62,23 @@ class GridShortestPathSolver:
     ``y_eps`` on its own (e.g. ``PerturbedOptimizer`` followed by another loss).
 
     Args:
-        shape: the grid's size ``(H, W)``.
-        negative_costs: ``"error"`` (default) or ``"clip"``, see above.
+        grid: the grid's size ``(H, W)``, also the shape of ``theta``.
+        negative_costs: ``"clip"`` (default) or ``"error"``, see above (``"allow"`` is
+            refused: Dijkstra needs non-negative costs).
 
     Raises:
-        ValueError: a malformed ``shape`` or ``negative_costs``; with
+        ValueError: a malformed ``grid`` or ``negative_costs``; with
             ``negative_costs="error"``, a negative cell cost at solve time (the message
             names the first one).
 
     Example:
         >>> import numpy as np, perturbopt
-        >>> solver = perturbopt.get_solver("scipy.grid_shortest_path", shape=(3, 3))
+        >>> solver = perturbopt.get_solver("scipy.grid_shortest_path", grid=(3, 3))
         >>> solver.solve(np.array([[1.0, 9.0, 9.0], [9.0, 1.0, 9.0], [9.0, 9.0, 1.0]]))
         array([[1, 0, 0],
                [0, 1, 0],
                [0, 0, 1]], dtype=int8)
-        >>> clipped = perturbopt.get_solver("scipy.grid_shortest_path", shape=(2, 3),
-        ...                                 negative_costs="clip")
+        >>> clipped = perturbopt.get_solver("scipy.grid_shortest_path", grid=(2, 3))
         >>> clipped.solve(np.array([[1.0, -5.0, 9.0], [9.0, 9.0, 1.0]]))  # -5 costs 0
         array([[1, 1, 0],
                [0, 0, 1]], dtype=int8)
@@ -88,12 +88,13 @@ class GridShortestPathSolver:
     sense = "min"
     ndim = 2
 
-    def __init__(self, *, shape: Any, negative_costs: NegativeCosts = "error") -> None:
-        rows, cols = plugin.check_shape(self.name, "shape", shape, ndim=2)
+    def __init__(
+        self, *, grid: Any, negative_costs: NegativeCosts = DEFAULT_NEGATIVE_COSTS
+    ) -> None:
+        rows, cols = plugin.check_shape(self.name, "grid", grid, ndim=2)
+        self.grid: tuple[int, int] = (rows, cols)
         self.shape: tuple[int, int] = (rows, cols)
-        self.negative_costs: NegativeCosts = plugin.check_choice(  # type: ignore[assignment]
-            self.name, "negative_costs", negative_costs, NEGATIVE_COSTS
-        )
+        self.negative_costs = plugin.check_negative_costs(self.name, negative_costs)
         cell = np.arange(rows * cols).reshape(rows, cols)
         heads: list[np.ndarray] = []
         tails: list[np.ndarray] = []
@@ -148,4 +149,4 @@ class GridShortestPathSolver:
         return y.reshape(count, *self.shape)
 
     def __repr__(self) -> str:
-        return f"GridShortestPathSolver(shape={self.shape}, negative_costs={self.negative_costs!r})"
+        return f"GridShortestPathSolver(grid={self.grid}, negative_costs={self.negative_costs!r})"

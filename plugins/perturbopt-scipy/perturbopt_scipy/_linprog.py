@@ -36,7 +36,7 @@ class LinprogSolver:
         b_eq: equality right-hand side ``(q,)``.
         bounds: one ``(lower, upper)`` pair for every variable or a sequence of ``n``
             pairs, ``None`` for no bound; default ``(0, None)`` as in
-            :func:`scipy.optimize.linprog`.
+            `scipy.optimize.linprog`.
         sense: ``"min"`` (``theta`` are costs) or ``"max"`` (``theta`` are rewards).
         options: passed to HiGHS through ``linprog(options=...)`` (e.g.
             ``{"time_limit": 1.0}``).
@@ -45,7 +45,7 @@ class LinprogSolver:
         TypeError: at construction, for options of the wrong type.
         ValueError: at construction, for malformed options.
         HighsStatusError: at solve time, when the LP is infeasible or unbounded or
-            HiGHS stops early (a :class:`perturbopt.plugin.StatusError`, and a
+            HiGHS stops early (a [`perturbopt.plugin.StatusError`][perturbopt.plugin.StatusError], and a
             ``ValueError``).
 
     Example:

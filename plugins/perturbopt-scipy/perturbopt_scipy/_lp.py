@@ -27,7 +27,7 @@ _STATUS = {
 class HighsStatusError(StatusError, ValueError):
     """HiGHS ended a ``scipy.linprog`` or ``scipy.milp`` solve without an optimal answer.
 
-    A :class:`perturbopt.plugin.StatusError` whose ``status`` is ``"INFEASIBLE"``,
+    A [`perturbopt.plugin.StatusError`][perturbopt.plugin.StatusError] whose ``status`` is ``"INFEASIBLE"``,
     ``"UNBOUNDED"``, ``"LIMIT"`` or ``"NOT_SOLVED"``; also a ``ValueError``, as these
     solvers raised before.
     """
@@ -197,7 +197,7 @@ def parse_linear_constraints(
 
     Args:
         solver: the registry name, for messages.
-        A_ub, b_ub, A_eq, b_eq, bounds: as in :func:`scipy.optimize.linprog`.
+        A_ub, b_ub, A_eq, b_eq, bounds: as in `scipy.optimize.linprog`.
         sizes: other options that also fix ``n`` (e.g. ``{"integrality": 5}``).
 
     Raises:

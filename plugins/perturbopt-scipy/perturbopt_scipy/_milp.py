@@ -33,12 +33,12 @@ class MilpSolver:
 
     Args:
         A_ub, b_ub, A_eq, b_eq, bounds: as for ``scipy.linprog``
-            (:class:`perturbopt_scipy.LinprogSolver`); default bounds ``(0, None)``.
-        integrality: one code per variable as in :func:`scipy.optimize.milp`
+            ([`perturbopt_scipy.LinprogSolver`][perturbopt_scipy.LinprogSolver]); default bounds ``(0, None)``.
+        integrality: one code per variable as in `scipy.optimize.milp`
             (0 continuous, 1 integer, 2 semi-continuous, 3 semi-integer), or one code for
             all; default 1 (a pure integer programme).
         sense: ``"min"`` or ``"max"``.
-        options: passed to :func:`scipy.optimize.milp` (``time_limit``, ``mip_rel_gap``, ...).
+        options: passed to `scipy.optimize.milp` (``time_limit``, ``mip_rel_gap``, ...).
 
     Raises:
         TypeError: options of the wrong type, at construction.

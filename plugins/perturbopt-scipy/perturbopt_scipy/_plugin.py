@@ -15,25 +15,30 @@ def register_solvers(register: Any) -> None:
     register(
         "scipy.linprog",
         "perturbopt_scipy._linprog:LinprogSolver",
-        description="LP vertex by HiGHS; options A_ub, b_ub, A_eq, b_eq, bounds, sense",
+        description="LP vertex by HiGHS; sense min by default; options: A_ub=None, "
+        "b_ub=None, A_eq=None, b_eq=None, bounds=(0.0, None), sense='min', options=None",
     )
     register(
         "scipy.milp",
         "perturbopt_scipy._milp:MilpSolver",
-        description="MILP by HiGHS; options as scipy.linprog plus integrality",
+        description="MILP by HiGHS; sense min by default; options: A_ub=None, b_ub=None, "
+        "A_eq=None, b_eq=None, bounds=(0.0, None), integrality=1, sense='min', options=None",
     )
     register(
         "scipy.assignment",
         "perturbopt_scipy._assignment:AssignmentSolver",
-        description="linear assignment (n x m, 0/1), linear_sum_assignment; options shape, sense",
+        description="linear assignment (n x m, 0/1), linear_sum_assignment; sense min by "
+        "default; options: shape=None, sense='min'",
     )
     register(
         "scipy.grid_shortest_path",
         "perturbopt_scipy._grid_vertices:GridShortestPathSolver",
-        description="8-neighbour vertex-weighted H x W grid path, Dijkstra; option shape",
+        description="8-neighbour vertex-weighted H x W grid path, Dijkstra; sense min; "
+        "options: grid (required), negative_costs='clip'",
     )
     register(
         "scipy.grid_shortest_path_edges",
         "perturbopt_scipy._grid_arcs:GridArcShortestPathSolver",
-        description="PyEPO right/down arc-weighted grid path, vectorised DP; option grid",
+        description="PyEPO right/down arc-weighted grid path, vectorised DP; sense min; "
+        "options: grid (required)",
     )

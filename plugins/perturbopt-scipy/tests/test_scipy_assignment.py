@@ -43,23 +43,14 @@ def test_matches_brute_force(shape: tuple[int, int], sense: str) -> None:
         np.testing.assert_array_equal(y, brute_force(theta, sense))
 
 
-def test_maximize_is_a_deprecated_alias_of_sense() -> None:
-    with pytest.warns(
-        DeprecationWarning,
-        match=r"solver 'scipy\.assignment': maximize=True is "
-        r"deprecated; pass sense='max' instead",
-    ):
-        assert AssignmentSolver(maximize=True).sense == "max"
-    with pytest.warns(DeprecationWarning, match=r"pass sense='min' instead"):
-        assert AssignmentSolver(maximize=False).sense == "min"
+def test_maximize_removed_in_0_3_names_the_options() -> None:
     assert AssignmentSolver().sense == "min"
-    with (
-        pytest.warns(DeprecationWarning),
-        pytest.raises(
-            ValueError, match=r"solver 'scipy\.assignment': sense='min' contradicts maximize=True"
-        ),
+    with pytest.raises(
+        TypeError,
+        match=r"solver 'scipy\.assignment' has no option 'maximize'\. "
+        r"Its options: shape=None, sense='min'",
     ):
-        AssignmentSolver(sense="min", maximize=True)
+        perturbopt.get_solver("scipy.assignment", maximize=True)
 
 
 def test_solve_batch_matches_solve() -> None:
@@ -144,7 +135,6 @@ def test_wrong_theta_shape() -> None:
     [
         ({"shape": (3, 0)}, ValueError, r"shape must be a pair of positive integers"),
         ({"shape": 3}, TypeError, r"shape must be a pair of positive integers"),
-        ({"maximize": "yes"}, TypeError, r"maximize must be True or False"),
         ({"sense": "largest"}, ValueError, r"sense must be 'max' or 'min'"),
     ],
 )

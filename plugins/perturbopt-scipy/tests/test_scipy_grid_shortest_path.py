@@ -35,7 +35,7 @@ def indicator(path: list[tuple[int, int]], shape: tuple[int, int]) -> np.ndarray
 
 def test_matches_brute_force_on_a_3x3_grid() -> None:
     rng = np.random.default_rng(0)
-    solver = GridShortestPathSolver(shape=(3, 3))
+    solver = GridShortestPathSolver(grid=(3, 3))
     paths = list(nx.all_simple_paths(king_graph(np.ones((3, 3))), (0, 0), (2, 2)))
     for _ in range(5):
         theta = rng.uniform(0, 5, size=(3, 3))
@@ -46,7 +46,7 @@ def test_matches_brute_force_on_a_3x3_grid() -> None:
 @pytest.mark.parametrize("shape", [(6, 7), (1, 5), (12, 12)])
 def test_matches_networkx_dijkstra(shape: tuple[int, int]) -> None:
     rng = np.random.default_rng(1)
-    solver = perturbopt.get_solver(NAME, shape=shape)
+    solver = perturbopt.get_solver(NAME, grid=shape)
     for _ in range(3):
         theta = rng.uniform(0, 5, size=shape)
         path = nx.dijkstra_path(king_graph(theta), (0, 0), (shape[0] - 1, shape[1] - 1))
@@ -58,7 +58,7 @@ def test_matches_networkx_dijkstra(shape: tuple[int, int]) -> None:
 def test_zero_costs_are_edges_not_gaps() -> None:
     theta = np.array([[0.0, 5.0, 5.0], [5.0, 0.0, 5.0], [5.0, 5.0, 0.0]])
     np.testing.assert_array_equal(
-        GridShortestPathSolver(shape=(3, 3)).solve(theta), np.eye(3, dtype=np.int8)
+        GridShortestPathSolver(grid=(3, 3)).solve(theta), np.eye(3, dtype=np.int8)
     )
 
 
@@ -70,7 +70,7 @@ def test_zero_costs_are_edges_not_gaps() -> None:
 def test_perturbed_mean_and_convergence(noise: dict) -> None:
     rng = np.random.default_rng(2)
     theta = rng.uniform(0.5, 5, size=(5, 6))
-    options = {"shape": (5, 6), **noise.get("solver_options", {})}
+    options = {"grid": (5, 6), **noise.get("solver_options", {})}
     kwargs = {
         "solver_options": options,
         "seed": 0,
@@ -98,7 +98,7 @@ def test_torch_gradient_is_the_vjp() -> None:
         "num_samples": 50,
         "seed": 0,
         "perturbation": "multiplicative",
-        "solver_options": {"shape": (4, 4)},
+        "solver_options": {"grid": (4, 4)},
     }
     theta_t = torch.tensor(theta, requires_grad=True)
     y = tp.PerturbedOptimizer(NAME, **kwargs)(theta_t)
@@ -119,16 +119,20 @@ def test_negative_costs_name_the_first_negative_cell() -> None:
         r"non-negative, but theta\[1, 2\] = -0\.5.*"
         r"negative_costs='clip'",
     ):
-        GridShortestPathSolver(shape=(3, 4)).solve(theta)
+        GridShortestPathSolver(grid=(3, 4), negative_costs="error").solve(theta)
     po = perturbopt.perturbed(
-        NAME, solver_options={"shape": (3, 4)}, epsilon=5.0, num_samples=4, seed=0
+        NAME,
+        solver_options={"grid": (3, 4), "negative_costs": "error"},
+        epsilon=5.0,
+        num_samples=4,
+        seed=0,
     )
     with pytest.raises(perturbopt.SolverError, match=r"sample 0.*non-negative"):
         po.solve(np.full((3, 4), 0.1))
 
 
 def test_wrong_theta_shape_and_bad_options() -> None:
-    po = perturbopt.perturbed(NAME, solver_options={"shape": (3, 4)}, num_samples=2, seed=0)
+    po = perturbopt.perturbed(NAME, solver_options={"grid": (3, 4)}, num_samples=2, seed=0)
     with pytest.raises(
         ValueError,
         match=r"'scipy\.grid_shortest_path' takes instances of "
@@ -136,11 +140,21 @@ def test_wrong_theta_shape_and_bad_options() -> None:
     ):
         po.solve(np.ones((4, 3)))
     with pytest.raises(
-        ValueError, match=r"solver 'scipy\.grid_shortest_path': shape must be a pair"
+        ValueError, match=r"solver 'scipy\.grid_shortest_path': grid must be a pair"
     ):
-        GridShortestPathSolver(shape=(3, -1))
-    with pytest.raises(ValueError, match=r"negative_costs must be 'error' or 'clip', got 'zero'"):
-        GridShortestPathSolver(shape=(3, 3), negative_costs="zero")
+        GridShortestPathSolver(grid=(3, -1))
+    with pytest.raises(
+        ValueError, match=r"negative_costs must be 'clip' or 'error' or 'allow', got 'zero'"
+    ):
+        GridShortestPathSolver(grid=(3, 3), negative_costs="zero")
+    with pytest.raises(ValueError, match=r"negative_costs='allow' hands negative costs"):
+        GridShortestPathSolver(grid=(3, 3), negative_costs="allow")
+    with pytest.raises(
+        TypeError,
+        match=r"solver 'scipy\.grid_shortest_path' has no option 'shape'\. Its options: "
+        r"grid \(required\), negative_costs='clip'",
+    ):
+        perturbopt.get_solver(NAME, shape=(3, 3))
 
 
 # -- ties, zero costs and solve_batch ------------------------------------------------------
@@ -166,10 +180,10 @@ def test_solve_batch_paths_are_optimal_against_networkx(kind: str) -> None:
         thetas = rng.choice([0.0, 0.0, 1.0, 3.0], size=(30, *shape))
     else:
         thetas = rng.uniform(0, 5, size=(30, *shape))
-    solver = GridShortestPathSolver(shape=shape)
+    solver = GridShortestPathSolver(grid=shape)
     ys = solver.solve_batch(thetas)
     assert ys.shape == thetas.shape and ys.dtype == np.int8
-    for theta, y in zip(thetas, ys):
+    for theta, y in zip(thetas, ys, strict=True):
         graph = king_graph(theta)
         optimum = theta[0, 0] + nx.dijkstra_path_length(graph, (0, 0), (6, 8))
         assert np.sum(y * theta) == pytest.approx(optimum, rel=1e-12, abs=1e-12)
@@ -181,7 +195,7 @@ def test_solve_batch_paths_are_optimal_against_networkx(kind: str) -> None:
 
 
 def test_all_zero_costs_give_one_path() -> None:
-    y = GridShortestPathSolver(shape=(4, 6)).solve(np.zeros((4, 6)))
+    y = GridShortestPathSolver(grid=(4, 6)).solve(np.zeros((4, 6)))
     assert path_cells_connect_the_corners(y)
     assert y.sum() == 6  # a cheapest path of zero cost and no detour
 
@@ -189,8 +203,8 @@ def test_all_zero_costs_give_one_path() -> None:
 def test_clip_solves_the_clipped_costs() -> None:
     rng = np.random.default_rng(7)
     thetas = rng.normal(1.0, 2.0, size=(20, 5, 5))
-    clip = GridShortestPathSolver(shape=(5, 5), negative_costs="clip")
-    plain = GridShortestPathSolver(shape=(5, 5))
+    clip = GridShortestPathSolver(grid=(5, 5))
+    plain = GridShortestPathSolver(grid=(5, 5), negative_costs="error")
     np.testing.assert_array_equal(
         clip.solve_batch(thetas), plain.solve_batch(np.maximum(thetas, 0.0))
     )
@@ -206,11 +220,12 @@ def test_clip_solves_the_clipped_costs() -> None:
 
 
 def test_additive_noise_with_clip_runs_where_error_refuses() -> None:
-    """Additive noise of scale 1 on costs near 0.1: many perturbed costs are negative."""
+    """Additive noise of scale 1 on costs near 0.1: many perturbed costs are negative.
+    ``"clip"`` is the default."""
     theta = np.full((4, 4), 0.1)
     po = perturbopt.perturbed(
         NAME,
-        solver_options={"shape": (4, 4), "negative_costs": "clip"},
+        solver_options={"grid": (4, 4)},
         epsilon=1.0,
         num_samples=50,
         seed=0,
@@ -219,7 +234,11 @@ def test_additive_noise_with_clip_runs_where_error_refuses() -> None:
     assert result.mean[0, 0] == 1.0 and result.mean[-1, -1] == 1.0
     assert np.all((result.mean >= 0) & (result.mean <= 1))
     refusing = perturbopt.perturbed(
-        NAME, solver_options={"shape": (4, 4)}, epsilon=1.0, num_samples=50, seed=0
+        NAME,
+        solver_options={"grid": (4, 4), "negative_costs": "error"},
+        epsilon=1.0,
+        num_samples=50,
+        seed=0,
     )
     with pytest.raises(perturbopt.SolverError, match="negative_costs='clip'"):
         refusing.solve(theta)

@@ -1,11 +1,10 @@
-"""The scipy plugin registers through perturbopt's entry point and hook, with picklable
-factories, and its docstring examples run."""
+"""The scipy plugin registers through perturbopt's entry point and hook, and its
+docstring examples run (the contract, pickling included: test_scipy_contract.py)."""
 
 from __future__ import annotations
 
 import doctest
 import importlib
-import pickle
 
 import numpy as np
 import perturbopt_scipy
@@ -17,7 +16,7 @@ SOLVERS = {
     "scipy.linprog": {"A_ub": np.ones((1, 2)), "b_ub": np.ones(1)},
     "scipy.milp": {"A_ub": np.ones((1, 2)), "b_ub": np.ones(1), "sense": "max"},
     "scipy.assignment": {"shape": (2, 2)},
-    "scipy.grid_shortest_path": {"shape": (2, 3)},
+    "scipy.grid_shortest_path": {"grid": (2, 3)},
     "scipy.grid_shortest_path_edges": {"grid": (2, 3)},
 }
 
@@ -33,16 +32,6 @@ def test_hook_registers_on_a_fresh_registry() -> None:
     registry = perturbopt.Registry(autoload=False)
     registry.register_plugin(perturbopt_scipy, name="scipy")
     assert registry.get_solver("scipy.assignment").name == "scipy.assignment"
-
-
-@pytest.mark.parametrize("name", sorted(SOLVERS))
-def test_factory_and_options_pickle_and_rebuild(name: str) -> None:
-    factory = perturbopt.Registry.default().solver_entry(name).factory
-    rebuilt_factory, options = pickle.loads(pickle.dumps((factory, SOLVERS[name])))
-    solver = rebuilt_factory(**options)
-    assert solver.name == name and solver.sense in ("max", "min")
-    theta = np.arange(1.0, 1.0 + np.prod(solver.shape)).reshape(solver.shape)
-    np.testing.assert_array_equal(solver.solve(theta), factory(**SOLVERS[name]).solve(theta))
 
 
 @pytest.mark.parametrize(

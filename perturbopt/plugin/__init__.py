@@ -5,13 +5,15 @@ solve. This module gives those checks one behaviour across plugins:
 
 * every message starts with ``solver 'name': `` and says which input is wrong and
   what to do about it;
-* a value of the wrong type raises :class:`TypeError`, a value of the right type but
-  out of range raises :class:`ValueError`;
-* a solve that ends without a usable answer raises :class:`StatusError`.
+* a value of the wrong type raises `TypeError`, a value of the right type but
+  out of range raises `ValueError`;
+* a solve that ends without a usable answer raises [`StatusError`][perturbopt.plugin.StatusError].
 
-It imports only numpy, the standard library and the core's errors, types, hook marker
-and registry entries (re-exported here: ``hookimpl``, ``ENTRY_POINT_GROUP``,
-``RegisteredEntry``), so any plugin, and the core itself, can use it without cycles.
+It imports only numpy, the standard library and the core's option checks (one family
+with the core's own), errors, types, hook marker and registry entries (re-exported here:
+``hookimpl``, ``ENTRY_POINT_GROUP``, ``RegisteredEntry``), so any plugin, and the core
+itself, can use it without cycles. Its test kit for plugin authors is
+[perturbopt.plugin.testing][].
 
 Example:
     >>> import numpy as np
@@ -37,12 +39,14 @@ from typing import Any, Literal, SupportsInt
 
 import numpy as np
 
-from ._errors import PerturbOptError
-from ._hookspecs import ENTRY_POINT_GROUP, hookimpl
-from ._registry import RegisteredEntry
-from ._types import Sense
+from .._checks import check_bool, check_choice, check_int, check_number, message
+from .._errors import PerturbOptError
+from .._hookspecs import ENTRY_POINT_GROUP, hookimpl
+from .._registry import RegisteredEntry
+from .._types import Sense
 
 __all__ = [
+    "DEFAULT_NEGATIVE_COSTS",
     "ENTRY_POINT_GROUP",
     "NEGATIVE_COSTS",
     "NegativeCosts",
@@ -54,6 +58,7 @@ __all__ = [
     "check_edges",
     "check_instance",
     "check_int",
+    "check_negative_costs",
     "check_node",
     "check_nonnegative",
     "check_number",
@@ -67,22 +72,29 @@ __all__ = [
     "warn_deprecated",
 ]
 
-NegativeCosts = Literal["error", "clip"]
-"""What a solver that needs non-negative costs does with a negative one (see
-:func:`check_nonnegative`)."""
+NegativeCosts = Literal["clip", "error", "allow"]
+"""What a cost solver does with a negative cost, the option ``negative_costs`` of every
+solver that takes costs (see [check_nonnegative][perturbopt.plugin.check_nonnegative]):
 
-NEGATIVE_COSTS: tuple[str, ...] = ("error", "clip")
-"""The values of :data:`NegativeCosts`."""
+* ``"clip"`` (the default everywhere): solve ``y*(max(theta, 0))``, negative costs
+  counting as 0;
+* ``"error"``: raise ``ValueError`` naming the first negative entry;
+* ``"allow"``: hand negative costs to the algorithm as they are, only for solvers whose
+  algorithm takes costs of any sign (the others refuse this value).
 
+Why ``"clip"`` is the default: a perturbed solver sees ``theta + eps Z``, which is
+negative with positive probability whatever ``theta`` is, and additive noise with
+clipping is what the docs recommend for positive costs (multiplicative noise makes the
+Fenchel-Young loss 1-homogeneous, so training can shrink ``theta`` to 0). With
+``"error"`` as the default, that recommended setup would fail at random samples. Clipping
+changes nothing on non-negative costs.
+"""
 
-def message(solver: str, text: str) -> str:
-    """``text`` prefixed with the solver's name, the one convention for plugin messages.
+NEGATIVE_COSTS: tuple[str, ...] = ("clip", "error", "allow")
+"""The values of [NegativeCosts][perturbopt.plugin.NegativeCosts], in one order everywhere."""
 
-    Example:
-        >>> message("scipy.linprog", "the LP is infeasible")
-        "solver 'scipy.linprog': the LP is infeasible"
-    """
-    return f"solver {solver!r}: {text}"
+DEFAULT_NEGATIVE_COSTS: NegativeCosts = "clip"
+"""The default of ``negative_costs`` in every solver that has the option."""
 
 
 class StatusError(PerturbOptError, RuntimeError):
@@ -90,7 +102,7 @@ class StatusError(PerturbOptError, RuntimeError):
 
     Plugins raise it, or a subclass of it, for an infeasible or unbounded instance, a
     limit reached, a solver failure. Inside ``perturbed(...)`` it arrives as the
-    ``__cause__`` of a :class:`perturbopt.SolverError` that also names the sample.
+    ``__cause__`` of a [`perturbopt.SolverError`][perturbopt.SolverError] that also names the sample.
 
     Args:
         solver: the registry name of the solver.
@@ -138,7 +150,7 @@ def warn_deprecated(solver: str, old: str, new: str, *, stacklevel: int = 3) -> 
         solver: the registry name of the solver.
         old: the old spelling, as the user wrote it (``"maximize=True"``).
         new: what to write instead (``"sense='max'"``).
-        stacklevel: as in :func:`warnings.warn`, counted from this function: the
+        stacklevel: as in `warnings.warn`, counted from this function: the
             default 3 points at the code that called the function that calls it (the
             user's call of a solver's ``__init__``).
 
@@ -174,94 +186,6 @@ def check_sense(solver: str, sense: Any) -> Sense:
         ValueError: solver 'my.solver': sense must be 'max' or 'min', got 'maximize'
     """
     return check_choice(solver, "sense", sense, ("max", "min"))  # type: ignore[return-value]
-
-
-def check_choice(solver: str, option: str, value: Any, choices: tuple[str, ...]) -> str:
-    """``value`` if it is one of the strings ``choices``.
-
-    Raises:
-        TypeError: ``value`` is not a string.
-        ValueError: a string not in ``choices``.
-
-    Example:
-        >>> check_choice("my.solver", "negative_costs", "clip", NEGATIVE_COSTS)
-        'clip'
-    """
-    listed = " or ".join(repr(choice) for choice in choices)
-    if not isinstance(value, str):
-        raise TypeError(
-            message(solver, f"{option} must be {listed}, got {value!r} (a {type(value).__name__})")
-        )
-    if value not in choices:
-        raise ValueError(message(solver, f"{option} must be {listed}, got {value!r}"))
-    return value
-
-
-def check_bool(solver: str, option: str, value: Any) -> bool:
-    """``value`` as a ``bool`` if it is ``True`` or ``False`` (numpy's too).
-
-    Raises:
-        TypeError: anything else, truthy or not.
-
-    Example:
-        >>> check_bool("my.solver", "maxcardinality", 1)
-        Traceback (most recent call last):
-        ...
-        TypeError: solver 'my.solver': maxcardinality must be True or False, got 1 (a int)
-    """
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            message(
-                solver, f"{option} must be True or False, got {value!r} (a {type(value).__name__})"
-            )
-        )
-    return bool(value)
-
-
-def check_int(solver: str, option: str, value: Any, *, minimum: int | None = None) -> int:
-    """``value`` as an ``int``, at least ``minimum``.
-
-    Raises:
-        TypeError: not an integer (``bool`` and integral floats are refused).
-        ValueError: below ``minimum``.
-
-    Example:
-        >>> check_int("my.solver", "threads", 0, minimum=1)
-        Traceback (most recent call last):
-        ...
-        ValueError: solver 'my.solver': threads must be >= 1, got 0
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            message(
-                solver, f"{option} must be an integer, got {value!r} (a {type(value).__name__})"
-            )
-        )
-    if minimum is not None and value < minimum:
-        raise ValueError(message(solver, f"{option} must be >= {minimum}, got {value!r}"))
-    return int(value)
-
-
-def check_number(solver: str, option: str, value: Any, *, positive: bool = False) -> float:
-    """``value`` as a finite ``float`` (``> 0`` with ``positive=True``).
-
-    Raises:
-        TypeError: not a real number (``bool`` is refused).
-        ValueError: not finite, or not positive when it must be.
-
-    Example:
-        >>> check_number("my.solver", "time_limit", 2, positive=True)
-        2.0
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            message(solver, f"{option} must be a number, got {value!r} (a {type(value).__name__})")
-        )
-    number = float(value)
-    if not math.isfinite(number) or (positive and number <= 0):
-        bound = "a finite number > 0" if positive else "a finite number"
-        raise ValueError(message(solver, f"{option} must be {bound}, got {value!r}"))
-    return number
 
 
 def check_shape(
@@ -375,7 +299,7 @@ def check_stack(
 ) -> np.ndarray:
     """A stack ``(n, *instance_shape)`` of instances, for ``solve_batch``, as float64.
 
-    Each instance is checked as by :func:`check_instance`.
+    Each instance is checked as by [`check_instance`][perturbopt.plugin.check_instance].
 
     Raises:
         ValueError: not a stack, or instances of the wrong shape.
@@ -403,45 +327,83 @@ def check_stack(
     return array
 
 
+def check_negative_costs(solver: str, value: Any, *, takes_negative: bool = False) -> NegativeCosts:
+    """The option ``negative_costs`` of a cost solver, checked.
+
+    Args:
+        solver: the registry name of the solver.
+        value: what the user passed: ``"clip"``, ``"error"`` or ``"allow"``.
+        takes_negative: whether the solver's algorithm takes costs of any sign (min cost
+            flow does, Dijkstra and max flow do not); ``"allow"`` is refused otherwise.
+
+    Raises:
+        TypeError: not a string.
+        ValueError: another string, or ``"allow"`` for a solver that needs
+            non-negative costs.
+
+    Example:
+        >>> check_negative_costs("my.dijkstra", "allow")
+        Traceback (most recent call last):
+        ...
+        ValueError: solver 'my.dijkstra': negative_costs='allow' hands negative costs to an algorithm that needs non-negative ones; pass negative_costs='clip' (the default: negative costs count as 0) or 'error'
+    """
+    choice = check_choice(solver, "negative_costs", value, NEGATIVE_COSTS)
+    if choice == "allow" and not takes_negative:
+        raise ValueError(
+            message(
+                solver,
+                "negative_costs='allow' hands negative costs to an algorithm that needs "
+                "non-negative ones; pass negative_costs='clip' (the default: negative costs "
+                "count as 0) or 'error'",
+            )
+        )
+    return choice  # type: ignore[return-value]
+
+
 def check_nonnegative(
     solver: str,
     theta: np.ndarray,
     *,
-    negative_costs: NegativeCosts = "error",
+    negative_costs: NegativeCosts = DEFAULT_NEGATIVE_COSTS,
     what: str = "costs",
     where: Callable[[tuple[int, ...]], str] | None = None,
 ) -> np.ndarray:
     """``theta`` for a solver that needs non-negative costs (Dijkstra, max flow, ...).
 
-    With ``negative_costs="error"`` a negative entry raises. With ``"clip"`` the solver
-    solves ``y*(max(theta, 0))``: costs below zero count as zero. That is the option to
-    use with additive noise on positive costs, ``theta + eps Z``, whose entries near
-    zero often turn negative. It changes nothing where ``theta + eps Z >= 0``; and since
-    ``y*(max(theta, 0))`` is a bounded function of ``theta``, the perturbed solution
-    ``E[y*(max(theta + eps Z, 0))]`` is smooth and its Jacobian is given by the same
-    formula, ``E[y* grad nu(Z)^T] / eps`` (it holds for any bounded black box).
+    With ``negative_costs="clip"`` (default) the solver solves ``y*(max(theta, 0))``:
+    costs below zero count as zero. That is the option to use with additive noise on
+    positive costs, ``theta + eps Z``, whose entries near zero often turn negative. It
+    changes nothing where ``theta + eps Z >= 0``; and since ``y*(max(theta, 0))`` is a
+    bounded function of ``theta``, the perturbed solution ``E[y*(max(theta + eps Z, 0))]``
+    is smooth and its Jacobian is given by the same formula, ``E[y* grad nu(Z)^T] / eps``
+    (it holds for any bounded black box). With ``"error"`` a negative entry raises;
+    ``"allow"`` returns ``theta`` unchanged.
 
     Args:
         solver: the registry name of the solver.
         theta: float64 costs (never written to: a clipped copy is returned).
-        negative_costs: ``"error"`` or ``"clip"``.
+        negative_costs: ``"clip"``, ``"error"`` or ``"allow"``.
         what: what the entries are, for the message (``"edge lengths"``).
         where: turns the index of the first negative entry into a description for
             the message (``lambda i: f"edge {edges[i[0]]}"``).
 
     Returns:
-        ``theta`` itself when no entry is negative, else ``max(theta, 0)`` (clip).
+        ``theta`` itself when no entry is negative (or with ``"allow"``), else
+        ``max(theta, 0)`` (``"clip"``).
 
     Raises:
         ValueError: a negative entry with ``negative_costs="error"``; the message names
             the first one.
 
     Example:
-        >>> check_nonnegative("my.solver", np.array([1.0, -0.5]), what="edge lengths")
+        >>> check_nonnegative("my.solver", np.array([1.0, -0.5]), negative_costs="error",
+        ...                   what="edge lengths")
         Traceback (most recent call last):
         ...
-        ValueError: solver 'my.solver': edge lengths must be non-negative, but theta[1] = -0.5; pass negative_costs='clip' to count negative costs as 0 (the way to use additive noise on positive costs)
+        ValueError: solver 'my.solver': edge lengths must be non-negative, but theta[1] = -0.5; pass negative_costs='clip' (the default) to count negative costs as 0 (the way to use additive noise on positive costs)
     """
+    if negative_costs == "allow":
+        return theta
     negative = theta < 0
     if not negative.any():
         return theta
@@ -454,9 +416,8 @@ def check_nonnegative(
             solver,
             f"{what} must be non-negative, but "
             f"theta{format_index(index)} = {theta[index]:.6g}"
-            f"{located}; pass negative_costs='clip' to count "
-            "negative costs as 0 (the way to use additive noise "
-            "on positive costs)",
+            f"{located}; pass negative_costs='clip' (the default) to count "
+            "negative costs as 0 (the way to use additive noise on positive costs)",
         )
     )
 
