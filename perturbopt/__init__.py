@@ -9,7 +9,8 @@ Implements Berthet et al., "Learning with Differentiable Perturbed Optimizers"
     result = po.solve(np.array([0.1, 0.5, 0.2]))
     result.mean, result.value, result.stderr, result.vjp(np.ones(3))
 
-The torch bridge lives in :mod:`perturbopt.torch`, the plugin author's toolkit in
+Any function of ``theta``, of any output shape, is smoothed the same way with
+:func:`perturbed_function`. The torch bridge lives in :mod:`perturbopt.torch`, the plugin author's toolkit in
 :mod:`perturbopt.plugin`, the paper's experiments in :mod:`perturbopt.experiments`.
 """
 
@@ -32,6 +33,7 @@ from ._errors import (
     UnknownNameError,
 )
 from ._estimators import PerturbedResult
+from ._function import perturbed_function
 from ._hookspecs import hookimpl
 from ._noise import Noise
 from ._options import PerturbedOptions
@@ -72,6 +74,7 @@ __all__ = [
     "list_noises",
     "list_solvers",
     "perturbed",
+    "perturbed_function",
     "shutdown_pools",
 ]
 

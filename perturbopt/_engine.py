@@ -110,7 +110,7 @@ class _Collector:
         start, stop = output.start, output.stop
         dtype = output.solutions.dtype
         if self.solutions is None:
-            self.solutions = np.empty((self.rows,) + self.instance_shape, dtype=dtype)
+            self.solutions = np.empty((self.rows,) + output.solutions.shape[1:], dtype=dtype)
         elif np.promote_types(self.solutions.dtype, dtype) != self.solutions.dtype:
             self.solutions = self.solutions.astype(np.promote_types(self.solutions.dtype, dtype))
         self.solutions[start:stop] = output.solutions

@@ -22,7 +22,14 @@ from ._noise import Noise
 from ._options import PerturbedOptions, default_memory_limit, make_options
 from ._plan import NoiseKey, NoisePlan, PerturbedRows, PlainRows
 from ._registry import Registry, default_registry
-from ._solver import FunctionSolver, check_solver, solver_name, solver_ndim
+from ._solver import (
+    FunctionSolver,
+    check_solver,
+    has_features,
+    objective_terms,
+    solver_name,
+    solver_ndim,
+)
 from ._types import Sense
 from ._validation import as_float_array, check_memory, check_nonzero, split_batch
 
@@ -163,14 +170,24 @@ class Perturbed:
             n_jobs=o.n_jobs,
             unperturbed=functools.partial(solve_unperturbed, self._spec, batch, batch_shape, run),
             memory_limit=self._memory_limit(),
+            features=self._feature_map(tuple(batch.shape[1:])),
+            owner=f"{'function' if isinstance(self.solver, FunctionSolver) else 'solver'} {name!r}",
         )
+
+    def _feature_map(self, instance_shape: tuple[int, ...]) -> Any:
+        """``g`` on a stack of solutions, for a generalized maximizer; else ``None``."""
+        if not has_features(self.solver):
+            return None
+        solver = self.solver
+        return lambda solutions: objective_terms(solver, solutions, instance_shape)[0]
 
     def __call__(self, theta: Any, *, seed: Any = None) -> np.ndarray:
         """The perturbed solution ``y_eps(theta)`` alone."""
         return self.solve(theta, seed=seed).mean
 
     def hard(self, theta: Any) -> np.ndarray:
-        """``y*(theta)``, the unperturbed solution, float64 of ``theta``'s shape."""
+        """``y*(theta)``, the unperturbed solution, float64 ``(*b, *out)`` (theta's
+        shape for a solver)."""
         batch, batch_shape = self._prepare(theta)
         solution = solve_unperturbed(self._spec, batch, batch_shape, self._run())
         return solution.reshape(batch_shape + solution.shape[1:])

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._solver import expected_output_shape, has_features, objective_terms
+
 __all__ = ["RowFailure", "compact", "row_values", "solve_stack"]
 
 FailureKind = Literal["raised", "contract", "overflow", "timeout", "crashed"]
@@ -77,9 +79,13 @@ def compact(y: np.ndarray) -> np.ndarray:
     return np.asarray(y, dtype=np.float64)
 
 
-def _check_output(y: Any, expected: tuple[int, ...]) -> np.ndarray | RowFailure:
+def _check_output(
+    y: Any, expected: tuple[int, ...] | None, rows: int | None = None, same: bool = True
+) -> np.ndarray | RowFailure:
     """``y`` as an array if it is a valid solution (stack) of shape ``expected``, else a
-    failure whose row is the first offending row of a stack."""
+    failure whose row is the first offending row of a stack. ``expected=None``: any
+    shape, with ``rows`` leading rows for a stack. ``same``: the expected shape is
+    ``theta``'s (the solver contract's default), which the message says."""
     try:
         y = np.asarray(y)
     except Exception as error:  # noqa: BLE001
@@ -88,9 +94,22 @@ def _check_output(y: Any, expected: tuple[int, ...]) -> np.ndarray | RowFailure:
         return RowFailure(
             0, "contract", f"returned an array of dtype {y.dtype}; solutions must be real numbers"
         )
-    if y.shape != expected:
+    if expected is None and rows is not None and (y.ndim == 0 or y.shape[0] != rows):
         return RowFailure(
-            0, "contract", f"returned shape {y.shape}; expected {expected}, the shape of theta"
+            0,
+            "contract",
+            f"returned shape {y.shape}; expected one output per problem, ({rows}, ...)",
+        )
+    if expected is not None and y.shape != expected:
+        if same:
+            described = (
+                ", the shape of theta (a function whose output has another shape: use "
+                "perturbopt.perturbed_function, or give the solver output_shape)"
+            )
+        else:
+            described = ", the solver's output_shape"
+        return RowFailure(
+            0, "contract", f"returned shape {y.shape}; expected {expected}{described}"
         )
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(y))[0])
@@ -130,17 +149,20 @@ def solve_stack(
     batch_solve = getattr(solver, "solve_batch", None)
     if batch_solve is None or (per_row and callable(getattr(solver, "solve", None))):
         return _solve_one_by_one(solver, inputs, hints, on_row)
+    instance = tuple(inputs.shape[1:])
+    out = expected_output_shape(solver, instance)
     if on_row is not None:
         on_row(0)
     try:
-        out = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
+        ys = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
     except Exception:  # noqa: BLE001 - locate the row that fails
         if callable(getattr(solver, "solve", None)):
             return _solve_one_by_one(solver, inputs, hints, on_row)
-        return _bisect_failure(batch_solve, inputs, hints)
-    checked = _check_output(out, inputs.shape)
+        return _bisect_failure(batch_solve, inputs, hints, out)
+    expected = None if out is None else (inputs.shape[0],) + out
+    checked = _check_output(ys, expected, inputs.shape[0], out == instance)
     if isinstance(checked, RowFailure):
-        if np.shape(out) != inputs.shape:
+        if np.shape(ys) != expected:
             checked.message = (
                 f"solve_batch {checked.message} (a stack of {inputs.shape[0]} problems)"
             )
@@ -154,6 +176,8 @@ def _solve_one_by_one(
     solver: Any, inputs: np.ndarray, hints: np.ndarray | None, on_row: Callable[[int], None] | None
 ) -> np.ndarray | RowFailure:
     solutions = []
+    instance = tuple(inputs.shape[1:])
+    out = expected_output_shape(solver, instance)
     for row in range(inputs.shape[0]):
         if on_row is not None:
             on_row(row)
@@ -166,26 +190,31 @@ def _solve_one_by_one(
             failure = _raised(row, error)
             failure.row = row
             return failure
-        checked = _check_output(y, inputs.shape[1:])
+        checked = _check_output(y, out, None, out == instance)
         if isinstance(checked, RowFailure):
             checked.row = row
             return checked
+        if out is None:  # "auto": the first output fixes the shape of the others
+            out = checked.shape
         solutions.append(checked)
     return compact(np.stack(solutions))
 
 
-def _bisect_failure(batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None) -> RowFailure:
+def _bisect_failure(
+    batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None, out: tuple[int, ...] | None
+) -> RowFailure:
     """Locate the failing row of a solver that only has ``solve_batch``, by bisection."""
     low, high = 0, inputs.shape[0]
     while high - low > 1:
         middle = (low + high) // 2
         if isinstance(
-            _batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle)), RowFailure
+            _batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle), out),
+            RowFailure,
         ):
             high = middle
         else:
             low = middle
-    failure = _batch_only(batch_solve, inputs[low:high], _part(hints, low, high))
+    failure = _batch_only(batch_solve, inputs[low:high], _part(hints, low, high), out)
     if isinstance(failure, RowFailure):
         failure.row += low
         return failure
@@ -197,19 +226,29 @@ def _part(hints: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
 
 
 def _batch_only(
-    batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None
+    batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None, out: tuple[int, ...] | None
 ) -> np.ndarray | RowFailure:
     try:
-        out = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
+        ys = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
     except Exception as error:  # noqa: BLE001
         return _raised(0, error)
-    checked = _check_output(out, inputs.shape)
+    expected = None if out is None else (inputs.shape[0],) + out
+    checked = _check_output(ys, expected, inputs.shape[0], out == tuple(inputs.shape[1:]))
     return checked if isinstance(checked, RowFailure) else compact(checked)
 
 
-def row_values(inputs: np.ndarray, solutions: np.ndarray) -> np.ndarray:
-    """``<y_r, theta_r>`` for each row of a stack, in float64, computed row by row (so a
-    row's value does not depend on the rows around it)."""
-    flat_inputs = inputs.reshape(inputs.shape[0], -1)
-    flat_solutions = solutions.reshape(inputs.shape[0], -1)
+def row_values(inputs: np.ndarray, solutions: np.ndarray, solver: Any = None) -> np.ndarray:
+    """The objective of each row of a stack, in float64, computed row by row (so a
+    row's value does not depend on the rows around it): ``<y_r, theta_r>``, or
+    ``<theta_r, g(y_r)> + h(y_r)`` for a generalized maximizer (``solver.features``);
+    NaN when a solution is not in ``theta``'s space and there are no features."""
+    count = inputs.shape[0]
+    flat_inputs = inputs.reshape(count, -1)
+    if solver is not None and has_features(solver):
+        features, offsets = objective_terms(solver, solutions, tuple(inputs.shape[1:]))
+        inner = np.einsum("ij,ij->i", flat_inputs, features.reshape(count, -1), dtype=np.float64)
+        return inner + offsets
+    if solutions.shape[1:] != inputs.shape[1:]:
+        return np.full(count, np.nan)
+    flat_solutions = solutions.reshape(count, -1)
     return np.einsum("ij,ij->i", flat_inputs, flat_solutions, dtype=np.float64)

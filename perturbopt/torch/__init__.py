@@ -12,6 +12,12 @@ and outputs keep the caller's dtype and device.
   (a maximum for ``sense="max"`` solvers, a minimum for ``sense="min"``).
 * :class:`FenchelYoungLoss` / :func:`fenchel_young_loss`: the Fenchel-Young loss,
   whose gradient ``y_eps(theta) - y`` needs no Jacobian.
+* :class:`PerturbedFunction`: ``E[f(theta + eps Z)]`` for any numpy function ``f``, of
+  any output shape.
+
+Every one of them has derivatives of every order (``create_graph=True``,
+``torch.autograd.functional.hessian``): each is a Monte-Carlo estimator on the
+forward's samples (:mod:`perturbopt.torch._higher`).
 
 Example:
     >>> import torch
@@ -34,11 +40,12 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
 
 from ._functional import fenchel_young_loss, perturbed_optimizer, perturbed_optimum
 from ._functional import perturbed_max as perturbed_max  # deprecated, warns when used
-from ._modules import FenchelYoungLoss, PerturbedOptimizer, PerturbedOptimum
+from ._modules import FenchelYoungLoss, PerturbedFunction, PerturbedOptimizer, PerturbedOptimum
 from ._modules import PerturbedMax as PerturbedMax  # deprecated, warns when used
 
 __all__ = [
     "FenchelYoungLoss",
+    "PerturbedFunction",
     "PerturbedOptimizer",
     "PerturbedOptimum",
     "fenchel_young_loss",
