@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._solver import expected_output_shape, has_features, objective_terms
+from ._solver import declares_output_shape, expected_output_shape, has_features, objective_terms
 
 __all__ = ["RowFailure", "compact", "row_values", "solve_stack"]
 
@@ -141,7 +141,8 @@ def solve_stack(
             once, with 0).
 
     Returns:
-        The compact solutions ``(n, *s)``, or the first failure.
+        The compact solutions ``(n, *out)`` (``out`` is ``s`` unless the solver says
+        otherwise), or the first failure.
     """
     inputs.flags.writeable = False
     if hints is not None:
@@ -158,9 +159,9 @@ def solve_stack(
     except Exception:  # noqa: BLE001 - locate the row that fails
         if callable(getattr(solver, "solve", None)):
             return _solve_one_by_one(solver, inputs, hints, on_row)
-        return _bisect_failure(batch_solve, inputs, hints, out)
+        return _bisect_failure(batch_solve, inputs, hints, out, not declares_output_shape(solver))
     expected = None if out is None else (inputs.shape[0],) + out
-    checked = _check_output(ys, expected, inputs.shape[0], out == instance)
+    checked = _check_output(ys, expected, inputs.shape[0], not declares_output_shape(solver))
     if isinstance(checked, RowFailure):
         if np.shape(ys) != expected:
             checked.message = (
@@ -190,7 +191,7 @@ def _solve_one_by_one(
             failure = _raised(row, error)
             failure.row = row
             return failure
-        checked = _check_output(y, out, None, out == instance)
+        checked = _check_output(y, out, None, not declares_output_shape(solver))
         if isinstance(checked, RowFailure):
             checked.row = row
             return checked
@@ -201,20 +202,24 @@ def _solve_one_by_one(
 
 
 def _bisect_failure(
-    batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None, out: tuple[int, ...] | None
+    batch_solve: Any,
+    inputs: np.ndarray,
+    hints: np.ndarray | None,
+    out: tuple[int, ...] | None,
+    same: bool,
 ) -> RowFailure:
     """Locate the failing row of a solver that only has ``solve_batch``, by bisection."""
     low, high = 0, inputs.shape[0]
     while high - low > 1:
         middle = (low + high) // 2
         if isinstance(
-            _batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle), out),
+            _batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle), out, same),
             RowFailure,
         ):
             high = middle
         else:
             low = middle
-    failure = _batch_only(batch_solve, inputs[low:high], _part(hints, low, high), out)
+    failure = _batch_only(batch_solve, inputs[low:high], _part(hints, low, high), out, same)
     if isinstance(failure, RowFailure):
         failure.row += low
         return failure
@@ -226,14 +231,18 @@ def _part(hints: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
 
 
 def _batch_only(
-    batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None, out: tuple[int, ...] | None
+    batch_solve: Any,
+    inputs: np.ndarray,
+    hints: np.ndarray | None,
+    out: tuple[int, ...] | None,
+    same: bool,
 ) -> np.ndarray | RowFailure:
     try:
         ys = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
     except Exception as error:  # noqa: BLE001
         return _raised(0, error)
     expected = None if out is None else (inputs.shape[0],) + out
-    checked = _check_output(ys, expected, inputs.shape[0], out == tuple(inputs.shape[1:]))
+    checked = _check_output(ys, expected, inputs.shape[0], same)
     return checked if isinstance(checked, RowFailure) else compact(checked)
 
 

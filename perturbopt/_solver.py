@@ -31,6 +31,7 @@ __all__ = [
     "Solver",
     "as_solver",
     "check_solver",
+    "declares_output_shape",
     "expected_output_shape",
     "has_features",
     "objective_terms",
@@ -216,6 +217,14 @@ def expected_output_shape(solver: Any, instance_shape: tuple[int, ...]) -> tuple
         return tuple(instance_shape)
     shape = method(tuple(instance_shape))
     return None if shape is None else tuple(int(n) for n in shape)
+
+
+def declares_output_shape(solver: Any) -> bool:
+    """Whether ``solver`` says the shape of its outputs itself (else they have
+    ``theta``'s shape, as the solver contract says)."""
+    if isinstance(solver, FunctionSolver):
+        return solver.out_shape is not None
+    return callable(getattr(solver, "output_shape", None))
 
 
 def has_features(solver: Any) -> bool:
