@@ -22,7 +22,7 @@ import perturbopt
 
 torch = pytest.importorskip("torch")
 
-from perturbopt.torch import PerturbedFunction, PerturbedOptimizer  # noqa: E402
+from perturbopt.torch import PerturbedFunction, PerturbedOptimizer
 
 SEEDS = range(5)
 Z_TOL = 5.0
