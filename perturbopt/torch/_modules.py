@@ -130,8 +130,8 @@ class PerturbedFunction(PerturbedOptimizer):
         >>> y.shape
         torch.Size([2])
         >>> y.sum().backward()       # the undecided entries get the gradient
-        >>> [int(i) for i in theta.grad.argmax(dim=1)]
-        [2, 0]
+        >>> tuple(int(i) for i in theta.grad.argmax(dim=1))
+        (2, 0)
     """
 
     def __init__(
