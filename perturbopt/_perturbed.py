@@ -9,6 +9,7 @@ which every estimator is computed.
 from __future__ import annotations
 
 import functools
+import math
 import threading
 from typing import Any
 
@@ -25,6 +26,7 @@ from ._registry import Registry, default_registry
 from ._solver import (
     FunctionSolver,
     check_solver,
+    expected_output_shape,
     has_features,
     objective_terms,
     solver_name,
@@ -196,7 +198,8 @@ class Perturbed:
         return self.options.memory_limit or default_memory_limit()
 
     def _check_memory(self, plan: NoisePlan) -> None:
-        numbers = plan.num_rows * plan.row_size
+        out = expected_output_shape(self.solver, plan.instance_shape)
+        numbers = plan.num_rows * (plan.row_size if out is None else math.prod(out))
         parts = {
             "solutions (up to 8 bytes a number)": numbers * 8,
             "values": plan.num_rows * 8,

@@ -178,6 +178,40 @@ def test_multiplicative_second_derivative_has_its_closed_form() -> None:
     check_close(np.array([estimate]), np.array([exact]), terms[:, None])
 
 
+def test_multiplicative_hessian_of_f_eps_has_its_closed_form() -> None:
+    """Argmax of two under multiplicative Gaussian noise, ``X_i = exp(eps Z_i - eps^2/2)``:
+    ``d F_eps / d theta_0 = E[1{theta_0 X_0 > theta_1 X_1} X_0] = Phi(a_0)`` with
+    ``a_0 = (log(theta_0 / theta_1) + eps^2) / (eps sqrt 2)`` (tilting ``Z_0`` by
+    ``eps``), and the same for ``theta_1``. Per sample, the estimator of
+    ``d^2 F_eps / d theta_i d theta_j`` is ``(h_li - b_li) Z_lj / (eps theta_j) -
+    [i = j] h_li / theta_i``, with ``h_l = y_l X_l``."""
+    eps, m = 0.4, 100_000
+    theta = np.array([1.2, 1.0])
+    options = {"epsilon": eps, "num_samples": m, "perturbation": "multiplicative", "n_jobs": 1}
+    optimum = PerturbedOptimum("argmax", seed=0, **options)
+    estimate = hessian(lambda t: optimum(t, seed=1), torch.tensor(theta)).numpy()
+
+    def gradient(t: np.ndarray) -> np.ndarray:
+        a = (np.log(t / t[::-1]) + eps**2) / (eps * np.sqrt(2))
+        return norm.cdf(a)
+
+    a = (np.log(theta / theta[::-1]) + eps**2) / (eps * np.sqrt(2))
+    slope = norm.pdf(a) / (eps * np.sqrt(2))
+    exact = (
+        np.array([[1 / theta[0], -1 / theta[1]], [-1 / theta[0], 1 / theta[1]]]) * slope[:, None]
+    )
+
+    result = perturbopt.perturbed("argmax", seed=0, **options).solve(theta, seed=1)
+    z = result.noise
+    h = result.samples.astype(np.float64) * np.exp(eps * z - eps**2 / 2)
+    terms = loo_centred(h)[:, :, None] * (z / (eps * theta))[:, None, :]
+    terms -= (h / theta)[:, :, None] * np.eye(2)
+    steps = 1e-6 * np.eye(2)  # the closed form is the derivative of the closed-form gradient
+    differences = [(gradient(theta + e) - gradient(theta - e)) / 2e-6 for e in steps]
+    np.testing.assert_allclose(np.stack(differences, axis=1), exact, rtol=1e-6)
+    check_close(estimate, exact, terms)
+
+
 # -- create_graph in training, perturbed functions, generalized maximizers -----------------
 
 
