@@ -72,6 +72,8 @@ class Perturbed:
         self._ndim = _instance_ndim(self.solver, opts.ndim)
         shape = getattr(self.solver, "shape", None)
         self._shape = None if shape is None else tuple(shape)
+        kind = "function" if isinstance(self.solver, FunctionSolver) else "solver"
+        self._owner = f"{kind} {solver_name(self.solver)!r}"
         self._keys = _seed_sequence(opts.seed)
         self._keys_lock = threading.Lock()
 
@@ -173,7 +175,7 @@ class Perturbed:
             unperturbed=functools.partial(solve_unperturbed, self._spec, batch, batch_shape, run),
             memory_limit=self._memory_limit(),
             features=self._feature_map(tuple(batch.shape[1:])),
-            owner=f"{'function' if isinstance(self.solver, FunctionSolver) else 'solver'} {name!r}",
+            owner=self._owner,
         )
 
     def _feature_map(self, instance_shape: tuple[int, ...]) -> Any:

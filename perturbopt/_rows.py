@@ -80,12 +80,12 @@ def compact(y: np.ndarray) -> np.ndarray:
 
 
 def _check_output(
-    y: Any, expected: tuple[int, ...] | None, rows: int | None = None, same: bool = True
+    y: Any, expected: tuple[int, ...] | None, rows: int | None, solver: Any
 ) -> np.ndarray | RowFailure:
     """``y`` as an array if it is a valid solution (stack) of shape ``expected``, else a
     failure whose row is the first offending row of a stack. ``expected=None``: any
-    shape, with ``rows`` leading rows for a stack. ``same``: the expected shape is
-    ``theta``'s (the solver contract's default), which the message says."""
+    shape, with ``rows`` leading rows for a stack. The message says whether the shape
+    was ``theta``'s (the solver contract's default) or ``solver``'s own."""
     try:
         y = np.asarray(y)
     except Exception as error:  # noqa: BLE001
@@ -101,7 +101,7 @@ def _check_output(
             f"returned shape {y.shape}; expected one output per problem, ({rows}, ...)",
         )
     if expected is not None and y.shape != expected:
-        if same:
+        if not declares_output_shape(solver):
             described = (
                 ", the shape of theta (a function whose output has another shape: use "
                 "perturbopt.perturbed_function, or give the solver output_shape)"
@@ -159,9 +159,9 @@ def solve_stack(
     except Exception:  # noqa: BLE001 - locate the row that fails
         if callable(getattr(solver, "solve", None)):
             return _solve_one_by_one(solver, inputs, hints, on_row)
-        return _bisect_failure(batch_solve, inputs, hints, out, not declares_output_shape(solver))
+        return _bisect_failure(batch_solve, inputs, hints, out, solver)
     expected = None if out is None else (inputs.shape[0],) + out
-    checked = _check_output(ys, expected, inputs.shape[0], not declares_output_shape(solver))
+    checked = _check_output(ys, expected, inputs.shape[0], solver)
     if isinstance(checked, RowFailure):
         if np.shape(ys) != expected:
             checked.message = (
@@ -191,7 +191,7 @@ def _solve_one_by_one(
             failure = _raised(row, error)
             failure.row = row
             return failure
-        checked = _check_output(y, out, None, not declares_output_shape(solver))
+        checked = _check_output(y, out, None, solver)
         if isinstance(checked, RowFailure):
             checked.row = row
             return checked
@@ -206,20 +206,20 @@ def _bisect_failure(
     inputs: np.ndarray,
     hints: np.ndarray | None,
     out: tuple[int, ...] | None,
-    same: bool,
+    solver: Any,
 ) -> RowFailure:
     """Locate the failing row of a solver that only has ``solve_batch``, by bisection."""
     low, high = 0, inputs.shape[0]
     while high - low > 1:
         middle = (low + high) // 2
         if isinstance(
-            _batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle), out, same),
+            _batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle), out, solver),
             RowFailure,
         ):
             high = middle
         else:
             low = middle
-    failure = _batch_only(batch_solve, inputs[low:high], _part(hints, low, high), out, same)
+    failure = _batch_only(batch_solve, inputs[low:high], _part(hints, low, high), out, solver)
     if isinstance(failure, RowFailure):
         failure.row += low
         return failure
@@ -235,14 +235,14 @@ def _batch_only(
     inputs: np.ndarray,
     hints: np.ndarray | None,
     out: tuple[int, ...] | None,
-    same: bool,
+    solver: Any,
 ) -> np.ndarray | RowFailure:
     try:
         ys = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
     except Exception as error:  # noqa: BLE001
         return _raised(0, error)
     expected = None if out is None else (inputs.shape[0],) + out
-    checked = _check_output(ys, expected, inputs.shape[0], same)
+    checked = _check_output(ys, expected, inputs.shape[0], solver)
     return checked if isinstance(checked, RowFailure) else compact(checked)
 
 
