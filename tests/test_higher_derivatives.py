@@ -297,3 +297,23 @@ def test_losses_refuse_outputs_outside_theta_space() -> None:
         FenchelYoungLoss(perturbopt.perturbed_function(total, num_samples=4))(theta, torch.zeros(3))
     with pytest.raises(ValueError, match=r"value \(F_eps\) needs <y, theta>"):
         PerturbedOptimum(perturbopt.perturbed_function(total, num_samples=4))(theta)
+
+
+def test_released_noise_and_every_baseline_give_second_derivatives() -> None:
+    theta = torch.tensor([0.2, -0.4, 0.6], dtype=torch.float64)
+    options = {"epsilon": 0.5, "num_samples": 300, "noise": "gumbel", "seed": 0}
+    held = PerturbedOptimizer("argmax", **options)
+    released = PerturbedOptimizer("argmax", keep_noise=False, **options)
+    expected = hessian(lambda t: held(t, seed=1)[0], theta)
+    torch.testing.assert_close(hessian(lambda t: released(t, seed=1)[0], theta), expected)
+    for baseline in ("none", "control"):
+        other = PerturbedOptimizer("argmax", baseline=baseline, **options)
+        assert torch.isfinite(hessian(lambda t, o=other: o(t, seed=1)[0], theta)).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_higher_derivatives_stay_on_the_device() -> None:
+    theta = torch.tensor([0.2, -0.4, 0.6], dtype=torch.float64, device="cuda")
+    layer = PerturbedOptimum("argmax", epsilon=0.5, num_samples=300, noise="gumbel", seed=0)
+    second = hessian(lambda t: layer(t, seed=1), theta)
+    assert second.device == theta.device and second.shape == (3, 3)
