@@ -9,9 +9,11 @@ Implements Berthet et al., "Learning with Differentiable Perturbed Optimizers"
     result = po.solve(np.array([0.1, 0.5, 0.2]))
     result.mean, result.value, result.stderr, result.vjp(np.ones(3))
 
-The torch bridge lives in [perturbopt.torch][], the plugin author's toolkit in
-[perturbopt.plugin][] (and its test kit in [perturbopt.plugin.testing][]), the paper's
-experiments in [perturbopt.experiments][].
+Any function of ``theta``, of any output shape, is smoothed the same way with
+[`perturbed_function`][perturbopt.perturbed_function]. The torch bridge lives in
+[perturbopt.torch][], the plugin author's toolkit in [perturbopt.plugin][] (and its test
+kit in [perturbopt.plugin.testing][]), the paper's experiments in
+[perturbopt.experiments][].
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ._errors import (
     UnknownNameError,
 )
 from ._estimators import PerturbedResult
+from ._function import perturbed_function
 from ._hookspecs import hookimpl
 from ._noise import Noise
 from ._options import PerturbedOptions
@@ -71,5 +74,6 @@ __all__ = [
     "list_noises",
     "list_solvers",
     "perturbed",
+    "perturbed_function",
     "shutdown_pools",
 ]

@@ -14,6 +14,12 @@ With ``theta_l = theta + eps Z_l`` (additive) and ``y_l = y*(theta_l)``, ``l = 1
 Multiplicative noise ``theta_l = theta * exp(eps Z_l - log E[e^{eps Z}])`` is additive
 noise on ``log |theta|``, so the Jacobian is divided element-wise by ``theta``.
 
+The mean and the Jacobian hold for any function ``f`` of ``theta``, whatever the shape
+``out`` of its output (``f_eps(theta) = E[f(theta + eps Z)]``, Jacobian
+``(*out, *s)``); ``F_eps`` needs the output in ``theta``'s space, or the features
+``g(y)`` of a generalized maximizer, which then replace ``y`` wherever ``y`` meets
+``theta``.
+
 Everything that needs the noise walks it block by block (`perturbopt._engine.noise_plan`): a
 result that does not keep its noise redraws one block at a time and never holds more,
 and partial sums are added in block order, so every estimate is bit-identical whatever
@@ -65,13 +71,14 @@ def add_rows(out: np.ndarray, rows: np.ndarray, start: int) -> None:
 
 def add_outer(out: np.ndarray, start: int, left: np.ndarray, right: np.ndarray) -> None:
     """``out[r % B] += outer(left[r - start], right[r - start])`` for rows
-    ``r = start, ...``, where ``out`` is ``(B, d, d)``; whole samples summed first."""
+    ``r = start, ...``, where ``out`` is ``(B, k, d)``; whole samples summed first."""
     batch = out.shape[0]
     for piece, items in segments(start, left.shape[0], batch):
-        shape = (-1, batch, left.shape[1])
         if items is None:
             out += np.einsum(
-                "kbi,kbj->bij", left[piece].reshape(shape), right[piece].reshape(shape)
+                "kbi,kbj->bij",
+                left[piece].reshape(-1, batch, left.shape[1]),
+                right[piece].reshape(-1, batch, right.shape[1]),
             )
         else:
             out[items] += np.einsum("ri,rj->rij", left[piece], right[piece])
@@ -81,7 +88,8 @@ def add_outer(out: np.ndarray, start: int, left: np.ndarray, right: np.ndarray) 
 class PerturbedResult:
     """Samples of one perturbed solve and the estimators built on them.
 
-    Shapes below write ``s`` for one instance's shape and ``b`` for the batch axes of
+    Shapes below write ``s`` for one instance's shape, ``out`` for one solution's (``s``
+    for a solver, any shape for a function) and ``b`` for the batch axes of
     ``theta`` (none for one instance, ``(B,)`` for a batch, ``(B1, B2)`` and so on).
     Internally the batch is flattened to ``B`` items and rows are ``r = m B + i``.
 
@@ -90,18 +98,23 @@ class PerturbedResult:
             caller's array, so changing that array later changes nothing here).
         batch_shape: the batch axes of the caller's ``theta`` (``()`` unbatched).
         plan: how the noise was drawn (its key, scale, type and blocks).
-        solutions: the ``M B`` solutions, ``(M B, *s)``, in the smallest integer type
+        solutions: the ``M B`` solutions, ``(M B, *out)``, in the smallest integer type
             that holds them exactly (``int8`` for 0/1 solutions, ``int64`` for integers
             beyond ``int32``), else float64.
-        values: ``<y_r, theta_r>`` for every row, ``(M B,)`` float64.
+        values: ``<y_r, theta_r>`` for every row (``<theta_r, g(y_r)> + h(y_r)`` for a
+            generalized maximizer, NaN for outputs outside ``theta``'s space),
+            ``(M B,)`` float64.
         sense: the solver's sense, ``"max"`` or ``"min"``.
         keep_noise: whether noise drawn for an estimator is kept for the next one.
         noise_cache: the noise of the drawn rows, when held.
-        unperturbed: solves ``y*(theta)`` ``(B, *s)`` on first need (the control variate
+        unperturbed: solves ``y*(theta)`` ``(B, *out)`` on first need (the control variate
             and `hard`): the engine's solve with this call's data bound to it.
         known_hard: ``y*(theta)`` when the call already solved it (warm starts).
         n_jobs: threads for the block walks (joblib's meaning).
         memory_limit: the most bytes `jacobian` may allocate (``None``: no limit).
+        features: ``g`` of a generalized maximizer, mapping a stack of solutions
+            ``(n, *out)`` to ``(n, *s)``; ``None`` for a plain solver or function.
+        owner: names the solver or function in error messages.
     """
 
     theta: np.ndarray
@@ -116,6 +129,8 @@ class PerturbedResult:
     known_hard: np.ndarray | None = field(default=None, repr=False)
     n_jobs: int | None = None
     memory_limit: int | None = None
+    features: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    owner: str = "the solver"
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- shapes ---------------------------------------------------------------------
@@ -137,7 +152,29 @@ class PerturbedResult:
 
     @property
     def instance_shape(self) -> tuple[int, ...]:
+        """``s``, the shape of one instance of ``theta``."""
         return tuple(self.theta.shape[1:])
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """``out``, the shape of one solution (``s`` for a solver's solutions)."""
+        return tuple(self.solutions.shape[1:])
+
+    @property
+    def in_theta_space(self) -> bool:
+        """Whether ``<y, theta>`` is defined: solutions of ``theta``'s shape, or the
+        features ``g(y)`` of a generalized maximizer."""
+        return self.features is not None or self.out_shape == self.instance_shape
+
+    def _require_theta_space(self, what: str) -> None:
+        if not self.in_theta_space:
+            raise ValueError(
+                f"{what} needs <y, theta>, but {self.owner} returns outputs of shape "
+                f"{self.out_shape} for instances of shape {self.instance_shape}: use the "
+                "mean and its Jacobian (result.mean, vjp, jacobian), or make the solver a "
+                "generalized maximizer by giving it features(y), the g(y) of theta's "
+                "shape in its objective <theta, g(y)> + h(y)"
+            )
 
     @property
     def epsilon(self) -> float:
@@ -154,13 +191,31 @@ class PerturbedResult:
         return value.reshape(self.batch_shape + value.shape[1:])
 
     def _flat(self) -> np.ndarray:
-        """The solutions as ``(M B, |s|)``."""
+        """The solutions as ``(M B, |out|)``."""
         return self.solutions.reshape(self.solutions.shape[0], -1)
+
+    def _objective_vectors(self) -> np.ndarray:
+        """What meets ``theta`` in the objective, ``(M B, |s|)``: the solutions, or
+        their features ``g(y)`` for a generalized maximizer (computed once)."""
+        if self.features is None:
+            return self._flat()
+        features = self.features
+        return self._cached(  # type: ignore[no-any-return]
+            "features", lambda: features(self.solutions).reshape(self.solutions.shape[0], -1)
+        )
+
+    @property
+    def sample_features(self) -> np.ndarray:
+        """``g(y_l)`` of a generalized maximizer, ``(M, *b, *s)`` float64 (the solutions
+        themselves for a plain solver)."""
+        self._require_theta_space("sample_features")
+        shape = (self.num_samples,) + self.batch_shape + self.instance_shape
+        return np.asarray(self._objective_vectors(), dtype=np.float64).reshape(shape)
 
     @property
     def samples(self) -> np.ndarray:
-        """The ``M`` solutions ``y_l``, ``(M, *b, *s)``, compact type (read-only view)."""
-        view = self.solutions.reshape((self.num_samples,) + self.batch_shape + self.instance_shape)
+        """The ``M`` solutions ``y_l``, ``(M, *b, *out)``, compact type (read-only view)."""
+        view = self.solutions.reshape((self.num_samples,) + self.batch_shape + self.out_shape)
         view.flags.writeable = False
         return view
 
@@ -226,8 +281,12 @@ class PerturbedResult:
 
     @property
     def mean(self) -> np.ndarray:
-        """``y_eps(theta)``, the mean of the ``M`` solutions, float64 ``(*b, *s)``."""
-        return self._out(self._cached("mean", self._mean).reshape(self.theta.shape))
+        """``y_eps(theta)``, the mean of the ``M`` solutions, float64 ``(*b, *out)``."""
+        return self._out(self._cached("mean", self._mean).reshape(self._out_rows()))
+
+    def _out_rows(self) -> tuple[int, ...]:
+        """``(B, *out)``."""
+        return (self.batch_size,) + self.out_shape
 
     def _mean(self) -> np.ndarray:
         """The mean over samples, column chunk by column chunk (on threads when large):
@@ -272,13 +331,20 @@ class PerturbedResult:
             step = max(1, (1 << 20) // max(1, self.num_samples))
             for low in range(0, flat.shape[1], step):
                 out[low : low + step] = self._stderr_of(flat[:, low : low + step])
-            return out.reshape(self.theta.shape)
+            return out.reshape(self._out_rows())
 
         return self._out(self._cached("stderr", compute))
 
     @property
     def value(self) -> np.ndarray | float:
-        """``F_eps(theta) = E[<y*(theta_l), theta_l>]``, one per batch item."""
+        """``F_eps(theta) = E[<y*(theta_l), theta_l>]``, one per batch item
+        (``E[<theta_l, g(y_l)> + h(y_l)]`` for a generalized maximizer).
+
+        Raises:
+            ValueError: the solutions are not in ``theta``'s space and there are no
+                features.
+        """
+        self._require_theta_space("value (F_eps)")
         value = self._cached(
             "value", lambda: self.values.reshape(self.num_samples, self.batch_size).mean(axis=0)
         )
@@ -287,6 +353,7 @@ class PerturbedResult:
     @property
     def value_stderr(self) -> np.ndarray | float:
         """Monte-Carlo standard error of `value`."""
+        self._require_theta_space("value_stderr")
         err = self._cached(
             "value_stderr",
             lambda: self._stderr_of(self.values.reshape(self.num_samples, self.batch_size)),
@@ -299,15 +366,29 @@ class PerturbedResult:
 
         Additive noise: ``y_eps(theta)`` (Berthet et al., Prop. 2.2). Multiplicative:
         ``E[y_l * exp(eps Z_l - shift)]``, the envelope theorem through the factor.
+        A generalized maximizer has ``g(y_l)`` in place of ``y_l``.
         """
-        if not self.multiplicative:
+        self._require_theta_space("value_grad (the gradient of F_eps)")
+        if not self.multiplicative and self.features is None:
             return self.mean
+        if not self.multiplicative:
+            return self._out(
+                self._cached(
+                    "value_grad",
+                    lambda: (
+                        self._objective_vectors()
+                        .reshape(self.num_samples, -1)
+                        .mean(axis=0, dtype=np.float64)
+                        .reshape(self.theta.shape)
+                    ),
+                )
+            )
         return self._out(self._cached("value_grad", self._multiplicative_value_grad))
 
     def _multiplicative_value_grad(self) -> np.ndarray:
         plan = self.plan
         out = np.zeros((self.batch_size, plan.row_size))
-        flat = self._flat()
+        flat = self._objective_vectors()
 
         shift = float(plan.shift or 0.0)
 
@@ -324,7 +405,7 @@ class PerturbedResult:
 
     @property
     def hard(self) -> np.ndarray:
-        """``y*(theta)``, the unperturbed solution, float64 ``(*b, *s)`` (solved on first
+        """``y*(theta)``, the unperturbed solution, float64 ``(*b, *out)`` (solved on first
         use unless the call already had it, e.g. for warm starts)."""
         return self._out(self._hard())
 
@@ -367,14 +448,43 @@ class PerturbedResult:
         return inner - (inner.sum(axis=0)[None] - group) / ((count - 1) * size)
 
     def _as_tangent(self, value: Any, name: str) -> np.ndarray:
+        """A cotangent ``g`` (the mean's shape) or a tangent ``v`` (theta's) as
+        ``(B, n)``."""
         array = as_float_array(value, name)
-        expected = self.batch_shape + self.instance_shape
+        if name == "v":
+            expected, what = self.batch_shape + self.instance_shape, "theta"
+        else:
+            expected, what = self.batch_shape + self.out_shape, "the perturbed solution"
         if array.shape != expected:
             raise ValueError(
-                f"{name} has shape {array.shape}; it must have the shape of the "
-                f"perturbed solution, {expected}"
+                f"{name} has shape {array.shape}; it must have the shape of {what}, {expected}"
             )
         return array.reshape(self.batch_size, -1)
+
+    def sample_baselines(self, per_sample: np.ndarray, baseline: Baseline) -> np.ndarray:
+        """The baseline ``b_l`` of each sample of a per-sample quantity, for estimators
+        of any order: ``(M, B, k)`` in, ``(M, B, k)`` float64 out.
+
+        ``"none"``: 0; ``"loo"``: the mean over the other samples (the other antithetic
+        pairs; 0 when there is no other); ``"control"``: the solution at ``theta``,
+        ``y*(theta)`` (the quantity must then be the solutions themselves). ``b_l`` never
+        depends on ``Z_l``, so ``E[(y_l - b_l) d^k w_l] = E[y_l d^k w_l]`` for every
+        derivative of the likelihood ratio ``w_l``.
+        """
+        check_baseline(baseline)
+        values = np.asarray(per_sample, dtype=np.float64)
+        if baseline == "none":
+            return np.zeros_like(values)
+        if baseline == "control":
+            hard = self._hard().reshape(1, self.batch_size, -1)
+            return np.broadcast_to(hard, values.shape).copy()
+        count, size = self._groups()
+        if count < 2:
+            return np.zeros_like(values)
+        group = self._group_sums(values)
+        if size > 1:
+            group = np.concatenate([group, group])
+        return (values.sum(axis=0)[None] - group) / ((count - 1) * size)
 
     def _sample_dot(self, vectors: np.ndarray) -> np.ndarray:
         """``<y_{m,i}, vectors_i>`` for every sample and item, ``(M, B)`` float64."""
@@ -444,8 +554,11 @@ class PerturbedResult:
         Multiplicative noise divides the result by ``theta``.
 
         Args:
-            g: cotangent, the shape of `mean`.
+            g: cotangent, the shape of `mean` ``(*b, *out)``.
             baseline: variance-reduction baseline.
+
+        Returns:
+            ``J^T g``, theta's shape ``(*b, *s)``.
         """
         check_baseline(baseline)
         flat_g = self._as_tangent(g, "g")
@@ -475,10 +588,10 @@ class PerturbedResult:
         else:
             out = self._weighted_samples(self._centred_weights(inner, baseline, None))
         out /= self.num_samples * self.epsilon
-        return self._out(out.reshape(self.theta.shape))
+        return self._out(out.reshape(self._out_rows()))
 
     def jacobian(self, baseline: Baseline = "loo") -> np.ndarray:
-        """The Jacobian of the perturbed solution, ``(*b, *s, *s)``.
+        """The Jacobian of the perturbed solution, ``(*b, *out, *s)``.
 
         ``J[i, j] = d y_eps(theta)_i / d theta_j
         = (1 / (M eps)) sum_l (y_l - b_l)_i grad nu(Z_l)_j``, with the baselines of
@@ -487,13 +600,14 @@ class PerturbedResult:
         check_baseline(baseline)
         plan = self.plan
         d = plan.row_size
+        k = self._flat().shape[1]
         if self.memory_limit is not None:
             check_memory(
-                {"the Jacobian": self.batch_size * d * d * 8},
+                {"the Jacobian": self.batch_size * k * d * 8},
                 self.memory_limit,
                 "use vjp or jvp, which never form it",
             )
-        out = np.zeros((self.batch_size, d, d))
+        out = np.zeros((self.batch_size, k, d))
         flat = self._flat()
         count, size = self._groups()
         total = self.solutions.reshape(self.num_samples, self.batch_size, -1).sum(
@@ -521,5 +635,4 @@ class PerturbedResult:
         out /= self.num_samples * self.epsilon
         if self.multiplicative:
             out /= self.theta.reshape(self.batch_size, 1, -1)
-        shape = self.instance_shape
-        return out.reshape(self.batch_shape + shape + shape)
+        return out.reshape(self.batch_shape + self.out_shape + self.instance_shape)

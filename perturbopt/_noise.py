@@ -25,6 +25,10 @@ class Noise(Protocol):
     Attributes:
         name: registry name.
         symmetric: whether ``Z`` and ``-Z`` have the same law (antithetic pairs allowed).
+
+    Optional: ``torch_nu(z)``, ``nu`` of a torch tensor element-wise (``-log`` density up
+    to a constant), which the torch bridge needs for second and higher derivatives (the
+    built-in Gaussian and Gumbel noises have it there).
     """
 
     name: str

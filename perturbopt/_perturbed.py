@@ -9,6 +9,7 @@ which every estimator is computed.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,15 @@ from ._forks import ForkSafeLock
 from ._noise import Noise
 from ._options import PerturbedOptions, default_memory_limit, make_options
 from ._registry import Registry
-from ._solver import FunctionSolver, check_solver, solver_name, solver_ndim
+from ._solver import (
+    FunctionSolver,
+    check_solver,
+    expected_output_shape,
+    has_features,
+    objective_terms,
+    solver_name,
+    solver_ndim,
+)
 from ._types import Sense
 from ._validation import as_float_array, check_memory, check_nonzero, split_batch
 
@@ -76,6 +85,8 @@ class Perturbed:
         self._ndim = _instance_ndim(self.solver, opts.ndim)
         shape = getattr(self.solver, "shape", None)
         self._shape = None if shape is None else tuple(shape)
+        kind = "function" if isinstance(self.solver, FunctionSolver) else "solver"
+        self._owner = f"{kind} {solver_name(self.solver)!r}"
         self._keys = _seed_sequence(opts.seed)
         self._keys_lock = ForkSafeLock()
 
@@ -182,14 +193,24 @@ class Perturbed:
             n_jobs=o.n_jobs,
             unperturbed=functools.partial(solve_unperturbed, self._spec, batch, batch_shape, run),
             memory_limit=self._memory_limit(),
+            features=self._feature_map(tuple(batch.shape[1:])),
+            owner=self._owner,
         )
+
+    def _feature_map(self, instance_shape: tuple[int, ...]) -> Any:
+        """``g`` on a stack of solutions, for a generalized maximizer; else ``None``."""
+        if not has_features(self.solver):
+            return None
+        solver = self.solver
+        return lambda solutions: objective_terms(solver, solutions, instance_shape)[0]
 
     def __call__(self, theta: Any, *, seed: Any = None) -> np.ndarray:
         """The perturbed solution ``y_eps(theta)`` alone."""
         return self.solve(theta, seed=seed).mean
 
     def hard(self, theta: Any) -> np.ndarray:
-        """``y*(theta)``, the unperturbed solution, float64 of ``theta``'s shape."""
+        """``y*(theta)``, the unperturbed solution, float64 ``(*b, *out)`` (theta's
+        shape for a solver)."""
         batch, batch_shape = self._prepare(theta)
         solution = solve_unperturbed(self._spec, batch, batch_shape, self._run())
         return solution.reshape(batch_shape + solution.shape[1:])
@@ -202,7 +223,8 @@ class Perturbed:
         return limit or None
 
     def _check_memory(self, plan: NoisePlan) -> None:
-        numbers = plan.num_rows * plan.row_size
+        out = expected_output_shape(self.solver, plan.instance_shape)
+        numbers = plan.num_rows * (plan.row_size if out is None else math.prod(out))
         parts = {
             "solutions (up to 8 bytes a number)": numbers * 8,
             "values": plan.num_rows * 8,

@@ -5,6 +5,15 @@ the same shape::
 
     y*(theta) = argmax_{y in Y} <y, theta>   (sense="max")
     y*(theta) = argmin_{y in Y} <y, theta>   (sense="min", theta are costs)
+
+Two optional extensions widen the contract:
+
+* ``output_shape(s)``: the solution (or any function's output) has another shape than
+  ``theta``; the smoothed mean and its Jacobian are defined all the same, the notions
+  built on ``<y, theta>`` (``F_eps``, the Fenchel-Young loss) are not, unless
+* ``features(y)`` (and optionally ``offset(y)``) make the solver a generalized
+  maximizer ``argmax_y <theta, g(y)> + h(y)`` (InferOpt's): ``g(y)`` has ``theta``'s
+  shape and replaces ``y`` wherever ``y`` meets ``theta``.
 """
 
 from __future__ import annotations
@@ -16,7 +25,22 @@ import numpy as np
 
 from ._types import Sense
 
-__all__ = ["FunctionSolver", "Solver", "as_solver", "check_solver", "solver_name", "solver_ndim"]
+__all__ = [
+    "AUTO",
+    "FunctionSolver",
+    "Solver",
+    "as_solver",
+    "check_solver",
+    "declares_output_shape",
+    "expected_output_shape",
+    "has_features",
+    "objective_terms",
+    "solver_name",
+    "solver_ndim",
+]
+
+AUTO = "auto"
+"""``out_shape="auto"``: a function's output shape is whatever its first output has."""
 
 
 @runtime_checkable
@@ -38,6 +62,15 @@ class Solver(Protocol):
         releases_gil: ``True`` if ``solve``/``solve_batch`` release the GIL for most of
             their time and one instance per thread can run concurrently; the engine
             then runs the solver on threads (no pickling, no shipping).
+        output_shape(instance_shape): the shape of one solution when it is not
+            ``theta``'s (a path as a node list, a scalar per instance): ``y_eps`` and its
+            Jacobian ``(*out, *s)`` work as before; ``F_eps`` and the Fenchel-Young loss
+            need ``features``.
+        features(y): ``g(y)``, of ``theta``'s shape, for a generalized maximizer
+            ``y*(theta) = argmax_y <theta, g(y)> + h(y)``; ``F_eps``, its gradient
+            ``E[g(y*(theta + eps Z))]`` and the Fenchel-Young loss then use ``g(y)``.
+        offset(y): ``h(y)``, a float, the part of the objective that does not depend
+            on ``theta`` (default 0).
 
     Inputs (``theta``, ``thetas``, hints) are read-only arrays: copy one before
     changing it.
@@ -59,11 +92,15 @@ class FunctionSolver:
 
     Args:
         function: ``function(theta) -> y``. With ``batched=True`` it receives a
-            stack ``(n, *s)`` and returns ``(n, *s)``.
+            stack ``(n, *s)`` and returns ``(n, *out)``.
         sense: ``"max"`` or ``"min"``.
         ndim: number of axes of one instance.
         batched: whether ``function`` takes a stack of instances.
         name: shown in error messages (defaults to the function's name).
+        out_shape: the shape of one output: ``None`` (default) for ``theta``'s shape,
+            as the solver contract says; a tuple; a callable from the instance shape to
+            the output shape; or ``"auto"``, whatever the first output has (every later
+            output must have it too).
 
     Example:
         >>> import numpy as np
@@ -80,6 +117,7 @@ class FunctionSolver:
         ndim: int = 1,
         batched: bool = False,
         name: str | None = None,
+        out_shape: Any = None,
     ) -> None:
         if not callable(function):
             raise TypeError(f"as_solver needs a callable, got {type(function).__name__}")
@@ -92,11 +130,31 @@ class FunctionSolver:
         self.ndim = ndim
         self.batched = batched
         self.name = name or getattr(function, "__qualname__", None) or repr(function)
+        self.out_shape = _check_out_shape(out_shape)
+        self._inferred: dict[tuple[int, ...], tuple[int, ...]] = {}
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         if self.batched:
-            return np.asarray(self.function(theta[None]))[0]
-        return np.asarray(self.function(theta))
+            y = np.asarray(self.function(theta[None]))[0]
+        else:
+            y = np.asarray(self.function(theta))
+        self._infer(theta.shape, y.shape)
+        return y
+
+    def output_shape(self, instance_shape: tuple[int, ...]) -> tuple[int, ...] | None:
+        """The shape of one output for instances of ``instance_shape`` (``None``: not
+        known yet, with ``out_shape="auto"`` before the first output)."""
+        if self.out_shape is None:
+            return tuple(instance_shape)
+        if isinstance(self.out_shape, tuple):
+            return self.out_shape
+        if self.out_shape == AUTO:
+            return self._inferred.get(tuple(instance_shape))
+        return tuple(int(n) for n in self.out_shape(tuple(instance_shape)))
+
+    def _infer(self, instance_shape: tuple[int, ...], shape: tuple[int, ...]) -> None:
+        if self.out_shape == AUTO:
+            self._inferred.setdefault(tuple(instance_shape), tuple(shape))
 
     def __getattr__(self, attribute: str) -> Any:
         # solve_batch exists only for batched functions, so that the engine's
@@ -106,10 +164,30 @@ class FunctionSolver:
         raise AttributeError(attribute)
 
     def _solve_batch(self, thetas: np.ndarray, *, hints: np.ndarray | None = None) -> np.ndarray:
-        return np.asarray(self.function(thetas))
+        ys = np.asarray(self.function(thetas))
+        if ys.ndim >= 1 and ys.shape[0] == thetas.shape[0]:
+            self._infer(thetas.shape[1:], ys.shape[1:])
+        return ys
 
     def __repr__(self) -> str:
         return f"FunctionSolver({self.name}, sense={self.sense!r}, ndim={self.ndim})"
+
+
+def _check_out_shape(out_shape: Any) -> Any:
+    if out_shape is None or out_shape == AUTO or callable(out_shape):
+        return out_shape
+    shape: tuple[int, ...] | None
+    try:
+        shape = tuple(int(n) for n in out_shape)
+    except (TypeError, ValueError):
+        shape = (int(out_shape),) if isinstance(out_shape, int) else None
+    if shape is None or any(n < 0 for n in shape):
+        raise ValueError(
+            f"out_shape must be None (theta's shape), a tuple of non-negative ints, a "
+            f"callable from the instance shape to the output shape, or 'auto'; got "
+            f"{out_shape!r}"
+        )
+    return shape
 
 
 def as_solver(
@@ -119,12 +197,66 @@ def as_solver(
     ndim: int = 1,
     batched: bool = False,
     name: str | None = None,
+    out_shape: Any = None,
 ) -> FunctionSolver:
     """Turn ``function(theta) -> y`` into a [`Solver`][perturbopt._solver.Solver].
 
     See `FunctionSolver` for the arguments.
     """
-    return FunctionSolver(function, sense=sense, ndim=ndim, batched=batched, name=name)
+    return FunctionSolver(
+        function, sense=sense, ndim=ndim, batched=batched, name=name, out_shape=out_shape
+    )
+
+
+def expected_output_shape(solver: Any, instance_shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape every solution of ``solver`` must have for instances of
+    ``instance_shape``: its ``output_shape`` if it has one, else ``instance_shape``
+    (``None``: not known before the first solution)."""
+    method = getattr(solver, "output_shape", None)
+    if method is None:
+        return tuple(instance_shape)
+    shape = method(tuple(instance_shape))
+    return None if shape is None else tuple(int(n) for n in shape)
+
+
+def declares_output_shape(solver: Any) -> bool:
+    """Whether ``solver`` says the shape of its outputs itself (else they have
+    ``theta``'s shape, as the solver contract says)."""
+    if isinstance(solver, FunctionSolver):
+        return solver.out_shape is not None
+    return callable(getattr(solver, "output_shape", None))
+
+
+def has_features(solver: Any) -> bool:
+    """Whether ``solver`` is a generalized maximizer (it reports ``features(y)``)."""
+    return callable(getattr(solver, "features", None))
+
+
+def objective_terms(
+    solver: Any, solutions: np.ndarray, instance_shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(g(y_r), h(y_r))`` for a stack of solutions ``(n, *out)`` of a generalized
+    maximizer: ``(n, *s)`` float64 and ``(n,)`` float64.
+
+    Raises:
+        ValueError: ``features`` returned an array that is not of ``theta``'s shape.
+    """
+    count = solutions.shape[0]
+    features = np.empty((count,) + tuple(instance_shape))
+    offsets = np.zeros(count)
+    offset = getattr(solver, "offset", None)
+    for row in range(count):
+        g = np.asarray(solver.features(solutions[row]), dtype=np.float64)
+        if g.shape != tuple(instance_shape):
+            raise ValueError(
+                f"solver {solver_name(solver)!r}: features(y) returned shape {g.shape}; "
+                f"g(y) must have theta's shape {tuple(instance_shape)} (the objective is "
+                "<theta, g(y)> + h(y))"
+            )
+        features[row] = g
+        if offset is not None:
+            offsets[row] = float(offset(solutions[row]))
+    return features, offsets
 
 
 def solver_name(solver: Any) -> str:

@@ -36,3 +36,12 @@ def test_robust_solving_survives_hangs_and_crashes(capsys: pytest.CaptureFixture
     assert lines[2].startswith("behaves: y_eps = [[")
     assert lines[3].startswith("refused: this call would hold")
     assert lines[4] == "n_jobs=1 and n_jobs=2 bit-identical: True"
+
+
+def test_generalized_maximizer_learns_start_times(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    runpy.run_path(str(EXAMPLES / "generalized_maximizer.py"), run_name="__main__")
+    lines = capsys.readouterr().out.strip().splitlines()
+    first, last = (float(line.rsplit(" ", 1)[1]) for line in (lines[0], lines[-1]))
+    assert lines[0].startswith("epoch 0: test accuracy")
+    assert last > 0.7 and last > first + 0.3  # trained on observed start times alone

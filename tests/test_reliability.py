@@ -505,13 +505,23 @@ def test_gradcheck_passes_on_the_perturbed_optimizer_at_monte_carlo_tolerance() 
     )
 
 
-def test_double_backward_says_what_is_not_available() -> None:
+def test_double_backward_needs_the_noise_in_torch_and_says_so() -> None:
     torch = pytest.importorskip("torch")
+    from perturbopt._noise import Gaussian
     from perturbopt.torch import PerturbedOptimizer
+
+    class Plain(Gaussian):  # a plugin's noise: a score in numpy, no torch_nu
+        name = "plain"
 
     theta = torch.tensor([0.2, -0.3, 0.5], dtype=torch.float64, requires_grad=True)
     out = PerturbedOptimizer("argmax", num_samples=20, seed=0)(theta)
-    with pytest.raises(RuntimeError, match="differentiable once.*double backward"):
+    (grad,) = torch.autograd.grad(out[0], theta, create_graph=True)
+    assert grad.requires_grad  # second derivatives work with the built-in noises
+
+    out = PerturbedOptimizer("argmax", num_samples=20, seed=0, noise=Plain())(theta)
+    torch.autograd.grad(out[0], theta)  # first derivatives need no torch_nu
+    out = PerturbedOptimizer("argmax", num_samples=20, seed=0, noise=Plain())(theta)
+    with pytest.raises(TypeError, match="noise 'plain' has none: give its class a method torch_nu"):
         torch.autograd.grad(out[0], theta, create_graph=True)
 
 

@@ -14,8 +14,8 @@ __all__ = ["Collector"]
 
 @dataclass
 class Collector:
-    """The call's solutions ``(N, *s)`` (the compact type of the first output, promoted
-    if a later one needs more), values ``(N,)`` and, when the noise is kept, the buffer
+    """The call's solutions ``(N, *out)`` (the shape and compact type of the first output,
+    the type promoted if a later one needs more), values ``(N,)`` and, when the noise is kept, the buffer
     ``(drawn rows, *s)`` that in-process tasks draw it into. Stops at the first
     failure; adds up the time the tasks spent on their rows.
 
@@ -45,7 +45,7 @@ class Collector:
         start, stop = output.start, output.stop
         dtype = output.solutions.dtype
         if self.solutions is None:
-            self.solutions = np.empty((self.rows,) + self.instance_shape, dtype=dtype)
+            self.solutions = np.empty((self.rows,) + output.solutions.shape[1:], dtype=dtype)
         elif np.promote_types(self.solutions.dtype, dtype) != self.solutions.dtype:
             self.solutions = self.solutions.astype(np.promote_types(self.solutions.dtype, dtype))
         self.solutions[start:stop] = output.solutions

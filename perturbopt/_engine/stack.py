@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._solver import declares_output_shape, expected_output_shape, has_features, objective_terms
 from .failures import RowFailure, portable
 
 __all__ = ["compact", "row_values", "solve_stack"]
@@ -52,9 +53,13 @@ def compact(y: np.ndarray) -> np.ndarray:
     return np.asarray(y, dtype=np.float64)
 
 
-def _check_output(y: Any, expected: tuple[int, ...]) -> np.ndarray | RowFailure:
+def _check_output(
+    y: Any, expected: tuple[int, ...] | None, rows: int | None, solver: Any
+) -> np.ndarray | RowFailure:
     """``y`` as an array if it is a valid solution (stack) of shape ``expected``, else a
-    failure whose row is the first offending row of a stack."""
+    failure whose row is the first offending row of a stack. ``expected=None``: any
+    shape, with ``rows`` leading rows for a stack. The message says whether the shape
+    was ``theta``'s (the solver contract's default) or ``solver``'s own."""
     try:
         y = np.asarray(y)
     except Exception as error:  # noqa: BLE001
@@ -63,9 +68,22 @@ def _check_output(y: Any, expected: tuple[int, ...]) -> np.ndarray | RowFailure:
         return RowFailure(
             0, "contract", f"returned an array of dtype {y.dtype}; solutions must be real numbers"
         )
-    if y.shape != expected:
+    if expected is None and rows is not None and (y.ndim == 0 or y.shape[0] != rows):
         return RowFailure(
-            0, "contract", f"returned shape {y.shape}; expected {expected}, the shape of theta"
+            0,
+            "contract",
+            f"returned shape {y.shape}; expected one output per problem, ({rows}, ...)",
+        )
+    if expected is not None and y.shape != expected:
+        if not declares_output_shape(solver):
+            described = (
+                ", the shape of theta (a function whose output has another shape: use "
+                "perturbopt.perturbed_function, or give the solver output_shape)"
+            )
+        else:
+            described = ", the solver's output_shape"
+        return RowFailure(
+            0, "contract", f"returned shape {y.shape}; expected {expected}{described}"
         )
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(y))[0])
@@ -97,7 +115,8 @@ def solve_stack(
             once, with 0).
 
     Returns:
-        The compact solutions ``(n, *s)``, or the first failure.
+        The compact solutions ``(n, *out)`` (``out`` is ``s`` unless the solver says
+        otherwise), or the first failure.
     """
     inputs.flags.writeable = False
     if hints is not None:
@@ -105,17 +124,20 @@ def solve_stack(
     batch_solve = getattr(solver, "solve_batch", None)
     if batch_solve is None or (per_row and callable(getattr(solver, "solve", None))):
         return _solve_one_by_one(solver, inputs, hints, on_row)
+    instance = tuple(inputs.shape[1:])
+    out = expected_output_shape(solver, instance)
     if on_row is not None:
         on_row(0)
     try:
-        out = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
+        ys = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
     except Exception:  # noqa: BLE001 - locate the row that fails
         if callable(getattr(solver, "solve", None)):
             return _solve_one_by_one(solver, inputs, hints, on_row)
-        return _bisect_failure(batch_solve, inputs, hints)
-    checked = _check_output(out, inputs.shape)
+        return _bisect_failure(batch_solve, inputs, hints, out, solver)
+    expected = None if out is None else (inputs.shape[0],) + out
+    checked = _check_output(ys, expected, inputs.shape[0], solver)
     if isinstance(checked, RowFailure):
-        if np.shape(out) != inputs.shape:
+        if np.shape(ys) != expected:
             checked.message = (
                 f"solve_batch {checked.message} (a stack of {inputs.shape[0]} problems)"
             )
@@ -129,6 +151,8 @@ def _solve_one_by_one(
     solver: Any, inputs: np.ndarray, hints: np.ndarray | None, on_row: Callable[[int], None] | None
 ) -> np.ndarray | RowFailure:
     solutions = []
+    instance = tuple(inputs.shape[1:])
+    out = expected_output_shape(solver, instance)
     for row in range(inputs.shape[0]):
         if on_row is not None:
             on_row(row)
@@ -139,26 +163,35 @@ def _solve_one_by_one(
                 y = solver.solve(inputs[row], hint=hints[row])
         except Exception as error:  # noqa: BLE001
             return _raised(row, error)
-        checked = _check_output(y, inputs.shape[1:])
+        checked = _check_output(y, out, None, solver)
         if isinstance(checked, RowFailure):
             checked.row = row
             return checked
+        if out is None:  # "auto": the first output fixes the shape of the others
+            out = checked.shape
         solutions.append(checked)
     return compact(np.stack(solutions))
 
 
-def _bisect_failure(batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None) -> RowFailure:
+def _bisect_failure(
+    batch_solve: Any,
+    inputs: np.ndarray,
+    hints: np.ndarray | None,
+    out: tuple[int, ...] | None,
+    solver: Any,
+) -> RowFailure:
     """Locate the failing row of a solver that only has ``solve_batch``, by bisection."""
     low, high = 0, inputs.shape[0]
     while high - low > 1:
         middle = (low + high) // 2
         if isinstance(
-            _batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle)), RowFailure
+            _batch_only(batch_solve, inputs[low:middle], _part(hints, low, middle), out, solver),
+            RowFailure,
         ):
             high = middle
         else:
             low = middle
-    failure = _batch_only(batch_solve, inputs[low:high], _part(hints, low, high))
+    failure = _batch_only(batch_solve, inputs[low:high], _part(hints, low, high), out, solver)
     if isinstance(failure, RowFailure):
         failure.row += low
         return failure
@@ -170,21 +203,36 @@ def _part(hints: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
 
 
 def _batch_only(
-    batch_solve: Any, inputs: np.ndarray, hints: np.ndarray | None
+    batch_solve: Any,
+    inputs: np.ndarray,
+    hints: np.ndarray | None,
+    out: tuple[int, ...] | None,
+    solver: Any,
 ) -> np.ndarray | RowFailure:
     try:
-        out = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
+        ys = batch_solve(inputs, hints=hints) if hints is not None else batch_solve(inputs)
     except Exception as error:  # noqa: BLE001
         return _raised(0, error)
-    checked = _check_output(out, inputs.shape)
+    expected = None if out is None else (inputs.shape[0],) + out
+    checked = _check_output(ys, expected, inputs.shape[0], solver)
     return checked if isinstance(checked, RowFailure) else compact(checked)
 
 
-def row_values(inputs: np.ndarray, solutions: np.ndarray) -> np.ndarray:
-    """``<y_r, theta_r>`` for each row of a stack, in float64, computed row by row (so a
-    row's value does not depend on the rows around it). The inputs are floats, so the
-    value is a float64 sum of products, each rounded like any float product, whatever the
-    solutions' type (the solutions themselves are kept exact by `compact`)."""
-    flat_inputs = inputs.reshape(inputs.shape[0], -1)
-    flat_solutions = solutions.reshape(inputs.shape[0], -1)
+def row_values(inputs: np.ndarray, solutions: np.ndarray, solver: Any = None) -> np.ndarray:
+    """The objective of each row of a stack, in float64, computed row by row (so a
+    row's value does not depend on the rows around it): ``<y_r, theta_r>``, or
+    ``<theta_r, g(y_r)> + h(y_r)`` for a generalized maximizer (``solver.features``);
+    NaN when a solution is not in ``theta``'s space and there are no features. The
+    inputs are floats, so a value is a float64 sum of products, each rounded like any
+    float product, whatever the solutions' type (the solutions themselves are kept
+    exact by `compact`)."""
+    count = inputs.shape[0]
+    flat_inputs = inputs.reshape(count, -1)
+    if solver is not None and has_features(solver):
+        features, offsets = objective_terms(solver, solutions, tuple(inputs.shape[1:]))
+        inner = np.einsum("ij,ij->i", flat_inputs, features.reshape(count, -1), dtype=np.float64)
+        return inner + offsets
+    if solutions.shape[1:] != inputs.shape[1:]:
+        return np.full(count, np.nan)
+    flat_solutions = solutions.reshape(count, -1)
     return np.einsum("ij,ij->i", flat_inputs, flat_solutions, dtype=np.float64)

@@ -138,8 +138,16 @@ def run_task(
         if isinstance(solved, RowFailure):
             solved.row += low
             return solved
+        try:
+            values.append(row_values(inputs, solved, solver))
+        except Exception as error:  # noqa: BLE001 - features(y) or offset(y) failed
+            return RowFailure(
+                low,
+                "raised",
+                f"features/offset failed: {type(error).__name__}: {error}",
+                portable(error),
+            )
         solutions.append(solved)
-        values.append(row_values(inputs, solved))
     return TaskOutput(
         start,
         stop,

@@ -12,6 +12,12 @@ and outputs keep the caller's dtype and device.
   (a maximum for ``sense="max"`` solvers, a minimum for ``sense="min"``).
 * [`FenchelYoungLoss`][perturbopt.torch.FenchelYoungLoss] / [`fenchel_young_loss`][perturbopt.torch.fenchel_young_loss]: the Fenchel-Young loss,
   whose gradient ``y_eps(theta) - y`` needs no Jacobian.
+* `PerturbedFunction`: ``E[f(theta + eps Z)]`` for any numpy function ``f``, of
+  any output shape.
+
+Every one of them has derivatives of every order (``create_graph=True``,
+``torch.autograd.functional.hessian``): each is a Monte-Carlo estimator on the
+forward's samples (`perturbopt.torch._higher`).
 
 Example:
     >>> import torch
@@ -33,10 +39,11 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
     ) from error
 
 from ._functional import fenchel_young_loss, perturbed_optimizer, perturbed_optimum
-from ._modules import FenchelYoungLoss, PerturbedOptimizer, PerturbedOptimum
+from ._modules import FenchelYoungLoss, PerturbedFunction, PerturbedOptimizer, PerturbedOptimum
 
 __all__ = [
     "FenchelYoungLoss",
+    "PerturbedFunction",
     "PerturbedOptimizer",
     "PerturbedOptimum",
     "fenchel_young_loss",

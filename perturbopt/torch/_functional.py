@@ -17,6 +17,7 @@ import torch
 
 from .._estimators import check_baseline
 from .._perturbed import Perturbed, perturbed
+from .._solver import has_features
 from .._types import Baseline
 from ._functions import FenchelYoungFunction, PerturbedOptimizerFunction, PerturbedOptimumFunction
 from ._validation import (
@@ -182,11 +183,15 @@ def fenchel_young_loss(
     ``theta -> 0``; this warns. Use additive noise with a solver that accepts perturbed
     costs of any sign (``negative_costs="clip"``).
 
+    A generalized maximizer (a solver with ``features(y)``, optionally ``offset(y)``;
+    objective ``<theta, g(y)> + h(y)``) uses ``g`` and ``h`` in place of ``y`` and 0:
+    ``L = F_eps(theta) - <theta, g(y)> - h(y)``, gradient ``E[g(y_l)] - g(y)``.
+
     Args:
         theta: scores or costs, ``(*s)`` or ``(*b, *s)``, floating point.
-        y: target solutions, theta's shape and device. Float, integer or bool labels
-            are accepted (cast to float64 for the computation); ``y`` must not
-            require grad.
+        y: target solutions, theta's shape and device (the solver's output shape for a
+            generalized maximizer). Float, integer or bool labels are accepted (cast
+            to float64 for the computation); ``y`` must not require grad.
         solver: a [`perturbopt.Perturbed`][perturbopt.Perturbed], or what [`perturbopt.perturbed`][perturbopt.perturbed]
             takes (then ``options`` go with it).
         reduction: over the batch axes: ``"mean"`` (default), ``"sum"`` or ``"none"``
@@ -209,8 +214,11 @@ def fenchel_young_loss(
         torch.Size([4, 3])
     """
     check_theta(theta)
-    check_target(y, theta)
     po = as_perturbed(solver, "fenchel_young_loss", **options)
+    if has_features(po.solver):  # targets are solutions, of the solver's output shape
+        check_solution_target(y, theta)
+    else:
+        check_target(y, theta)
     reduction = check_reduction(reduction)
     if options:
         warn_if_homogeneous(po)
@@ -220,6 +228,28 @@ def fenchel_young_loss(
     if reduction == "sum":
         return losses.sum()  # type: ignore[no-any-return]
     return losses  # type: ignore[no-any-return]
+
+
+def check_solution_target(y: Any, theta: torch.Tensor) -> None:
+    """A generalized maximizer's target: a tensor of solutions on ``theta``'s device,
+    not requiring grad (its shape is checked against the solutions after the solve)."""
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(
+            f"y must be a torch.Tensor, got {type(y).__name__}; "
+            f"convert it with torch.as_tensor(y, dtype=theta.dtype)"
+        )
+    if y.is_complex():
+        raise TypeError(f"y must be a real tensor (float, integer or bool), got dtype {y.dtype}")
+    if y.device != theta.device:
+        raise ValueError(
+            f"y is on device {y.device} but theta is on {theta.device}; "
+            f"move the label with y.to(theta.device)"
+        )
+    if y.requires_grad:
+        raise ValueError(
+            "y requires grad, but labels must not: the loss differentiates "
+            "theta only; pass y.detach()"
+        )
 
 
 def hard_solution(theta: torch.Tensor, solver: Perturbed) -> torch.Tensor:

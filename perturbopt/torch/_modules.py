@@ -12,7 +12,9 @@ from typing import Any
 import torch
 
 from .._estimators import check_baseline
+from .._function import perturbed_function
 from .._perturbed import Perturbed
+from .._solver import AUTO
 from .._types import Baseline
 from ._functional import (
     as_perturbed,
@@ -24,7 +26,7 @@ from ._functional import (
 )
 from ._validation import check_reduction
 
-__all__ = ["FenchelYoungLoss", "PerturbedOptimizer", "PerturbedOptimum"]
+__all__ = ["FenchelYoungLoss", "PerturbedFunction", "PerturbedOptimizer", "PerturbedOptimum"]
 
 
 class PerturbedOptimizer(torch.nn.Module):
@@ -85,6 +87,67 @@ class PerturbedOptimizer(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.perturbed!r}, baseline={self.baseline!r}, hard_at_eval={self.hard_at_eval}"
+
+
+class PerturbedFunction(PerturbedOptimizer):
+    """Differentiable smoothing of any numpy function: ``theta -> E[f(theta + eps Z)]``.
+
+    ``f`` may be piecewise constant (a sign, an argmax, a logical or) and return any
+    shape ``out``; the output is ``(*b, *out)`` and its Jacobian is estimated by
+    ``E[f(theta + eps Z) grad nu(Z)^T] / eps`` on the forward's samples, with no further
+    call of ``f`` in backward. Derivatives of every order work (``create_graph=True``,
+    ``torch.autograd.functional.hessian``), each a Monte-Carlo estimator on the same
+    samples. The torch counterpart of [`perturbopt.perturbed_function`][perturbopt.perturbed_function], whose
+    arguments it takes.
+
+    Args:
+        function: ``f(theta) -> y`` in numpy for one instance ``(*s)`` (for a stack
+            ``(n, *s)`` with ``batched=True``), or a
+            [`perturbopt.perturbed_function`][perturbopt.perturbed_function] object.
+        batched: whether ``function`` takes a stack of instances.
+        ndim: number of axes of one instance (default 1).
+        out_shape: ``"auto"`` (default), a tuple, a callable, or ``None`` (theta's).
+        baseline: ``"loo"`` (default), ``"none"`` or ``"control"``.
+        hard_at_eval: in eval mode return ``f(theta)`` itself, with no gradient.
+        **options: the options of [`perturbopt.perturbed`][perturbopt.perturbed] (``epsilon``,
+            ``num_samples``, ``noise``, ``seed``, ``n_jobs``, ...).
+
+    Example:
+        >>> import numpy as np, torch
+        >>> from perturbopt.torch import PerturbedFunction
+        >>> any_positive = PerturbedFunction(  # one sign per row of 3
+        ...     lambda t: np.where((t > 0).any(axis=-1), 1.0, -1.0),
+        ...     batched=True, epsilon=0.1, num_samples=2000, seed=0)
+        >>> theta = torch.tensor([[-0.6, -1.2, 0.05], [-0.2, -2.4, -1.0]], requires_grad=True)
+        >>> y = any_positive(theta)
+        >>> y.shape
+        torch.Size([2])
+        >>> y.sum().backward()       # the undecided entries get the gradient
+        >>> tuple(int(i) for i in theta.grad.argmax(dim=1))
+        (2, 0)
+    """
+
+    def __init__(
+        self,
+        function: Any,
+        *,
+        batched: bool = False,
+        ndim: int | None = None,
+        out_shape: Any = AUTO,
+        baseline: Baseline = "loo",
+        hard_at_eval: bool = False,
+        **options: Any,
+    ) -> None:
+        if not isinstance(function, Perturbed):
+            function = perturbed_function(
+                function, batched=batched, ndim=ndim, out_shape=out_shape, **options
+            )
+        elif options or batched or ndim is not None or out_shape != AUTO:
+            raise TypeError(
+                "PerturbedFunction got a ready Perturbed object and options; give the "
+                "options to perturbopt.perturbed_function(), or pass the function itself"
+            )
+        super().__init__(function, baseline=baseline, hard_at_eval=hard_at_eval)
 
 
 class PerturbedOptimum(torch.nn.Module):
