@@ -48,3 +48,15 @@ def register_solvers(register: Callable[..., None]) -> None:
         description="your own ModelBuilder LP/MIP model (fastest GLOP for small LPs); "
         "theta = objective coefficients of options model, variables",
     )
+    register(
+        "ortools.knapsack",
+        "perturbopt_ortools._knapsack:KnapsackSolver",
+        description="multi-dimensional 0/1 knapsack (max value), CP-SAT; options weights, "
+        "capacities, time_limit, allow_feasible",
+    )
+    register(
+        "ortools.tsp",
+        "perturbopt_ortools._tsp:TspSolver",
+        description="symmetric TSP tour as 0/1 per edge of the complete graph (PyEPO's "
+        "order), CP-SAT circuit; options num_nodes, time_limit, allow_feasible",
+    )

@@ -37,3 +37,9 @@ def register_solvers(register: Any) -> None:
         "perturbopt_scipy._grid_arcs:GridArcShortestPathSolver",
         description="PyEPO right/down arc-weighted grid path, vectorised DP; option grid",
     )
+    register(
+        "scipy.knapsack",
+        "perturbopt_scipy._knapsack:KnapsackSolver",
+        description="multi-dimensional 0/1 knapsack (max value), HiGHS milp; options "
+        "weights, capacities, time_limit",
+    )
