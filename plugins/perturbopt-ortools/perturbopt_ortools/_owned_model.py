@@ -46,6 +46,7 @@ class OwnedCpSatModel:
         allow_feasible: bool,
         options: Mapping[str, Any],
         what: str,
+        parameters: Mapping[str, Any] | None = None,
     ) -> None:
         self.sense = sense
         self.shape = (len(variables),)
@@ -67,6 +68,8 @@ class OwnedCpSatModel:
         self._solver.parameters.catch_sigint_signal = False
         if time_limit is not None:
             self._solver.parameters.max_time_in_seconds = time_limit
+        for key, value in (parameters or {}).items():
+            setattr(self._solver.parameters, key, value)
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:
         """The 0/1 optimum ``y*(theta)`` as int8; ``hint`` (a 0/1 ``y``) warm-starts CP-SAT."""
