@@ -87,13 +87,15 @@ def test_the_curve_and_the_knapsack_sense() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(METHODS))
-def test_every_method_runs_one_epoch(name: str) -> None:
+def test_every_method_runs_one_epoch_and_its_seed_reproduces_it(name: str) -> None:
     missing = missing_module(METHODS[name])
     if missing is not None:
         pytest.skip(f"{name} needs {missing}, not in this tree yet")
     config = BenchmarkConfig(methods=(name,), seeds=(0,), **{**TINY, "epochs": 1})
     (run,) = run_benchmark(config, progress=False).runs
     assert np.isfinite(run.regret) and run.regret >= 0 and run.train_seconds > 0
+    (again,) = run_benchmark(config, progress=False).runs
+    assert again.regret == run.regret
 
 
 def test_results_files_and_table(tmp_path: Path) -> None:

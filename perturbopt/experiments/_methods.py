@@ -133,9 +133,14 @@ def _dpo(ctx: Context) -> LossFn:
     return lambda pred, batch: torch.nn.functional.mse_loss(layer(pred), batch.w)
 
 
+def _solver_options(ctx: Context) -> dict[str, Any]:
+    """The solver by name, with its options and workers (each module builds its own)."""
+    return {"solver_options": dict(ctx.solver_options), "n_jobs": ctx.n_jobs}
+
+
 def _spo_plus(ctx: Context) -> LossFn:
-    loss = _get("perturbopt.torch.SPOPlus")(ctx.solver)
-    return lambda pred, batch: loss(pred, batch.c, batch.w, batch.z)
+    loss = _get("perturbopt.torch.SPOPlus")(ctx.solver_name, **_solver_options(ctx))
+    return lambda pred, batch: loss(pred, batch.c, batch.w, batch.z[:, 0])
 
 
 def _objective_l1(layer: Any) -> LossFn:
@@ -149,33 +154,51 @@ def _objective_l1(layer: Any) -> LossFn:
 
 
 def _blackbox(ctx: Context) -> LossFn:
-    return _objective_l1(
-        _get("perturbopt.torch.BlackboxOptimizer")(ctx.solver, lambda_=ctx.lambda_)
-    )
+    build = _get("perturbopt.torch.BlackboxOptimizer")
+    return _objective_l1(build(ctx.solver_name, lambda_=ctx.lambda_, **_solver_options(ctx)))
 
 
 def _negative_identity(ctx: Context) -> LossFn:
-    return _objective_l1(_get("perturbopt.torch.NegativeIdentity")(ctx.solver))
+    build = _get("perturbopt.torch.NegativeIdentity")
+    return _objective_l1(build(ctx.solver_name, **_solver_options(ctx)))
 
 
 def _solution_l1(name: str) -> Callable[[Context], LossFn]:
     def build(ctx: Context) -> LossFn:
         import torch
 
-        layer = _get(name)(ctx.solver)
+        layer = _get(name)(ctx.solver_name, **_perturbed_options(ctx))
         return lambda pred, batch: torch.nn.functional.l1_loss(layer(pred), batch.w)
 
     return build
 
 
 def _perturbation_gradient(ctx: Context) -> LossFn:
-    loss = _get("perturbopt.torch.PerturbationGradientLoss")(ctx.solver, sigma=ctx.epsilon)
+    # PyEPO's finite-difference width, sigma = 0.1, the module's default
+    loss = _get("perturbopt.torch.PerturbationGradientLoss")(
+        ctx.solver_name, **_solver_options(ctx)
+    )
     return lambda pred, batch: loss(pred, batch.c)
+
+
+POOL_SOLVE_RATIO = 0.05
+"""The share of instances whose predicted costs are solved to grow the pool (PyEPO's)."""
+
+
+def _pool_loss(ctx: Context, name: str) -> Any:
+    """A pool loss seeded with the training set's solutions, as PyEPO does."""
+    return _get(name)(
+        ctx.solver_name,
+        pool=ctx.pool,
+        solve_ratio=POOL_SOLVE_RATIO,
+        seed=ctx.seed,
+        **_solver_options(ctx),
+    )
 
 
 def _against_solutions(name: str) -> Callable[[Context], LossFn]:
     def build(ctx: Context) -> LossFn:
-        loss = _get(name)(ctx.solver)
+        loss = _pool_loss(ctx, name)
         return lambda pred, batch: loss(pred, batch.w)
 
     return build
@@ -183,7 +206,7 @@ def _against_solutions(name: str) -> Callable[[Context], LossFn]:
 
 def _against_costs(name: str) -> Callable[[Context], LossFn]:
     def build(ctx: Context) -> LossFn:
-        loss = _get(name)(ctx.solver)
+        loss = _pool_loss(ctx, name)
         return lambda pred, batch: loss(pred, batch.c)
 
     return build

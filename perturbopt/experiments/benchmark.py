@@ -239,7 +239,7 @@ def _regret_function(solver: Any) -> Any:
     regret = getattr(metrics, "regret", None)
     if regret is None:
         return lambda pred, c, z: normalized_regret(solver, pred, c, z)
-    return lambda pred, c, z: float(regret(solver, pred, c))
+    return lambda pred, c, z: float(regret(solver, pred, c, true_obj=z))
 
 
 def run_benchmark(config: BenchmarkConfig, *, progress: bool = True) -> BenchmarkResult:
