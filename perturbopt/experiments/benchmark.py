@@ -419,10 +419,11 @@ def plot_benchmark(result: BenchmarkResult, path: str | Path) -> Path:
     from its first evaluation on; write it as a PNG."""
     from ._plotting import png_figure
 
-    with png_figure(path, size=(7.0, 4.5)) as (_, axes):
+    with png_figure(path, size=(8.0, 4.5)) as (_, axes):
         ax = axes[0, 0]
         for index, (method, s) in enumerate(result.summary().items()):
             colour = f"C{index % 10}"
+            marker = "osD^v"[index // 10 % 5]  # 14 methods: the colours repeat after 10
             for run in (r for r in result.runs if r.method == method and len(r.curve) > 2):
                 times, regrets = zip(*run.curve[1:])  # from the first evaluation on
                 ax.plot(times, 100 * np.array(regrets), color=colour, alpha=0.3, lw=1)
@@ -431,7 +432,7 @@ def plot_benchmark(result: BenchmarkResult, path: str | Path) -> Path:
                 100 * s["regret_mean"],
                 xerr=s["train_seconds_std"],
                 yerr=100 * s["regret_std"],
-                fmt="o",
+                fmt=marker,
                 color=colour,
                 capsize=3,
                 label=method,
@@ -443,7 +444,7 @@ def plot_benchmark(result: BenchmarkResult, path: str | Path) -> Path:
             f"{c.problem}: deg {c.degree}, noise {c.noise_width:g}, {c.train}/{c.test}, "
             f"{c.epochs} epochs, {len(c.seeds)} seeds"
         )
-        ax.legend()
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     return Path(path)
 
 
