@@ -366,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     solvers.add_argument("--noises", action="store_true", help="list the noises too")
     solvers.set_defaults(run=_cmd_solvers)
     _add_demo_parser(commands)
+    from ._cli_benchmark import add_benchmark_parser
+
+    add_benchmark_parser(commands)
     return parser
 
 

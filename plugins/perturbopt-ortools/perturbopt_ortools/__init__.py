@@ -5,6 +5,8 @@ Installing this distribution registers, under the entry-point group ``perturbopt
 * ``ortools.assignment``: ``n x n`` costs -> permutation matrix.
 * ``ortools.shortest_path``: one cost per edge -> 0/1 indicator of a shortest path.
 * ``ortools.min_cost_flow``: one unit cost per edge -> flow per edge.
+* ``ortools.knapsack``: item values -> the 0/1 multi-dimensional knapsack (CP-SAT).
+* ``ortools.tsp``: one cost per edge of the complete graph -> 0/1 tour (CP-SAT circuit).
 * ``ortools.cp_sat``: your own CP-SAT model; ``theta`` are the objective coefficients
   of the variables you pick.
 * ``ortools.mathopt``: the same for a MathOpt (LP or MIP) model.
@@ -35,9 +37,11 @@ if TYPE_CHECKING:
     from ._assignment import AssignmentSolver
     from ._cp_sat import CpSatSolver
     from ._flow import MinCostFlowSolver, ShortestPathSolver
+    from ._knapsack import KnapsackSolver
     from ._mathopt import MathOptSolver
     from ._model_builder import ModelBuilderSolver
     from ._scaling import DEFAULT_RESOLUTION
+    from ._tsp import TspSolver
 
 # Solver classes import their solver library: load them on first access only, so
 # that perturbopt's registry can list this plugin's solvers without importing it.
@@ -47,10 +51,12 @@ __getattr__, __dir__ = lazy_attributes(
         "AssignmentSolver": "._assignment",
         "CpSatSolver": "._cp_sat",
         "DEFAULT_RESOLUTION": "._scaling",
+        "KnapsackSolver": "._knapsack",
         "MathOptSolver": "._mathopt",
         "MinCostFlowSolver": "._flow",
         "ModelBuilderSolver": "._model_builder",
         "ShortestPathSolver": "._flow",
+        "TspSolver": "._tsp",
     },
 )
 
@@ -60,11 +66,13 @@ __all__ = [
     "DEFAULT_RESOLUTION",
     "AssignmentSolver",
     "CpSatSolver",
+    "KnapsackSolver",
     "MathOptSolver",
     "MinCostFlowSolver",
     "ModelBuilderSolver",
     "ShortestPathSolver",
     "StatusError",
+    "TspSolver",
     "__version__",
     "register_solvers",
 ]

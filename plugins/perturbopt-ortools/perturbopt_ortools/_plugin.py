@@ -55,3 +55,17 @@ def register_solvers(register: Callable[..., None]) -> None:
         "model (required), variables (required), sense='max', solver_type='glop', "
         "time_limit=None, allow_feasible=False",
     )
+    register(
+        "ortools.knapsack",
+        "perturbopt_ortools._knapsack:KnapsackSolver",
+        description="multi-dimensional 0/1 knapsack, theta = item values, CP-SAT; sense max; "
+        "options: weights (required), capacities (required), resolution=1e-06, "
+        "time_limit=None, num_workers=1, allow_feasible=False",
+    )
+    register(
+        "ortools.tsp",
+        "perturbopt_ortools._tsp:TspSolver",
+        description="symmetric TSP tour as 0/1 per edge of the complete graph (PyEPO's "
+        "order), CP-SAT circuit; sense min; options: num_nodes (required), "
+        "resolution=1e-06, time_limit=60.0, num_workers=1, allow_feasible=False",
+    )

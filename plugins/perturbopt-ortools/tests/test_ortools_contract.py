@@ -54,6 +54,8 @@ CASES = {
         np.int64,
     ),
     "ortools.cp_sat": (knapsack_cp_sat(), (4,), np.int8),
+    "ortools.knapsack": ({"weights": [[3, 2, 2, 1]], "capacities": [4]}, (4,), np.int8),
+    "ortools.tsp": ({"num_nodes": 4}, (6,), np.int8),
     "ortools.mathopt": (knapsack_mathopt("GLOP"), (4,), np.float64),
     "ortools.model_builder": (knapsack_model_builder(), (4,), np.float64),
 }
@@ -118,6 +120,12 @@ def test_cp_sat_returns_int64_when_an_entry_can_leave_zero_one() -> None:
             r"allow_feasible must be True or False",
         ),
         (
+            "ortools.knapsack",
+            {"weights": [[3, 2]], "capacities": [4], "time_limit": "1"},
+            r"time_limit must be a positive number",
+        ),
+        ("ortools.tsp", {"num_nodes": "4"}, r"num_nodes must be an integer"),
+        (
             "ortools.mathopt",
             {**knapsack_mathopt("GLOP"), "threads": 1.5},
             r"threads must be an integer",
@@ -155,7 +163,8 @@ def test_highs_writes_nothing_to_the_console(capfd: pytest.CaptureFixture[str]) 
 
 
 @pytest.mark.parametrize(
-    "module", ["_assignment", "_cp_sat", "_flow", "_mathopt", "_model_builder"]
+    "module",
+    ["_assignment", "_cp_sat", "_flow", "_knapsack", "_mathopt", "_model_builder", "_tsp"],
 )
 def test_docstring_examples(module: str) -> None:
     result = doctest.testmod(
@@ -188,4 +197,9 @@ def test_the_declared_solvers() -> None:
         for entry in perturbopt.list_solvers()
         if entry.name.startswith("ortools.") and getattr(entry.factory, "releases_gil", False)
     }
-    assert declared == {"ortools.cp_sat", "ortools.model_builder"}
+    assert declared == {
+        "ortools.cp_sat",
+        "ortools.knapsack",
+        "ortools.model_builder",
+        "ortools.tsp",
+    }

@@ -4,6 +4,7 @@ Installing this distribution registers, through the ``perturbopt`` entry point:
 
 * ``scipy.linprog``: a vertex of an LP, HiGHS ([`LinprogSolver`][perturbopt_scipy.LinprogSolver]);
 * ``scipy.milp``: a mixed-integer LP, HiGHS ([`MilpSolver`][perturbopt_scipy.MilpSolver]);
+* ``scipy.knapsack``: the multi-dimensional 0/1 knapsack, HiGHS ([`KnapsackSolver`][perturbopt_scipy.KnapsackSolver]);
 * ``scipy.assignment``: linear assignment ([`AssignmentSolver`][perturbopt_scipy.AssignmentSolver]);
 * ``scipy.grid_shortest_path``: 8-neighbour vertex-weighted grid path, as in the
   Warcraft experiment ([`GridShortestPathSolver`][perturbopt_scipy.GridShortestPathSolver]);
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ._assignment import AssignmentSolver
     from ._grid_arcs import GridArcShortestPathSolver, grid_arcs
     from ._grid_vertices import GridShortestPathSolver
+    from ._knapsack import KnapsackSolver
     from ._linprog import LinprogSolver
     from ._lp import HighsStatusError
     from ._milp import MilpSolver
@@ -42,6 +44,7 @@ __getattr__, __dir__ = lazy_attributes(
         "GridArcShortestPathSolver": "._grid_arcs",
         "GridShortestPathSolver": "._grid_vertices",
         "HighsStatusError": "._lp",
+        "KnapsackSolver": "._knapsack",
         "LinprogSolver": "._linprog",
         "MilpSolver": "._milp",
         "grid_arcs": "._grid_arcs",
@@ -55,6 +58,7 @@ __all__ = [
     "GridArcShortestPathSolver",
     "GridShortestPathSolver",
     "HighsStatusError",
+    "KnapsackSolver",
     "LinprogSolver",
     "MilpSolver",
     "__version__",

@@ -42,3 +42,9 @@ def register_solvers(register: Any) -> None:
         description="PyEPO right/down arc-weighted grid path, vectorised DP; sense min; "
         "options: grid (required)",
     )
+    register(
+        "scipy.knapsack",
+        "perturbopt_scipy._knapsack:KnapsackSolver",
+        description="multi-dimensional 0/1 knapsack, theta = item values, HiGHS milp; "
+        "sense max; options: weights (required), capacities (required), time_limit=None",
+    )

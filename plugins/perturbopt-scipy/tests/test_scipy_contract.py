@@ -21,6 +21,7 @@ CASES = {
         {"A_ub": [[3.0, 2.0, 2.0]], "b_ub": [4.0], "bounds": (0, 1), "sense": "max"},
         (3,),
     ),
+    "scipy.knapsack": ({"weights": [[3.0, 2.0, 2.0], [1.0, 2.5, 1.0]], "capacities": 4}, (3,)),
     "scipy.assignment": ({"shape": (3, 4)}, (3, 4)),
     "scipy.grid_shortest_path": ({"grid": (3, 4)}, (3, 4)),
     "scipy.grid_shortest_path_edges": ({"grid": (3, 3)}, (12,)),
@@ -61,4 +62,5 @@ def test_the_declared_solvers() -> None:
         for entry in perturbopt.list_solvers()
         if entry.name.startswith("scipy.") and getattr(entry.factory, "releases_gil", False)
     }
-    assert declared == {"scipy.assignment", "scipy.linprog", "scipy.milp"}
+    # scipy.knapsack is scipy.milp with the knapsack's constraints
+    assert declared == {"scipy.assignment", "scipy.knapsack", "scipy.linprog", "scipy.milp"}

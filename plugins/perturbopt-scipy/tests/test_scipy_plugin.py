@@ -15,6 +15,7 @@ import perturbopt
 SOLVERS = {
     "scipy.linprog": {"A_ub": np.ones((1, 2)), "b_ub": np.ones(1)},
     "scipy.milp": {"A_ub": np.ones((1, 2)), "b_ub": np.ones(1), "sense": "max"},
+    "scipy.knapsack": {"weights": [[1.0, 2.0]], "capacities": [2.0]},
     "scipy.assignment": {"shape": (2, 2)},
     "scipy.grid_shortest_path": {"grid": (2, 3)},
     "scipy.grid_shortest_path_edges": {"grid": (2, 3)},
