@@ -63,8 +63,9 @@ class Gaussian:
         rng: np.random.Generator,
         shape: tuple[int, ...],
         dtype: type[np.floating[Any]] = np.float64,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        return rng.standard_normal(shape, dtype=dtype)
+        return rng.standard_normal(None if out is not None else shape, dtype=dtype, out=out)
 
     def score(self, z: np.ndarray) -> np.ndarray:
         return z
@@ -92,8 +93,9 @@ class Gumbel:
         rng: np.random.Generator,
         shape: tuple[int, ...],
         dtype: type[np.floating[Any]] = np.float64,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        z = rng.standard_exponential(shape, dtype=dtype)
+        z = rng.standard_exponential(None if out is not None else shape, dtype=dtype, out=out)
         np.maximum(z, np.finfo(dtype).tiny, out=z)  # E = 0 has probability ~2^-53, not 0
         np.log(z, out=z)
         np.negative(z, out=z)
@@ -115,12 +117,20 @@ class Gumbel:
 
 
 def sample_noise(
-    noise: Any, rng: np.random.Generator, shape: tuple[int, ...], dtype: type[np.floating[Any]]
+    noise: Any,
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    dtype: type[np.floating[Any]],
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``noise.sample(rng, shape, dtype=dtype)`` as a C-contiguous array of ``dtype``.
+    """``noise.sample(rng, shape, dtype=dtype)`` as a C-contiguous array of ``dtype``, or
+    written into ``out`` (C-contiguous, ``shape``, ``dtype``) when given: the built-in
+    noises draw straight into it, others are copied there.
 
     Every noise's ``sample`` takes ``dtype`` (the [Noise][perturbopt.Noise] protocol);
     a noise written without it raises ``TypeError`` naming the fix."""
+    if out is not None and type(noise) in (Gaussian, Gumbel):
+        return noise.sample(rng, shape, dtype=dtype, out=out)  # type: ignore[no-any-return]
     try:
         z = noise.sample(rng, shape, dtype=dtype)
     except TypeError as error:
@@ -131,4 +141,7 @@ def sample_noise(
             f"dtype=...) must take the dtype keyword (float64 or float32) since 0.3; add it "
             f"to its signature: {error}"
         ) from error
+    if out is not None:
+        out[...] = z
+        return out
     return np.ascontiguousarray(z, dtype=dtype)

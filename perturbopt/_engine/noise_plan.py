@@ -162,8 +162,8 @@ class NoisePlan:
             return self.blocks_per_half + (row - self.drawn_rows) // self.block_rows
         return row // self.block_rows
 
-    def draw_block(self, block: int) -> np.ndarray:
-        """The noise of a block, ``(rows, *s)`` in the plan's dtype."""
+    def draw_block(self, block: int, out: np.ndarray | None = None) -> np.ndarray:
+        """The noise of a block, ``(rows, *s)`` in the plan's dtype (in ``out`` if given)."""
         start, stop = self.block_bounds(block)
         mirrored = block >= self.blocks_per_half
         source = block - self.blocks_per_half if mirrored else block
@@ -172,26 +172,28 @@ class NoisePlan:
             self.key.generator(source),
             (stop - start,) + self.instance_shape,
             self.np_dtype,
+            out,
         )
         if mirrored:
             np.negative(z, out=z)
         return z
 
     def draw_rows(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
-        """The noise of rows ``[start, stop)``, drawing every block they touch (a thread
-        keeps its last block, for tasks that cut one block in pieces): in ``out`` if
-        given (``(stop - start, *s)`` in the plan's dtype), else in a new array."""
+        """The noise of rows ``[start, stop)``, drawing every block they touch: in ``out``
+        if given (``(stop - start, *s)`` in the plan's dtype, C-contiguous), else in a new
+        array. Whole blocks are drawn in place; a thread keeps the last block it drew
+        in part, for tasks that cut one block in pieces."""
         first, last = self.block_of(start), self.block_of(stop - 1)
-        if first == last and (start, stop) == self.block_bounds(first):
-            if out is None:
-                return self.draw_block(first)
-            out[...] = self.draw_block(first)
-            return out
+        if out is None and first == last and (start, stop) == self.block_bounds(first):
+            return self.draw_block(first)
         if out is None:
             out = np.empty((stop - start,) + self.instance_shape, dtype=self.np_dtype)
         for block in range(first, last + 1):
             block_start, block_stop = self.block_bounds(block)
             low, high = max(start, block_start), min(stop, block_stop)
+            if (low, high) == (block_start, block_stop):
+                self.draw_block(block, out[low - start : high - start])
+                continue
             out[low - start : high - start] = self._kept_block(block)[
                 low - block_start : high - block_start
             ]
