@@ -9,7 +9,8 @@ Implements Berthet et al., "Learning with Differentiable Perturbed Optimizers"
     result = po.solve(np.array([0.1, 0.5, 0.2]))
     result.mean, result.value, result.stderr, result.vjp(np.ones(3))
 
-The torch bridge lives in :mod:`perturbopt.torch`, the plugin author's toolkit in
+The torch bridge lives in :mod:`perturbopt.torch`, decision metrics (regret) in
+:mod:`perturbopt.metrics`, the plugin author's toolkit in
 :mod:`perturbopt.plugin`, the paper's experiments in :mod:`perturbopt.experiments`.
 """
 
@@ -38,7 +39,9 @@ from ._options import PerturbedOptions
 from ._perturbed import Perturbed, perturbed
 from ._registry import Registry, get_solver, list_noises, list_solvers
 from ._solver import Solver, as_solver
+from ._sum_of_gamma import SumOfGamma
 from ._types import Baseline, NoiseDType, Perturbation, Sense
+from .pool import SolutionPool
 
 try:
     __version__ = importlib.metadata.version("perturbopt")
@@ -59,11 +62,13 @@ __all__ = [
     "PluginError",
     "Registry",
     "Sense",
+    "SolutionPool",
     "Solver",
     "SolverContractError",
     "SolverCrashError",
     "SolverError",
     "SolverTimeoutError",
+    "SumOfGamma",
     "UnknownNameError",
     "__version__",
     "as_solver",

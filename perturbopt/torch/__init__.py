@@ -13,6 +13,12 @@ and outputs keep the caller's dtype and device.
 * :class:`FenchelYoungLoss` / :func:`fenchel_young_loss`: the Fenchel-Young loss,
   whose gradient ``y_eps(theta) - y`` needs no Jacobian.
 
+The field's other methods over the same solvers (see the methods guide):
+:class:`SPOPlus`, :class:`BlackboxOptimizer`, :class:`NegativeIdentity`, :class:`IMLE`,
+:class:`AdaptiveIMLE`, :class:`PerturbationGradientLoss`, :class:`NCELoss`,
+:class:`ContrastiveMAPLoss`, :class:`ListwiseLTRLoss`, :class:`PairwiseLTRLoss`,
+:class:`PointwiseLTRLoss`, each with a functional form.
+
 Example:
     >>> import torch
     >>> from perturbopt.torch import PerturbedOptimizer
@@ -32,16 +38,53 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
         "pip install perturbopt[torch] (or install torch yourself)"
     ) from error
 
+from ._blackbox import BlackboxOptimizer, NegativeIdentity, blackbox_optimizer, negative_identity
 from ._functional import fenchel_young_loss, perturbed_optimizer, perturbed_optimum
 from ._functional import perturbed_max as perturbed_max  # deprecated, warns when used
+from ._imle import IMLE, AdaptiveIMLE, imle
 from ._modules import FenchelYoungLoss, PerturbedOptimizer, PerturbedOptimum
 from ._modules import PerturbedMax as PerturbedMax  # deprecated, warns when used
+from ._pg import PerturbationGradientLoss, perturbation_gradient_loss
+from ._pool_losses import (
+    ContrastiveMAPLoss,
+    ListwiseLTRLoss,
+    NCELoss,
+    PairwiseLTRLoss,
+    PointwiseLTRLoss,
+    contrastive_map_loss,
+    listwise_ltr_loss,
+    nce_loss,
+    pairwise_ltr_loss,
+    pointwise_ltr_loss,
+)
+from ._spo import SPOPlus, spo_plus_loss
 
 __all__ = [
+    "IMLE",
+    "AdaptiveIMLE",
+    "BlackboxOptimizer",
+    "ContrastiveMAPLoss",
     "FenchelYoungLoss",
+    "ListwiseLTRLoss",
+    "NCELoss",
+    "NegativeIdentity",
+    "PairwiseLTRLoss",
+    "PerturbationGradientLoss",
     "PerturbedOptimizer",
     "PerturbedOptimum",
+    "PointwiseLTRLoss",
+    "SPOPlus",
+    "blackbox_optimizer",
+    "contrastive_map_loss",
     "fenchel_young_loss",
+    "imle",
+    "listwise_ltr_loss",
+    "nce_loss",
+    "negative_identity",
+    "pairwise_ltr_loss",
+    "perturbation_gradient_loss",
     "perturbed_optimizer",
     "perturbed_optimum",
+    "pointwise_ltr_loss",
+    "spo_plus_loss",
 ]
