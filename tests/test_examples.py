@@ -36,3 +36,16 @@ def test_robust_solving_survives_hangs_and_crashes(capsys: pytest.CaptureFixture
     assert lines[2].startswith("behaves: y_eps = [[")
     assert lines[3].startswith("refused: this call would hold")
     assert lines[4] == "n_jobs=1 and n_jobs=2 bit-identical: True"
+
+
+def test_compare_methods_every_method_learns(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("perturbopt_scipy")
+    namespace = runpy.run_path(str(EXAMPLES / "compare_methods.py"), run_name="example")
+    namespace["main"]([])  # its defaults: 400 training maps, 5 epochs
+    rows = capsys.readouterr().out.strip().splitlines()[1:]
+    regret = {row[:22].strip(): float(row[22:].split("%")[0]) for row in rows}
+    assert len(regret) == 15  # the untrained model and 14 methods
+    untrained = regret.pop("(untrained)")
+    for name, value in regret.items():
+        assert value < 0.8 * untrained, (name, value, untrained)

@@ -339,3 +339,45 @@ def test_pool_losses_grow_by_solve_ratio() -> None:
     loss_fn = NCELoss(SOLVER, pool=pool, solve_ratio=1.0, **OPTIONS)
     loss_fn(_t(pred), _t(brute_min(true)))
     assert {tuple(r) for r in brute_min(pred)} <= {tuple(r) for r in pool.solutions}
+
+
+# -- training -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["spo", "dbb", "nce"])
+def test_training_on_a_generated_shortest_path_lowers_regret(method: str) -> None:
+    from perturbopt import metrics
+    from perturbopt.experiments.linear_shortest_path import make_linear_shortest_path
+
+    options = {"solver_options": {"grid": (5, 5)}}
+    data = make_linear_shortest_path(300, seed=1)
+    x = torch.tensor(data.features, dtype=torch.float64)
+    c = torch.tensor(data.costs, dtype=torch.float64)
+    w = torch.tensor(perturbopt.perturbed(SOLVER, **options).hard(data.costs))
+    train, test = slice(0, 200), slice(200, None)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(5, 40).double()
+
+    def regret() -> float:
+        with torch.no_grad():
+            return metrics.regret(SOLVER, model(x[test]), c[test], **options)
+
+    spo = SPOPlus(SOLVER, **options)
+    dbb = BlackboxOptimizer(SOLVER, lambda_=20.0, **options)
+    nce = NCELoss(SOLVER, pool=w[train], solve_ratio=0.1, seed=0, **options)
+    before = regret()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(4):
+        for rows in np.array_split(np.arange(200), 8):
+            index = torch.as_tensor(rows)
+            pred = model(x[index])
+            if method == "spo":
+                loss = spo(pred, c[index])
+            elif method == "dbb":
+                loss = (dbb(pred) * c[index]).sum(dim=1).mean()
+            else:
+                loss = nce(pred, w[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    assert regret() < 0.6 * before
