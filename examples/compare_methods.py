@@ -8,6 +8,7 @@ instances, 5 epochs) so that it runs in seconds; ``--train 1000 --test 1000
 programme), through the same engine::
 
     python examples/compare_methods.py [--train N] [--test N] [--epochs E] [--seed S]
+        [--solver scipy|ortools] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -18,15 +19,22 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from perturbopt_scipy import grid_arcs
 
 import perturbopt
 import perturbopt.torch as pt
 from perturbopt import metrics
 from perturbopt.experiments.linear_shortest_path import make_linear_shortest_path
 
-SOLVER = "scipy.grid_shortest_path_edges"
 GRID = (5, 5)
-OPTIONS = {"solver_options": {"grid": GRID}}
+SOLVERS = {
+    "scipy": ("scipy.grid_shortest_path_edges", {"grid": GRID}),
+    # the same arcs as a min-cost flow (each solve a call into OR-Tools)
+    "ortools": (
+        "ortools.shortest_path",
+        {"edges": grid_arcs(GRID), "num_nodes": GRID[0] * GRID[1], "source": 0, "target": 24},
+    ),
+}
 
 # A step takes (costs predicted, true costs, true solutions, true objectives) -> loss.
 Step = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -39,25 +47,28 @@ def decision_loss(
     return ((solution * costs).sum(dim=1) - objective).mean()
 
 
-def methods(seed: int, labels: torch.Tensor) -> dict[str, Step]:
-    """Every method, built once, as a training step (PyEPO's hyperparameters)."""
-    spo = pt.SPOPlus(SOLVER, **OPTIONS)
-    pg = pt.PerturbationGradientLoss(SOLVER, sigma=0.1, **OPTIONS)
-    dbb = pt.BlackboxOptimizer(SOLVER, lambda_=20.0, **OPTIONS)
-    nid = pt.NegativeIdentity(SOLVER, **OPTIONS)
-    dpo = pt.PerturbedOptimizer(SOLVER, epsilon=1.0, num_samples=3, seed=seed, **OPTIONS)
-    pfy = pt.FenchelYoungLoss(SOLVER, epsilon=1.0, num_samples=3, seed=seed, **OPTIONS)
+def methods(solver: str, seed: int, labels: torch.Tensor) -> dict[str, Step]:
+    """Every method over ``solver`` (a key of ``SOLVERS``), built once, as a training
+    step (PyEPO's hyperparameters)."""
+    name, options = SOLVERS[solver]
+    kw = {"solver_options": options}
+    spo = pt.SPOPlus(name, **kw)
+    pg = pt.PerturbationGradientLoss(name, sigma=0.1, **kw)
+    dbb = pt.BlackboxOptimizer(name, lambda_=20.0, **kw)
+    nid = pt.NegativeIdentity(name, **kw)
+    dpo = pt.PerturbedOptimizer(name, epsilon=1.0, num_samples=3, seed=seed, **kw)
+    pfy = pt.FenchelYoungLoss(name, epsilon=1.0, num_samples=3, seed=seed, **kw)
     pfy_pool = pt.FenchelYoungLoss(
-        SOLVER, epsilon=1.0, num_samples=3, seed=seed, solve_ratio=0.1, pool=labels, **OPTIONS
+        name, epsilon=1.0, num_samples=3, seed=seed, solve_ratio=0.1, pool=labels, **kw
     )
-    imle = pt.IMLE(SOLVER, num_samples=3, lambda_=10.0, seed=seed, **OPTIONS)
-    aimle = pt.AdaptiveIMLE(SOLVER, num_samples=3, seed=seed, **OPTIONS)
+    imle = pt.IMLE(name, num_samples=3, lambda_=10.0, seed=seed, **kw)
+    aimle = pt.AdaptiveIMLE(name, num_samples=3, seed=seed, **kw)
     pool = {"pool": labels, "solve_ratio": 0.05, "seed": seed}
-    nce = pt.NCELoss(SOLVER, **pool, **OPTIONS)
-    cmap = pt.ContrastiveMAPLoss(SOLVER, **pool, **OPTIONS)
-    ls = pt.ListwiseLTRLoss(SOLVER, **pool, **OPTIONS)
-    pr = pt.PairwiseLTRLoss(SOLVER, **pool, **OPTIONS)
-    ptw = pt.PointwiseLTRLoss(SOLVER, **pool, **OPTIONS)
+    nce = pt.NCELoss(name, **pool, **kw)
+    cmap = pt.ContrastiveMAPLoss(name, **pool, **kw)
+    ls = pt.ListwiseLTRLoss(name, **pool, **kw)
+    pr = pt.PairwiseLTRLoss(name, **pool, **kw)
+    ptw = pt.PointwiseLTRLoss(name, **pool, **kw)
     return {
         "SPO+": lambda cp, c, w, z: spo(cp, c, w, z),
         "PG": lambda cp, c, w, z: pg(cp, c),
@@ -83,21 +94,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="*", help="run only these methods")
+    parser.add_argument("--solver", choices=sorted(SOLVERS), default="scipy")
     args = parser.parse_args(argv)
+    solver, options = SOLVERS[args.solver]
+    kw = {"solver_options": options}
     torch.set_num_threads(1)  # a tiny model: torch's threads would only fight the solvers
     data = make_linear_shortest_path(args.train + args.test, grid=GRID, seed=args.seed)
     x = torch.tensor(data.features, dtype=torch.float32)
     c = torch.tensor(data.costs, dtype=torch.float32)
-    solutions = perturbopt.perturbed(SOLVER, **OPTIONS).hard(data.costs)  # w*(c), batched
+    solutions = perturbopt.perturbed(solver, **kw).hard(data.costs)  # w*(c), batched
     w = torch.tensor(solutions, dtype=torch.float32)
     z = (c * w).sum(dim=1)
     train, test = slice(0, args.train), slice(args.train, None)
-    steps = methods(args.seed, w[train])
+    steps = methods(args.solver, args.seed, w[train])
     print(f"{'method':<22} {'test regret':>11} {'time':>7}")
     torch.manual_seed(args.seed)
     with torch.no_grad():
         untrained = torch.nn.Linear(x.shape[1], c.shape[1])(x[test]).numpy()
-    regret = metrics.regret(SOLVER, untrained, data.costs[test], **OPTIONS)
+    regret = metrics.regret(solver, untrained, data.costs[test], **kw)
     print(f"{'(untrained)':<22} {100 * regret:>10.2f}% {0.0:>6.1f}s")
     for name, step in steps.items():
         if args.only and name not in args.only:
@@ -117,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         seconds = time.perf_counter() - started
         with torch.no_grad():
             predicted = model(x[test]).numpy()
-        regret = metrics.regret(SOLVER, predicted, data.costs[test], **OPTIONS)
+        regret = metrics.regret(solver, predicted, data.costs[test], **kw)
         print(f"{name:<22} {100 * regret:>10.2f}% {seconds:>6.1f}s")
 
 

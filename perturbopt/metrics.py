@@ -168,9 +168,13 @@ def unambiguous_regret(
     accurate to more than that (inexact LP tolerances) may break ties their own way.
 
     Args:
-        solver, pred_costs, true_costs, normalized, true_obj, **options: as for
-            :func:`regret`.
+        solver: as for :func:`regret`.
+        pred_costs: predicted costs ``(*b, *s)``.
+        true_costs: true costs, the same shape.
+        normalized: divide by ``sum |z*(c_i)|`` (default) instead of averaging.
+        true_obj: the optimal values ``z*(c_i)``, if known.
         tolerance: the relative size of ``delta`` (default ``1e-7``).
+        **options: as for :func:`regret`.
 
     Example:
         >>> import numpy as np
@@ -205,8 +209,12 @@ def optimal_share(
     regret is at most ``tolerance * max(1, |z*(c_i)|)``.
 
     Args:
-        solver, pred_costs, true_costs, true_obj, **options: as for :func:`regret`.
+        solver: as for :func:`regret`.
+        pred_costs: predicted costs ``(*b, *s)``.
+        true_costs: true costs, the same shape.
+        true_obj: the optimal values ``z*(c_i)``, if known.
         tolerance: relative tolerance on the regret (default ``1e-6``).
+        **options: as for :func:`regret`.
 
     Example:
         >>> import numpy as np

@@ -201,7 +201,9 @@ class AdaptiveIMLE(IMLE):
         alpha: the initial relative step (default 1).
         alpha_step: how much ``alpha`` moves per call (default 1e-3).
         target_density: the wanted share of non-zero gradient entries, in ``(0, 1]``.
-        two_sides, kappa, **options: as for :class:`IMLE` (no ``lambda_``).
+        two_sides: central differences, as for :class:`IMLE`.
+        kappa: ``k`` of the default sum-of-gamma noise (default 5).
+        **options: as for :class:`IMLE` (no ``lambda_``).
 
     Attributes:
         alpha: the current relative step.

@@ -225,7 +225,11 @@ class PairwiseLTRLoss(_PoolLoss):
 
     Args:
         margin: the hinge's margin (default 0, as PyEPO).
-        solver, pool, solve_ratio, reduction, **options: as :class:`NCELoss`.
+        solver: as for :class:`NCELoss`.
+        pool: as for :class:`NCELoss`.
+        solve_ratio: as for :class:`NCELoss`.
+        reduction: as for :class:`NCELoss`.
+        **options: as for :class:`NCELoss`.
 
     Example:
         >>> import torch
@@ -237,8 +241,17 @@ class PairwiseLTRLoss(_PoolLoss):
 
     margin: float
 
-    def __init__(self, solver: Any, *, margin: float = 0.0, **options: Any) -> None:
-        super().__init__(solver, **options)
+    def __init__(
+        self,
+        solver: Any,
+        *,
+        margin: float = 0.0,
+        pool: Any = None,
+        solve_ratio: float = 1.0,
+        reduction: str = "mean",
+        **options: Any,
+    ) -> None:
+        super().__init__(solver, pool=pool, solve_ratio=solve_ratio, reduction=reduction, **options)
         if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or margin < 0:
             raise ValueError(f"margin must be a number >= 0, got {margin!r}")
         self.margin = float(margin)
@@ -270,7 +283,11 @@ class ListwiseLTRLoss(_PoolLoss):
 
     Args:
         temperature: ``tau > 0`` (default 1).
-        solver, pool, solve_ratio, reduction, **options: as :class:`NCELoss`.
+        solver: as for :class:`NCELoss`.
+        pool: as for :class:`NCELoss`.
+        solve_ratio: as for :class:`NCELoss`.
+        reduction: as for :class:`NCELoss`.
+        **options: as for :class:`NCELoss`.
 
     Example:
         >>> import torch
@@ -282,8 +299,17 @@ class ListwiseLTRLoss(_PoolLoss):
 
     temperature: float
 
-    def __init__(self, solver: Any, *, temperature: float = 1.0, **options: Any) -> None:
-        super().__init__(solver, **options)
+    def __init__(
+        self,
+        solver: Any,
+        *,
+        temperature: float = 1.0,
+        pool: Any = None,
+        solve_ratio: float = 1.0,
+        reduction: str = "mean",
+        **options: Any,
+    ) -> None:
+        super().__init__(solver, pool=pool, solve_ratio=solve_ratio, reduction=reduction, **options)
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
             raise TypeError(f"temperature must be a number > 0, got {temperature!r}")
         if not temperature > 0:
