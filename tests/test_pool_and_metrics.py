@@ -226,3 +226,21 @@ def test_method_errors_name_the_argument() -> None:
         NCELoss(SOLVER, **OPTIONS)(good, None)
     with pytest.raises(TypeError, match="unknown option 'epsilom'"):
         SPOPlus(SOLVER, epsilom=1.0, **OPTIONS)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_methods_keep_the_callers_device_and_dtype() -> None:
+    device = torch.device("cuda")
+    pred = torch.rand(4, 12, device=device, dtype=torch.float32, requires_grad=True)
+    true = torch.rand(4, 12, device=device)
+    labels = torch.tensor(_paths(true.cpu().numpy()), device=device)
+    outputs = [
+        SPOPlus(SOLVER, **OPTIONS)(pred, true),
+        BlackboxOptimizer(SOLVER, **OPTIONS)(pred).sum(),
+        IMLE(SOLVER, num_samples=2, seed=0, **OPTIONS)(pred).sum(),
+        NCELoss(SOLVER, **OPTIONS)(pred, labels),
+    ]
+    for out in outputs:
+        assert out.device.type == "cuda" and out.dtype == torch.float32
+        (grad,) = torch.autograd.grad(out, pred)
+        assert grad.device.type == "cuda" and grad.dtype == torch.float32
