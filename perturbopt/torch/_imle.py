@@ -31,9 +31,13 @@ def _imle_solver(solver: Any, owner: str, kappa: int, options: dict[str, Any]) -
     return po
 
 
-def _mean_solution(po: Perturbed, theta: np.ndarray, key: np.random.SeedSequence) -> np.ndarray:
-    """``(1/M) sum_l y*(theta + eps Z_l)`` with the noise of ``key``, ``theta``'s shape."""
-    return np.asarray(po.solve(theta, seed=key).mean, dtype=np.float64).reshape(theta.shape)
+def _mean_solution(po: Perturbed, theta: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """``(1/M) sum_l y*(theta + eps Z_l)`` for the forward's noise ``Z`` ``(M, B, *s)``:
+    the ``M B`` perturbed inputs solved as one plain batch (the noise is not drawn
+    again)."""
+    rows = (theta[None] + po.epsilon * noise).reshape((-1,) + theta.shape[1:])
+    solutions = np.asarray(po.hard(rows), dtype=np.float64).reshape(noise.shape)
+    return solutions.mean(axis=0)  # type: ignore[no-any-return]
 
 
 class _IMLEFunction(torch.autograd.Function):
@@ -47,8 +51,9 @@ class _IMLEFunction(torch.autograd.Function):
         two_sides: bool,
     ) -> torch.Tensor:
         theta = batch_numpy(pred, po)
-        mean = _mean_solution(po, theta, key)
-        ctx.po, ctx.key, ctx.step, ctx.two_sides = po, key, step, two_sides  # type: ignore[attr-defined]
+        result = po.solve(theta, seed=key)
+        mean = np.asarray(result.mean, dtype=np.float64).reshape(theta.shape)
+        ctx.po, ctx.result, ctx.step, ctx.two_sides = po, result, step, two_sides  # type: ignore[attr-defined]
         ctx.theta, ctx.mean = theta, mean  # type: ignore[attr-defined]
         return to_tensor(mean.reshape(pred.shape), pred)
 
@@ -61,9 +66,10 @@ class _IMLEFunction(torch.autograd.Function):
         if step == 0.0:
             return torch.zeros_like(grad_output), None, None, None, None
         # min: c' = c + lambda g; max: theta' = theta - lambda g; the same noise
-        plus = _mean_solution(ctx.po, ctx.theta + s * step * g, ctx.key)
+        noise = np.asarray(ctx.result.noise, dtype=np.float64).reshape((-1,) + ctx.theta.shape)
+        plus = _mean_solution(ctx.po, ctx.theta + s * step * g, noise)
         if ctx.two_sides:
-            minus = _mean_solution(ctx.po, ctx.theta - s * step * g, ctx.key)
+            minus = _mean_solution(ctx.po, ctx.theta - s * step * g, noise)
             grad = s * (plus - minus) / (2.0 * step)
         else:
             grad = s * (plus - ctx.mean) / step
