@@ -234,8 +234,8 @@ def main() -> None:
     for method in args.methods:
         builders: dict[str, Callable[[int], Step]] = {}
         for p in args.processes:
-            builders[f"PyEPO GLOP processes={p}"] = lambda s, p=p: pyepo_step(
-                method, optmodel, p, train_set, s
+            builders[f"PyEPO GLOP processes={p}"] = lambda s, p=p, m=method: pyepo_step(
+                m, optmodel, p, train_set, s
             )
         builders["perturbopt model_builder GLOP"] = lambda s, m=method: our_step(m, LP, labels, s)
         builders["perturbopt scipy grid DP"] = lambda s, m=method: our_step(m, FAST, labels, s)
