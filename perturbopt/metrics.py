@@ -78,6 +78,8 @@ def _regrets(
     if true_obj is None:
         optimal = _dot(true, po.hard(true))
     else:
+        if hasattr(true_obj, "detach"):  # torch tensors
+            true_obj = true_obj.detach().cpu().numpy()
         optimal = as_float_array(true_obj, "true_obj").reshape(-1)
         if optimal.shape[0] != true.shape[0]:
             raise ValueError(

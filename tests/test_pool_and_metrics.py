@@ -106,6 +106,17 @@ def test_solve_ratio_sends_a_share_of_solves_to_the_solver() -> None:
     np.testing.assert_allclose(y.sum(dim=1).numpy(), 4.0)
 
 
+def test_solve_ratio_keeps_the_engine_options_for_the_real_solves() -> None:
+    """The pool answers in the calling process; the exact solves still run isolated."""
+    costs = torch.tensor(np.random.default_rng(5).uniform(0.1, 2.0, (8, 12)))
+    layer = SPOPlus(SOLVER, solve_ratio=0.5, isolate=True, n_jobs=2, seed=0, **OPTIONS)
+    exact = layer.perturbed.solver.exact
+    assert exact.options.isolate and exact.options.n_jobs == 2
+    assert layer.perturbed.options.n_jobs == 1
+    loss = layer(costs, costs)
+    assert torch.isfinite(loss) and loss.item() == pytest.approx(0.0, abs=1e-9)
+
+
 def test_solve_ratio_is_reproducible_with_a_seed() -> None:
     rng = np.random.default_rng(2)
     costs = torch.tensor(rng.uniform(0.1, 2.0, (16, 12)))
