@@ -2,9 +2,11 @@
 
 :func:`pooled_perturbed` builds, for any method, the :class:`perturbopt.Perturbed` that
 the method calls. With ``solve_ratio < 1`` its solver is a :class:`PooledSolver`: each
-row it is asked to solve (perturbed or not) goes to the real solver with probability
-``solve_ratio`` (those solutions join the pool), and is otherwise answered by the best
-pool member for that row's costs, all of them in one matrix product. The pool lives in
+call's rows (perturbed or not) go to the real solver with probability ``solve_ratio``
+(those solutions join the pool), and are otherwise answered by the best pool member
+for each row's costs, all of them in one matrix product. Deciding per call, as PyEPO
+does, rather than per row sends the same share of solves to the solver in far fewer
+engine calls. The pool lives in
 the calling process, so the pooled solver runs there; the real solves still go through
 the engine with the caller's ``n_jobs``, ``timeout`` and ``isolate``.
 """
@@ -26,10 +28,10 @@ RUN_OPTIONS = ("n_jobs", "timeout", "isolate", "solver_options", "sense", "ndim"
 
 
 class PooledSolver:
-    """A solver that sends a share ``solve_ratio`` of its rows to ``exact`` and answers
-    the rest with ``pool.best`` (an inexact but feasible solution).
+    """A solver that sends a share ``solve_ratio`` of its calls to ``exact`` and answers
+    the others with ``pool.best`` (inexact but feasible solutions).
 
-    While the pool is empty every row goes to the real solver. The choice of rows is
+    While the pool is empty every call goes to the real solver. The choice of calls is
     drawn from a generator seeded by ``seed``.
 
     Args:
@@ -57,18 +59,14 @@ class PooledSolver:
         thetas = np.asarray(thetas, dtype=np.float64)
         count = thetas.shape[0]
         with self._lock:
-            exact: np.ndarray = np.asarray(self._rng.random(count) < self.solve_ratio)
-        if len(self.pool) == 0:
-            exact[:] = True
-        out = np.empty(thetas.shape, dtype=np.float64)
-        if exact.any():
-            solved = self.exact.hard(thetas[exact])
-            self.pool.add(solved)
-            out[exact] = solved
-        if not exact.all():
-            out[~exact] = self.pool.best(thetas[~exact], self.sense)
-        self.exact_solves += int(exact.sum())
-        self.pool_answers += int(count - exact.sum())
+            exact = bool(self._rng.random() < self.solve_ratio) or len(self.pool) == 0
+        if exact:
+            out = np.asarray(self.exact.hard(thetas), dtype=np.float64)
+            self.pool.add(out)
+            self.exact_solves += count
+        else:
+            out = self.pool.best(thetas, self.sense)
+            self.pool_answers += count
         return out
 
     def solve(self, theta: np.ndarray, *, hint: np.ndarray | None = None) -> np.ndarray:

@@ -95,10 +95,10 @@ def test_solve_ratio_sends_a_share_of_solves_to_the_solver() -> None:
     labels = torch.tensor(_paths(costs.numpy()))
     loss_fn(costs, labels)  # first call: the pool is empty, every solve is exact
     assert pooled.exact_solves == 256 and len(pool) > 0
-    for _ in range(4):
+    for _ in range(100):
         loss_fn(costs, labels)
     share = (pooled.exact_solves - 256) / (pooled.exact_solves + pooled.pool_answers - 256)
-    assert 0.18 < share < 0.32  # 1024 draws of a 0.25 coin: SE 0.014
+    assert 0.13 < share < 0.37  # 100 calls, each exact with probability 0.25: SE 0.043
     # pool answers are feasible paths: 4 arcs, one of the pool's members
     y = PerturbedOptimizer(SOLVER, num_samples=2, solve_ratio=0.1, pool=pool, seed=0, **OPTIONS)(
         costs

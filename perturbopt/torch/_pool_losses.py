@@ -3,9 +3,9 @@
 
 Each loss keeps a :class:`perturbopt.SolutionPool` ``S``, shared across calls (and
 across losses when one pool is passed to several). Every call adds the labels it is
-given, and solves a share ``solve_ratio`` of the predicted cost vectors exactly and adds
-those solutions: one solve per instance at ``solve_ratio=1``, none for most calls at
-0.05. The loss itself is a closed form in ``c_hat`` over ``S``, differentiated by torch.
+given and, with probability ``solve_ratio`` (always while the pool is empty), solves its
+predicted cost vectors exactly and adds those solutions: one solve per instance at
+``solve_ratio=1``, none for most calls at 0.05. The loss itself is a closed form in ``c_hat`` over ``S``, differentiated by torch.
 With ``s = +1`` for ``sense="min"`` and ``-1`` for ``"max"``, the losses are written for
 costs ``c_hat = s * pred`` (exact for both senses).
 """
@@ -70,16 +70,14 @@ class _PoolLoss(torch.nn.Module):
         self._rng = np.random.default_rng(_seed_sequence(seed).spawn(1)[0])
 
     def _grow(self, pred: np.ndarray, labels: np.ndarray | None, true: np.ndarray | None) -> None:
-        """Add the labels, and exact solutions of a share ``solve_ratio`` of ``pred``."""
+        """Add the labels, and, with probability ``solve_ratio``, the exact solutions of
+        ``pred``."""
         if labels is not None:
             self.pool.add(labels)
         elif len(self.pool) == 0 and true is not None:
             self.pool.add(solve_hard(self.perturbed, true))  # seed from the true solutions
-        rows: np.ndarray = np.asarray(self._rng.random(pred.shape[0]) < self.solve_ratio)
-        if len(self.pool) == 0:
-            rows[:] = True
-        if rows.any():
-            self.pool.add(solve_hard(self.perturbed, pred[rows]))
+        if self._rng.random() < self.solve_ratio or len(self.pool) == 0:
+            self.pool.add(solve_hard(self.perturbed, pred))
 
     def _members(self, like: torch.Tensor) -> torch.Tensor:
         """The pool as ``(N, |s|)``, ``like``'s dtype and device."""
@@ -143,7 +141,8 @@ class NCELoss(_PoolLoss):
             :class:`perturbopt.Perturbed`.
         pool: a :class:`perturbopt.SolutionPool` to share, solutions to seed one with
             (e.g. all training labels, as PyEPO's ``dataset``), or ``None``.
-        solve_ratio: the share of predicted costs solved and added per call, ``(0, 1]``.
+        solve_ratio: the probability, in ``(0, 1]``, that a call solves its predicted
+            costs and adds the solutions to the pool.
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
         **options: the options of :func:`perturbopt.perturbed` (``n_jobs``, ``seed``, ...).
 
