@@ -11,9 +11,10 @@ Implements Berthet et al., "Learning with Differentiable Perturbed Optimizers"
 
 Any function of ``theta``, of any output shape, is smoothed the same way with
 [`perturbed_function`][perturbopt.perturbed_function]. The torch bridge lives in
-[perturbopt.torch][], the plugin author's toolkit in [perturbopt.plugin][] (and its test
-kit in [perturbopt.plugin.testing][]), the paper's experiments in
-[perturbopt.experiments][].
+[perturbopt.torch][] (with the field's other methods: SPO+, blackbox, I-MLE, ...),
+decision metrics (regret) in [perturbopt.metrics][], the plugin author's toolkit in
+[perturbopt.plugin][] (and its test kit in [perturbopt.plugin.testing][]), the paper's
+experiments in [perturbopt.experiments][].
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ from ._options import PerturbedOptions
 from ._perturbed import Perturbed, perturbed
 from ._registry import Registry, get_solver, list_noises, list_solvers
 from ._solver import Solver, as_solver
+from ._sum_of_gamma import SumOfGamma
 from ._types import Baseline, NoiseDType, Perturbation, Sense
+from .pool import SolutionPool
 
 try:
     __version__ = importlib.metadata.version("perturbopt")
@@ -61,11 +64,13 @@ __all__ = [
     "PluginError",
     "Registry",
     "Sense",
+    "SolutionPool",
     "Solver",
     "SolverContractError",
     "SolverCrashError",
     "SolverError",
     "SolverTimeoutError",
+    "SumOfGamma",
     "UnknownNameError",
     "__version__",
     "as_solver",

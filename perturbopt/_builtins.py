@@ -12,6 +12,7 @@ import numpy as np
 
 from ._hookspecs import hookimpl
 from ._noise import Gaussian, Gumbel
+from ._sum_of_gamma import SumOfGamma
 
 __all__ = ["Argmax", "Ranking", "Sign", "TopK"]
 
@@ -171,3 +172,4 @@ def register_solvers(register: Any) -> None:
 def register_noises(register: Any) -> None:
     register("gaussian", Gaussian, description="standard normal, score z")
     register("gumbel", Gumbel, description="standard Gumbel, score 1 - exp(-z)")
+    register("sum_of_gamma", SumOfGamma, description="I-MLE's sum of gammas, k=5 (no score)")

@@ -15,14 +15,9 @@ _EXAMPLE = (
 
 
 def _methods_text() -> str:
-    from .experiments._methods import METHODS, missing_module
+    from .experiments._methods import METHODS
 
-    lines = []
-    for method in METHODS.values():
-        missing = missing_module(method)
-        state = "" if missing is None else f"  [not available: needs {missing}]"
-        lines.append(f"  {method.name:<10} {method.description}{state}")
-    return "\n".join(lines)
+    return "\n".join(f"  {method.name:<10} {method.description}" for method in METHODS.values())
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> int:

@@ -1,8 +1,5 @@
 """``perturbopt benchmark`` and perturbopt.experiments.benchmark: the method table, the
 regret, reproducibility from the seed, the results files.
-
-Methods whose torch modules are not in this tree yet (SPO+, blackbox, I-MLE, ...) are
-skipped by name: their tests run as soon as the module exists.
 """
 
 from __future__ import annotations
@@ -19,11 +16,11 @@ pytest.importorskip("perturbopt_scipy")
 
 import perturbopt
 from perturbopt.cli import main
-from perturbopt.experiments._methods import METHODS, missing_module
+from perturbopt.experiments._methods import METHODS
 from perturbopt.experiments.benchmark import (
     BenchmarkConfig,
+    _regret_function,
     format_benchmark_table,
-    normalized_regret,
     parse_seeds,
     run_benchmark,
     write_benchmark_results,
@@ -39,15 +36,15 @@ class ArgMin:
         return (np.arange(theta.size) == np.argmin(theta)).astype(np.int8)
 
 
-def test_normalized_regret_for_either_sense() -> None:
-    solver = ArgMin()
+def test_the_benchmark_measures_pyepo_normalised_regret_for_either_sense() -> None:
+    regret = _regret_function(ArgMin())
     c = np.array([[1.0, 3.0], [2.0, 1.0]])
     z = c.min(axis=1)
-    assert normalized_regret(solver, c, c, z) == 0.0
+    assert regret(c, c, z) == 0.0
     # the first prediction picks cost 3 instead of 1: regret 2 over |1| + |1|
-    assert normalized_regret(solver, np.array([[3.0, 1.0], [2.0, 1.0]]), c, z) == 1.0
-    maximiser = perturbopt.get_solver("argmax")
-    assert normalized_regret(maximiser, -c, c, c.max(axis=1)) == pytest.approx((2 + 1) / 5)
+    assert regret(np.array([[3.0, 1.0], [2.0, 1.0]]), c, z) == 1.0
+    maximiser = _regret_function(perturbopt.get_solver("argmax"))
+    assert maximiser(-c, c, c.max(axis=1)) == pytest.approx((2 + 1) / 5)
 
 
 def test_fenchel_young_learns_and_a_seed_reproduces_its_run() -> None:
@@ -88,9 +85,6 @@ def test_the_curve_and_the_knapsack_sense() -> None:
 
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_every_method_runs_one_epoch_and_its_seed_reproduces_it(name: str) -> None:
-    missing = missing_module(METHODS[name])
-    if missing is not None:
-        pytest.skip(f"{name} needs {missing}, not in this tree yet")
     config = BenchmarkConfig(methods=(name,), seeds=(0,), **{**TINY, "epochs": 1})
     (run,) = run_benchmark(config, progress=False).runs
     assert np.isfinite(run.regret) and run.regret >= 0 and run.train_seconds > 0
@@ -145,17 +139,6 @@ def test_bad_arguments(argv: list[str], message: str, capsys: pytest.CaptureFixt
     code = main(["benchmark", "--no-progress", "--train", "8", "--test", "8", *argv])
     assert code in (1, 2)
     assert message in capsys.readouterr().err
-
-
-def test_a_method_missing_from_this_installation_is_named(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    absent = [m for m in METHODS.values() if missing_module(m) is not None]
-    if not absent:
-        pytest.skip("every method is available")
-    method = absent[0]
-    assert main(["benchmark", "--methods", method.name, "--no-progress"]) == 1
-    assert f"{method.name} (needs {missing_module(method)})" in capsys.readouterr().err
 
 
 def test_seeds() -> None:

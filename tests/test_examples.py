@@ -45,3 +45,16 @@ def test_generalized_maximizer_learns_start_times(capsys: pytest.CaptureFixture[
     first, last = (float(line.rsplit(" ", 1)[1]) for line in (lines[0], lines[-1]))
     assert lines[0].startswith("epoch 0: test accuracy")
     assert last > 0.7 and last > first + 0.3  # trained on observed start times alone
+
+
+def test_compare_methods_every_method_learns(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("perturbopt_scipy")
+    namespace = runpy.run_path(str(EXAMPLES / "compare_methods.py"), run_name="example")
+    namespace["main"]([])  # its defaults: 400 training maps, 5 epochs
+    rows = capsys.readouterr().out.strip().splitlines()[1:]
+    regret = {row[:22].strip(): float(row[22:].split("%")[0]) for row in rows}
+    assert len(regret) == 15  # the untrained model and 14 methods
+    untrained = regret.pop("(untrained)")
+    for name, value in regret.items():
+        assert value < 0.8 * untrained, (name, value, untrained)

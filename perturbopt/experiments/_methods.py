@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["METHODS", "Batch", "Context", "LossFn", "Method", "missing_module"]
+__all__ = ["METHODS", "Batch", "Context", "LossFn", "Method"]
 
 
 @dataclass(frozen=True)
@@ -84,20 +84,6 @@ class Method:
     description: str
     needs: tuple[str, ...]
     build: Callable[[Context], LossFn]
-
-
-def missing_module(method: Method) -> str | None:
-    """The first name in ``method.needs`` that cannot be imported, or ``None``."""
-    for dotted in method.needs:
-        module, _, attribute = dotted.rpartition(".")
-        try:
-            if not module:
-                importlib.import_module(attribute)
-            elif not hasattr(importlib.import_module(module), attribute):
-                return dotted
-        except ImportError:
-            return dotted
-    return None
 
 
 def _get(dotted: str) -> Any:

@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from .. import problems
-from ._methods import METHODS, Batch, Context, Method, missing_module
+from ..metrics import regret
+from ._methods import METHODS, Batch, Context, Method
 from ._training import fit
 from ._util import progress_bar
 
@@ -48,7 +49,6 @@ __all__ = [
     "BenchmarkResult",
     "Run",
     "format_benchmark_table",
-    "normalized_regret",
     "plot_benchmark",
     "run_benchmark",
     "write_benchmark_results",
@@ -203,58 +203,16 @@ class BenchmarkResult:
         return table
 
 
-def normalized_regret(
-    solver: Any, pred_costs: np.ndarray, true_costs: np.ndarray, true_values: np.ndarray
-) -> float:
-    """PyEPO's normalised regret of predictions ``pred_costs`` (``(n, d)``).
-
-    ``sum_i |c_i^T w*(c_hat_i) - z*(c_i)| / sum_i |z*(c_i)|``, where the absolute value
-    is the regret's sign for either sense (``w*(c_hat_i)`` is never better than the
-    optimum); ``true_values`` are the ``z*(c_i)``.
-
-    Example:
-        >>> import numpy as np, perturbopt
-        >>> solver = perturbopt.get_solver("argmax")
-        >>> c = np.array([[1.0, 3.0], [2.0, 1.0]])
-        >>> normalized_regret(solver, np.array([[3.0, 1.0], [2.0, 1.0]]), c, c.max(axis=1))
-        0.4
-    """
-    c = np.asarray(true_costs, dtype=np.float64)
-    predicted = np.asarray(pred_costs, dtype=np.float64)
-    batch = getattr(solver, "solve_batch", None)
-    if batch is not None:
-        w = np.asarray(batch(predicted), dtype=np.float64)
-    else:
-        w = np.array([solver.solve(row) for row in predicted], dtype=np.float64)
-    gap = np.abs(np.einsum("ij,ij->i", c, w.reshape(c.shape)) - true_values).sum()
-    return float(gap / np.abs(true_values).sum())
-
-
 def _regret_function(solver: Any) -> Any:
-    """perturbopt.metrics.regret where it exists (the library's own), else ours."""
-    try:
-        from .. import metrics  # type: ignore[attr-defined]
-    except ImportError:
-        metrics = None
-    regret = getattr(metrics, "regret", None)
-    if regret is None:
-        return lambda pred, c, z: normalized_regret(solver, pred, c, z)
+    """PyEPO's normalised regret ([`perturbopt.metrics.regret`][perturbopt.metrics.regret])
+    of predictions, given the true costs and optimal values."""
     return lambda pred, c, z: float(regret(solver, pred, c, true_obj=z))
 
 
 def run_benchmark(config: BenchmarkConfig, *, progress: bool = True) -> BenchmarkResult:
-    """Train every method of ``config`` with every seed and measure its regret and time.
-
-    Raises:
-        RuntimeError: a method whose modules are not installed (it names them).
-    """
+    """Train every method of ``config`` with every seed and measure its regret and time."""
     import torch
 
-    unavailable = {m: missing_module(METHODS[m]) for m in config.methods}
-    unavailable = {m: name for m, name in unavailable.items() if name is not None}
-    if unavailable:
-        listed = ", ".join(f"{m} (needs {name})" for m, name in unavailable.items())
-        raise RuntimeError(f"methods not available in this installation: {listed}")
     steps_per_epoch = -(-config.train // config.batch_size)
     bar = progress_bar(
         len(config.seeds) * len(config.methods) * config.epochs * steps_per_epoch,

@@ -298,7 +298,8 @@ def _solve(costs: np.ndarray) -> np.ndarray:
 
 
 def blackbox_shortest_path(costs: torch.Tensor, step: float) -> torch.Tensor:
-    """``y*(costs)`` with the blackbox gradient of Vlastelica et al. (2019).
+    """``y*(costs)`` with the blackbox gradient of Vlastelica et al. (2019), through the
+    public [`perturbopt.torch.BlackboxOptimizer`][perturbopt.torch.BlackboxOptimizer].
 
     Forward: the shortest paths of a batch of cost maps ``(B, k, k)`` (negative costs
     count as 0). Backward, for the upstream gradient ``g``:
@@ -312,9 +313,15 @@ def blackbox_shortest_path(costs: torch.Tensor, step: float) -> torch.Tensor:
     Returns:
         ``(B, k, k)`` 0/1 paths, ``costs``' dtype.
     """
-    from ._blackbox import BlackboxShortestPath
+    return _blackbox(int(costs.shape[-1]), float(step))(costs)  # type: ignore[no-any-return]
 
-    return BlackboxShortestPath.apply(costs, step, _solve)
+
+@functools.lru_cache(maxsize=8)
+def _blackbox(grid: int, step: float) -> Any:
+    from ..torch import BlackboxOptimizer
+
+    options = {"grid": (grid, grid), "negative_costs": "clip"}
+    return BlackboxOptimizer(SOLVER, lambda_=step, solver_options=options)
 
 
 def train_cost_network(

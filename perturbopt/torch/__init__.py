@@ -19,6 +19,12 @@ Every one of them has derivatives of every order (``create_graph=True``,
 ``torch.autograd.functional.hessian``): each is a Monte-Carlo estimator on the
 forward's samples (`perturbopt.torch._higher`).
 
+The field's other methods over the same solvers (see the methods guide):
+`SPOPlus`, `BlackboxOptimizer`, `NegativeIdentity`, `IMLE`,
+`AdaptiveIMLE`, `PerturbationGradientLoss`, `NCELoss`,
+`ContrastiveMAPLoss`, `ListwiseLTRLoss`, `PairwiseLTRLoss`,
+`PointwiseLTRLoss`, each with a functional form.
+
 Example:
     >>> import torch
     >>> from perturbopt.torch import PerturbedOptimizer
@@ -38,15 +44,52 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
         "pip install perturbopt[torch] (or install torch yourself)"
     ) from error
 
+from ._blackbox import BlackboxOptimizer, NegativeIdentity, blackbox_optimizer, negative_identity
 from ._functional import fenchel_young_loss, perturbed_optimizer, perturbed_optimum
+from ._imle import IMLE, AdaptiveIMLE, imle
 from ._modules import FenchelYoungLoss, PerturbedFunction, PerturbedOptimizer, PerturbedOptimum
+from ._pg import PerturbationGradientLoss, perturbation_gradient_loss
+from ._pool_losses import (
+    ContrastiveMAPLoss,
+    ListwiseLTRLoss,
+    NCELoss,
+    PairwiseLTRLoss,
+    PointwiseLTRLoss,
+    contrastive_map_loss,
+    listwise_ltr_loss,
+    nce_loss,
+    pairwise_ltr_loss,
+    pointwise_ltr_loss,
+)
+from ._spo import SPOPlus, spo_plus_loss
 
 __all__ = [
+    "IMLE",
+    "AdaptiveIMLE",
+    "BlackboxOptimizer",
+    "ContrastiveMAPLoss",
     "FenchelYoungLoss",
+    "ListwiseLTRLoss",
+    "NCELoss",
+    "NegativeIdentity",
+    "PairwiseLTRLoss",
+    "PerturbationGradientLoss",
     "PerturbedFunction",
     "PerturbedOptimizer",
     "PerturbedOptimum",
+    "PointwiseLTRLoss",
+    "SPOPlus",
+    "blackbox_optimizer",
+    "contrastive_map_loss",
     "fenchel_young_loss",
+    "imle",
+    "listwise_ltr_loss",
+    "nce_loss",
+    "negative_identity",
+    "pairwise_ltr_loss",
+    "perturbation_gradient_loss",
     "perturbed_optimizer",
     "perturbed_optimum",
+    "pointwise_ltr_loss",
+    "spo_plus_loss",
 ]

@@ -50,7 +50,8 @@ HOMOGENEOUS_WARNING = (
 
 def as_perturbed(solver: Any, owner: str, **options: Any) -> Perturbed:
     """``solver`` if it is a [`perturbopt.Perturbed`][perturbopt.Perturbed] (then no options may be
-    given), else ``perturbopt.perturbed(solver, **options)``."""
+    given), else ``perturbopt.perturbed(solver, **options)``, with a solution pool in
+    front of the solver when ``options`` has ``solve_ratio < 1`` (and maybe ``pool``)."""
     if isinstance(solver, Perturbed):
         if options:
             raise TypeError(
@@ -59,6 +60,10 @@ def as_perturbed(solver: Any, owner: str, **options: Any) -> Perturbed:
                 "or pass the solver itself with the options"
             )
         return solver
+    if "solve_ratio" in options or "pool" in options:
+        from .._pooled import pooled_perturbed
+
+        return pooled_perturbed(solver, **options)
     return perturbed(solver, **options)
 
 
