@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import pickle
 from dataclasses import dataclass
 
@@ -52,9 +53,15 @@ class Job:
         """Rows ``[start, stop)`` solved in this thread with its own copy of the solver
         (a helper thread's)."""
         digest, payload = self.spec.payload()
-        return serve_task(
-            digest, payload, self.source, start, stop, self.hints, kept_noise=self.kept_noise
+        work = functools.partial(
+            run_task,
+            source=self.source,
+            start=start,
+            stop=stop,
+            hints=self.hints,
+            kept_noise=self.kept_noise,
         )
+        return serve_task(digest, payload, start, work)
 
     def shipment(self) -> Shipment:
         """What worker processes need: the solver's recipe and the pickled inputs."""

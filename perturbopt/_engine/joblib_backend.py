@@ -8,6 +8,7 @@ across calls.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from joblib.parallel import get_active_backend
 
 from .._forks import on_fork_in_child
 from .failures import RowFailure
-from .tasks import TaskOutput, serve_task
+from .tasks import TaskOutput, run_task, serve_task
 
 __all__ = ["release_joblib_pools", "run_on_joblib"]
 
@@ -76,7 +77,12 @@ def run_on_joblib(
     outputs = None
     try:
         outputs = parallel(
-            joblib.delayed(serve_task)(digest, payload, source, start, stop, hints)
+            joblib.delayed(serve_task)(
+                digest,
+                payload,
+                start,
+                functools.partial(run_task, source=source, start=start, stop=stop, hints=hints),
+            )
             for start, stop in tasks
         )
         for index, output in enumerate(outputs):

@@ -138,15 +138,10 @@ def run_task(
         if isinstance(solved, RowFailure):
             solved.row += low
             return solved
-        try:
-            values.append(row_values(inputs, solved, solver))
-        except Exception as error:  # noqa: BLE001 - features(y) or offset(y) failed
-            return RowFailure(
-                low,
-                "raised",
-                f"features/offset failed: {type(error).__name__}: {error}",
-                portable(error),
-            )
+        value = _values(solver, inputs, solved, low)
+        if isinstance(value, RowFailure):
+            return value
+        values.append(value)
         solutions.append(solved)
     return TaskOutput(
         start,
@@ -156,6 +151,22 @@ def run_task(
         time.perf_counter() - began,
         noise_kept=kept_noise is not None,
     )
+
+
+def _values(
+    solver: Any, inputs: np.ndarray, solutions: np.ndarray, first_row: int
+) -> np.ndarray | RowFailure:
+    """The rows' objective values, or the failure of a generalized maximizer's
+    ``features(y)`` or ``offset(y)``."""
+    try:
+        return row_values(inputs, solutions, solver)
+    except Exception as error:  # noqa: BLE001 - features(y) or offset(y) failed
+        return RowFailure(
+            first_row,
+            "raised",
+            f"features/offset failed: {type(error).__name__}: {error}",
+            portable(error),
+        )
 
 
 def _split_at(pieces: list[tuple[int, int]], row: int) -> list[tuple[int, int]]:
@@ -176,39 +187,23 @@ def _joined(pieces: list[np.ndarray]) -> np.ndarray:
 
 
 def serve_task(
-    digest: str,
-    payload: bytes,
-    source: RowSource,
-    start: int,
-    stop: int,
-    hints: np.ndarray | None,
-    *,
-    kept_noise: np.ndarray | None = None,
-    per_row: bool = False,
-    on_row: Callable[[int], None] | None = None,
+    digest: str, payload: bytes, first_row: int, work: Callable[[Any], TaskOutput | RowFailure]
 ) -> TaskOutput | RowFailure:
-    """`run_task` with this process's (or thread's) own instance of the solver
-    ``digest``, built from ``payload`` on first use and kept for later tasks, unless it
-    raised (an instance that raised may be broken: the next task builds a new one)."""
+    """``work(solver)`` (a `run_task` with its rows bound) on this process's (or
+    thread's) own instance of the solver ``digest``, built from ``payload`` on first use
+    and kept for later tasks, unless it raised (an instance that raised may be broken:
+    the next task builds a new one). A solver that cannot be built fails the task's
+    ``first_row``."""
     try:
         solver = acquire_instance(digest, payload)
     except Exception as error:  # noqa: BLE001 - reported as the task's failure
         return RowFailure(
-            start,
+            first_row,
             "raised",
             f"the solver could not be built here: {type(error).__name__}: {error}",
             portable(error),
         )
-    output = run_task(
-        solver,
-        source,
-        start,
-        stop,
-        hints,
-        kept_noise=kept_noise,
-        per_row=per_row,
-        on_row=on_row,
-    )
+    output = work(solver)
     if not (isinstance(output, RowFailure) and output.kind == "raised"):
         release_instance(digest, solver)
     return output

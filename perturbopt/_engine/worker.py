@@ -20,6 +20,7 @@ kernel's parent-death signal), within half a second elsewhere (a watchdog thread
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import mmap
 import os
@@ -93,15 +94,26 @@ def main(task_fd: int, result_fd: int, status_fd: int, parent: int) -> None:
         source, hints = call_inputs[1]
         status[0] = task_id
 
-        def on_row(row: int) -> None:
-            status[2] = time.monotonic()
-            status[1] = row
-
-        output = serve_task(
-            digest, payloads[digest], source, start, stop, hints, per_row=per_row, on_row=on_row
-        )
+        work = _task_work(source, start, stop, hints, per_row, status)
+        output = serve_task(digest, payloads[digest], start, work)
         status[2] = math.nan
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a solver may have reset it
         results.send_bytes(
             pickle.dumps(("result", task_id, output), protocol=pickle.HIGHEST_PROTOCOL)
         )
+
+
+def _task_work(
+    source: Any, start: int, stop: int, hints: Any, per_row: bool, status: np.ndarray
+) -> Any:
+    """`run_task` bound to a task's rows, writing the row being solved and its start
+    time into the memory shared with the parent before each solve."""
+    from .tasks import run_task
+
+    def on_row(row: int) -> None:
+        status[2] = time.monotonic()
+        status[1] = row
+
+    return functools.partial(
+        run_task, source=source, start=start, stop=stop, hints=hints, per_row=per_row, on_row=on_row
+    )
