@@ -91,18 +91,20 @@ def hand_loop(theta: np.ndarray, solve: Solve, seed: int) -> np.ndarray:
     return total / SAMPLES
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=25)
-    args = parser.parse_args()
-    print(f"# {machine()}; {load()}")
-    print(
+def run(rounds: int = 25) -> list[str]:
+    """The table's lines."""
+    header = (
         "| case | perturbopt n_jobs=1 / hand loop | n_jobs=2 / hand loop | "
         "two threads of the hand loop / hand loop | hand loop (ms) |"
     )
-    print("|---|---:|---:|---:|---:|")
-    for case in (assignment_case, glop_case):
-        print(measure(case, args.rounds))
+    lines = [f"# {machine()}; {load()}", header, "|---|---:|---:|---:|---:|"]
+    return lines + [measure(case, rounds) for case in (assignment_case, glop_case)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=25)
+    print("\n".join(run(parser.parse_args().rounds)))
 
 
 def measure(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import bench_builtins
 import bench_efficiency
+import bench_hot_path
 import bench_never_slower
 import bench_parallel
 import bench_scaling
@@ -91,6 +92,11 @@ SECTIONS = {
         "Built-in solvers against their floor (drawing the noise) and torch",
         "python benchmarks/bench_builtins.py",
         lambda quick: bench_builtins.run(quick=quick),
+    ),
+    "hot_path": Section(
+        "A call of small solves against the loop a user writes by hand",
+        "python benchmarks/bench_hot_path.py",
+        lambda quick: bench_hot_path.run(8 if quick else 25),
     ),
     "never_slower": Section(
         "n_jobs=2 against n_jobs=1 in a training loop, every solver",
