@@ -30,7 +30,7 @@ Candidates, one solver family (OR-Tools CP-SAT):
 PyEPO's costs plus N(0, 1) noise, 200 instances), and checks that they agree.
 
 Run: benchmarks/.env/bin/python benchmarks/bench_pyepo_problems.py [--epochs 20]
-    [--seeds 0 1 2] [--samples 1] [--candidates ...] [--solves]
+    [--seeds 0 1 2] [--samples 1] [--methods SPO+ PFY] [--candidates ...] [--solves]
 """
 
 from __future__ import annotations
