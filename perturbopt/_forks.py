@@ -20,15 +20,10 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
-__all__ = ["ForkSafeLock", "fork_generation", "on_fork_in_child"]
+__all__ = ["ForkSafeLock", "on_fork_in_child"]
 
 _generation = 0
 _resets: list[Callable[[], None]] = []
-
-
-def fork_generation() -> int:
-    """How many forks separate this process from the one that imported perturbopt."""
-    return _generation
 
 
 def on_fork_in_child(reset: Callable[[], None]) -> None:

@@ -25,7 +25,6 @@ class Collector:
     """
 
     rows: int
-    instance_shape: tuple[int, ...]
     noise: np.ndarray | None = None
     solutions: np.ndarray | None = None
     values: np.ndarray = field(init=False)

@@ -89,10 +89,9 @@ def _solve(
     keep_noise: bool,
 ) -> Solved:
     total = source.num_rows
-    shape = tuple(source.theta.shape[1:])
     placement = choose_placement(run.n_jobs, releases_gil=spec.releases_gil, isolated=run.isolated)
     policy, tuner = current_policy(), spec.tuner
-    collector = Collector(total, shape, noise=_noise_buffer(source) if keep_noise else None)
+    collector = Collector(total, noise=_noise_buffer(source) if keep_noise else None)
     job = Job(spec, source, hints, run.timeout, run.isolated, collector.noise)
     done = 0
     if not run.isolated and (not placement.modes or tuner.seconds_per_solve is None):
@@ -101,7 +100,11 @@ def _solve(
         tuner.record_probe(*collector.take_time())
     lost: list[RowFailure] = []
     if done < total and collector.failure is None:
-        mode = MODES[policy.pick(spec, placement, total - done, math.prod(shape), run.isolated)]
+        mode = MODES[
+            policy.pick(
+                spec, placement, total - done, math.prod(source.theta.shape[1:]), run.isolated
+            )
+        ]
         if not mode.in_process:
             job = replace(job, kept_noise=None)
         tasks = [(done, total)]
