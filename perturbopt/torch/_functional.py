@@ -220,10 +220,8 @@ def fenchel_young_loss(
     """
     check_theta(theta)
     po = as_perturbed(solver, "fenchel_young_loss", **options)
-    if has_features(po.solver):  # targets are solutions, of the solver's output shape
-        check_solution_target(y, theta)
-    else:
-        check_target(y, theta)
+    # a generalized maximizer's targets are solutions, of the solver's output shape
+    check_target(y, theta, same_shape=not has_features(po.solver))
     reduction = check_reduction(reduction)
     if options:
         warn_if_homogeneous(po)
@@ -233,28 +231,6 @@ def fenchel_young_loss(
     if reduction == "sum":
         return losses.sum()  # type: ignore[no-any-return]
     return losses  # type: ignore[no-any-return]
-
-
-def check_solution_target(y: Any, theta: torch.Tensor) -> None:
-    """A generalized maximizer's target: a tensor of solutions on ``theta``'s device,
-    not requiring grad (its shape is checked against the solutions after the solve)."""
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(
-            f"y must be a torch.Tensor, got {type(y).__name__}; "
-            f"convert it with torch.as_tensor(y, dtype=theta.dtype)"
-        )
-    if y.is_complex():
-        raise TypeError(f"y must be a real tensor (float, integer or bool), got dtype {y.dtype}")
-    if y.device != theta.device:
-        raise ValueError(
-            f"y is on device {y.device} but theta is on {theta.device}; "
-            f"move the label with y.to(theta.device)"
-        )
-    if y.requires_grad:
-        raise ValueError(
-            "y requires grad, but labels must not: the loss differentiates "
-            "theta only; pass y.detach()"
-        )
 
 
 def hard_solution(theta: torch.Tensor, solver: Perturbed) -> torch.Tensor:

@@ -51,11 +51,12 @@ def check_theta(theta: Any) -> None:
         )
 
 
-def check_target(y: Any, theta: torch.Tensor) -> None:
+def check_target(y: Any, theta: torch.Tensor, *, same_shape: bool = True) -> None:
     """``y`` is a label for ``theta``: same shape and device, real, no gradient.
 
     Integer and bool labels (one-hot vectors, ranks, signs) are accepted and cast to
-    ``theta``'s dtype.
+    ``theta``'s dtype. ``same_shape=False`` for a generalized maximizer's targets,
+    solutions whose shape is checked against the solver's after the solve.
     """
     if not isinstance(y, torch.Tensor):
         raise TypeError(
@@ -64,7 +65,7 @@ def check_target(y: Any, theta: torch.Tensor) -> None:
         )
     if y.is_complex():
         raise TypeError(f"y must be a real tensor (float, integer or bool), got dtype {y.dtype}")
-    if y.shape != theta.shape:
+    if same_shape and y.shape != theta.shape:
         raise ValueError(
             f"y has shape {tuple(y.shape)} but theta has shape "
             f"{tuple(theta.shape)}; the label y must have theta's shape, "
