@@ -4,13 +4,12 @@ backward."""
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import torch
 from torch.autograd.function import FunctionCtx
 
+from .._checks import check_number
 from .._perturbed import Perturbed
 from ._common import batch_numpy, build_solver, check_cost, sense_sign, solve_hard
 from ._validation import to_numpy, to_tensor
@@ -20,14 +19,8 @@ __all__ = ["BlackboxOptimizer", "NegativeIdentity", "blackbox_optimizer", "negat
 
 def check_lambda(value: Any, name: str = "lambda_") -> float:
     """A finite ``lambda > 0``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number > 0, got {value!r}")
-    if not (math.isfinite(float(value)) and float(value) > 0):
-        raise ValueError(
-            f"{name} must be a finite number > 0, got {value!r}: it is the interpolation "
-            "step (PyEPO's lambd; 10 to 20 is usual for costs of order 1)"
-        )
-    return float(value)
+    meaning = "the interpolation step (PyEPO's lambd; 10 to 20 is usual for costs of order 1)"
+    return check_number(None, name, value, positive=True, meaning=meaning)
 
 
 class _BlackboxFunction(torch.autograd.Function):

@@ -3,14 +3,13 @@ Directional Gradients", 2024): PyEPO's ``PG``, for any solver."""
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import numpy as np
 import torch
 from torch.autograd.function import FunctionCtx
 
+from .._checks import check_number
 from .._perturbed import Perturbed
 from ._common import (
     batch_numpy,
@@ -66,14 +65,8 @@ class _PGFunction(torch.autograd.Function):
 
 
 def _check_sigma(sigma: Any) -> float:
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
-        raise TypeError(f"sigma must be a number > 0, got {sigma!r}")
-    if not (math.isfinite(float(sigma)) and float(sigma) > 0):
-        raise ValueError(
-            f"sigma must be a finite number > 0, got {sigma!r}: it is the finite-difference "
-            "step along the true costs (PyEPO's default 0.1)"
-        )
-    return float(sigma)
+    meaning = "the finite-difference step along the true costs (PyEPO's default 0.1)"
+    return check_number(None, "sigma", sigma, positive=True, meaning=meaning)
 
 
 def perturbation_gradient_loss(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._checks import check_number
 from .._perturbed import Perturbed, _seed_sequence
 from .._pooled import as_pool
 from ..pool import SolutionPool, check_solve_ratio
@@ -308,11 +309,7 @@ class ListwiseLTRLoss(_PoolLoss):
         **options: Any,
     ) -> None:
         super().__init__(solver, pool=pool, solve_ratio=solve_ratio, reduction=reduction, **options)
-        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-            raise TypeError(f"temperature must be a number > 0, got {temperature!r}")
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
-        self.temperature = float(temperature)
+        self.temperature = check_number(None, "temperature", temperature, positive=True)
 
     def forward(self, pred_cost: torch.Tensor, true_cost: torch.Tensor) -> torch.Tensor:
         """The loss of ``pred_cost`` against ``true_cost``."""
